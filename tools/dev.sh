@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# One entry point for developers and CI on a fresh Debian 12 machine:
+#   tools/dev.sh deps    install the build and test dependencies (apt)
+#   tools/dev.sh build   configure and build (build/, warnings fatal)
+#   tools/dev.sh main    the main job: build, then run rvmsid on the simulated host
+#   tools/dev.sh test    the whole test suite: unit, uapi, integration and lab (QEMU
+#                        RISC-V), then the same without the lab under ASan+UBSan
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+# Debian packages needed on the host. The lab installs what it needs inside its
+# own trixie chroot (tests/lab/).
+DEPS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libsystemd-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev dbus debootstrap valgrind python3"
+
+need_root() {
+        if [ "$(id -u)" != 0 ]; then
+                echo "dev.sh: '$1' needs root (apt-get, and the lab needs chroot and mounts)" >&2
+                exit 1
+        fi
+}
+
+cmd_deps() {
+        local missing=""
+        for p in $DEPS; do
+                dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing="$missing $p"
+        done
+        [ -z "$missing" ] && return 0
+        need_root deps
+        echo "dev.sh: installing:$missing"
+        apt-get update -q
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
+}
+
+cmd_build() {
+        cmd_deps
+        [ -d build ] || meson setup build -Dwerror=true
+        ninja -C build -j2
+}
+
+cmd_main() {
+        cmd_build
+        exec "$top/tools/run-sim.sh" "$top/build"
+}
+
+# Print the plain closing line that summarises a meson test log.
+summarise() {
+        python3 - "$@" <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line).get("result")
+            if r in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif r == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+}
+
+cmd_test() {
+        cmd_deps
+        local rc=0
+
+        [ -d build ] || meson setup build -Dwerror=true
+        ninja -C build -j2
+        meson test -C build --print-errorlogs --num-processes 2 || rc=1
+
+        # The sanitizer build runs everything but the lab (the lab's kernel has
+        # its own KASAN/UBSAN/lockdep).
+        [ -d build-asan ] || meson setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dlab=false
+        ninja -C build-asan -j2
+        ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+                meson test -C build-asan --print-errorlogs --num-processes 2 || rc=1
+
+        echo "== results"
+        summarise build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+        return $rc
+}
+
+case "${1:-}" in
+deps|build|main|test) "cmd_$1" ;;
+*)
+        echo "usage: $0 deps|build|main|test" >&2
+        exit 2
+        ;;
+esac
