@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * P0 of the rvmsi kernel part: device assignment works at all on the RISC-V
+ * IOMMU. edu is bound to vfio-pci, opened through the VFIO cdev + iommufd,
+ * attached to a paging IOAS; its MSI, routed to an eventfd, must arrive,
+ * which needs the IMSIC window mapped in the paging domain. The window must
+ * also be reserved: iommufd refuses user mappings there.
+ *
+ * The IOMMU cannot isolate MSIs by data, so binding still needs
+ * iommufd.allow_unsafe_interrupts=1 here.
+ */
+#include "vfio-edu.h"
+#include "kselftest_harness.h"
+
+#define IRQ_TIMEOUT_MS	2000
+#define RAISES		5
+
+FIXTURE(edu) {
+	struct edu e;
+};
+
+FIXTURE_SETUP(edu)
+{
+	const char *step = "";
+	int r;
+
+	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
+	r = edu_open(&self->e, &step);
+	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
+	ASSERT_EQ(0, edu_enable_msi(&self->e)) TH_LOG("VFIO_DEVICE_SET_IRQS(MSI): %s",
+						    strerror(errno));
+}
+
+FIXTURE_TEARDOWN(edu)
+{
+	edu_close(&self->e);
+}
+
+/* The raise-interrupt register, several times: every MSI reaches the eventfd. */
+TEST_F(edu, msi_raise_reaches_eventfd)
+{
+	long long before, after;
+	int i, irq = -1;
+	uint64_t got = 0;
+
+	before = proc_irq_count("vfio-msi", &irq);
+	ASSERT_LE(0, before) TH_LOG("no vfio-msi line in /proc/interrupts");
+	for (i = 0; i < RAISES; i++) {
+		edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1 << i);
+		got += edu_wait_irq(&self->e, IRQ_TIMEOUT_MS);
+	}
+	after = proc_irq_count("vfio-msi", NULL);
+	TH_LOG("edu %s: %d raises, eventfd count %llu, IRQ %d count %lld -> %lld",
+	       self->e.bdf, RAISES, (unsigned long long)got, irq, before, after);
+	ASSERT_EQ((uint64_t)RAISES, got);
+	ASSERT_EQ(before + RAISES, after);
+}
+
+/* DMA both ways through the IOAS mapping, each completion signalled by MSI. */
+TEST_F(edu, dma_roundtrip_with_completion_msi)
+{
+	struct edu *e = &self->e;
+	uint64_t got;
+	int i;
+
+	for (i = 0; i < 64; i++)
+		e->buf[i] = 0x40 + i;
+	ASSERT_EQ(0, edu_dma(e, EDU_IOVA, EDU_DMA_BUF, 64, EDU_DMA_IRQ));
+	got = edu_wait_irq(e, IRQ_TIMEOUT_MS);
+	ASSERT_EQ(1ULL, (unsigned long long)got) TH_LOG("no completion MSI for RAM -> edu");
+	ASSERT_EQ(0, edu_dma(e, EDU_DMA_BUF, EDU_IOVA + 2048, 64,
+			     EDU_DMA_TO_RAM | EDU_DMA_IRQ));
+	got = edu_wait_irq(e, IRQ_TIMEOUT_MS);
+	ASSERT_EQ(1ULL, (unsigned long long)got) TH_LOG("no completion MSI for edu -> RAM");
+	ASSERT_EQ(0, memcmp(e->buf, e->buf + 2048, 64));
+}
+
+/*
+ * The IMSIC window is reserved in the IOAS: the allowed IOVA ranges have one
+ * hole per online hart's interrupt-file page, and a fixed mapping over the
+ * first one is refused.
+ */
+TEST_F(edu, imsic_window_reserved)
+{
+	struct iommu_iova_range ranges[64];
+	struct iommu_ioas_iova_ranges rq = {
+		.size = sizeof(rq),
+		.ioas_id = self->e.ioas_id,
+		.num_iovas = 64,
+		.allowed_iovas = (uintptr_t)ranges,
+	};
+	struct iommu_ioas_map m = { .size = sizeof(m) };
+	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
+	unsigned int i, holes = 0;
+	uint64_t first = 0;
+
+	ASSERT_EQ(0, ioctl(self->e.iommufd, IOMMU_IOAS_IOVA_RANGES, &rq));
+	ASSERT_GE(64U, rq.num_iovas);
+	for (i = 0; i + 1 < rq.num_iovas; i++) {
+		uint64_t gap = ranges[i + 1].start - ranges[i].last - 1;
+
+		TH_LOG("hole [%#llx, %#llx)", (unsigned long long)ranges[i].last + 1,
+		       (unsigned long long)ranges[i + 1].start);
+		if (gap == 4096) {
+			if (!holes)
+				first = ranges[i].last + 1;
+			holes++;
+		}
+	}
+	ASSERT_EQ(ncpu, (long)holes);
+
+	m.ioas_id = self->e.ioas_id;
+	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		  IOMMU_IOAS_MAP_WRITEABLE;
+	m.user_va = (uintptr_t)self->e.buf;
+	m.length = 4096;
+	m.iova = first;
+	ASSERT_NE(0, ioctl(self->e.iommufd, IOMMU_IOAS_MAP, &m));
+	ASSERT_EQ(EADDRINUSE, errno);
+}
+
+TEST_HARNESS_MAIN
