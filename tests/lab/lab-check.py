@@ -151,7 +151,8 @@ def main():
         vm_why.append('no test program ran')
     if reports:
         vm_why.append(f'{len(reports)} kernel report(s)')
-    rows.append(('[kernel+vm]', 'FAIL' if vm_why else 'PASS', status.get('seconds', '-') + 's', '', '; '.join(vm_why)))
+    vm_secs = status['seconds'] + 's' if 'seconds' in status else '-'
+    rows.append(('[kernel+vm]', 'FAIL' if vm_why else 'PASS', vm_secs, '', '; '.join(vm_why)))
     if vm_why:
         nfail += 1
     else:
