@@ -37,7 +37,7 @@
 /* Values of the string enums used in arguments and properties */
 #define RVMSI_OWNER_HOST                "host"
 #define RVMSI_OWNER_VM                  "vm"
-#define RVMSI_OWNER_USER                "user"
+#define RVMSI_OWNER_USERSPACE           "userspace"
 #define RVMSI_OWNER_NONE                "none"
 
 #define RVMSI_CLASS_STRICT              "strict"
@@ -62,9 +62,8 @@
 
 /* VM State property values */
 #define RVMSI_VM_STATE_DEFINED          "defined"
-#define RVMSI_VM_STATE_PREPARED         "prepared"
-#define RVMSI_VM_STATE_STARTING         "starting"
 #define RVMSI_VM_STATE_RUNNING          "running"
+#define RVMSI_VM_STATE_PAUSED           "paused"
 #define RVMSI_VM_STATE_STOPPED          "stopped"
 #define RVMSI_VM_STATE_MIGRATING_OUT    "migrating-out"
 #define RVMSI_VM_STATE_MIGRATING_IN     "migrating-in"
