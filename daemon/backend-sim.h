@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The simulated backend: an in-process model of the hardware and the kernel
+ * part, built on lib/msi so that it shares the kernel's bit semantics. Every
+ * device has a real MSI page table (msi_addr_mask/pattern from the IMSIC
+ * geometry, 16-byte PTEs encoded and decoded by lib/msi), MRIF images are
+ * updated by lib/msi's write rules, and forged writes are translated exactly
+ * as the IOMMU would, faulting with cause 262 on invalid entries.
+ *
+ * The sim also owns "the world": which devices exist with which IRQs and
+ * affinity, and where KVM runs each vCPU (sim_world()). Tests and scenario
+ * files change the world with the sim_* calls below; the sim reacts the way
+ * the kernel does (identity entries follow affinity, mapping the new file
+ * before unmapping the old; guest-file entries follow their vCPU or fall back)
+ * and emits backend events. The daemon's own Model is separate: it learns
+ * about the world only through events and watchers, as it would on a host.
+ *
+ * Every reachability window (device -> file, from time t0 to t1 on the sim's
+ * logical clock) is recorded and checked as it opens and whenever a guest
+ * file changes hands: a device may reach only its own MRIFs, guest files held
+ * by vCPUs of its owner VM, and host S-level files in the effective affinity
+ * of its own IRQs (never when locked).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "model.h"
+
+extern const BackendOps backend_sim_ops;
+
+typedef struct Sim Sim;
+
+/*
+ * args for backend_new(&backend_sim_ops, args, ...): NULL for the default
+ * host (1 group, 4 harts, 5 guest files, 255 ids, like the lab's QEMU), or
+ * "groups=G,harts=H,guests=N,ids=I" (any subset).
+ */
+int backend_sim_new(const Geometry *g, Backend **ret);
+/* The sim behind a backend, NULL if b is not a sim. */
+Sim *backend_sim(Backend *b);
+
+const Model *sim_world(const Sim *s);
+uint64_t sim_now(const Sim *s);
+
+/* World changes (each emits the events the kernel / KVM would). */
+int sim_add_device(Sim *s, const char *name, uint64_t caps);
+int sim_remove_device(Sim *s, const char *name);
+int sim_device_set_owner(Sim *s, const char *name, OwnerKind owner, const char *key);
+int sim_device_set_locked(Sim *s, const char *name, bool locked);
+int sim_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *vectors);
+int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart);
+int sim_add_vm(Sim *s, const char *uuid, const char *name, uint32_t nr_vcpus);
+int sim_remove_vm(Sim *s, const char *uuid);
+int sim_vm_set_state(Sim *s, const char *uuid, VmState state);
+/* KVM moves a vCPU: it drops its guest file and takes a free one on the new hart, if any. */
+int sim_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart);
+int sim_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files);
+
+typedef enum SimMsiOutcome {
+        SIM_MSI_DELIVERED,      /* reached an interrupt file (basic-mode entry) */
+        SIM_MSI_MRIF,           /* recorded in an MRIF, notice sent */
+        SIM_MSI_DISCARDED,      /* MRIF write rules dropped it */
+        SIM_MSI_FAULT,          /* faulted; cause set */
+        SIM_MSI_NOT_MSI,        /* address outside the MSI window: regular DMA, not modelled */
+        _SIM_MSI_OUTCOME_MAX,
+} SimMsiOutcome;
+
+const char *sim_msi_outcome_to_string(SimMsiOutcome o) _const_;
+
+typedef struct SimMsiResult {
+        SimMsiOutcome outcome;
+        uint32_t cause;         /* FAULT */
+        uint32_t hart;          /* DELIVERED: file reached */
+        uint8_t guest;
+        uint32_t id;            /* identity raised / recorded */
+} SimMsiResult;
+
+/* The address in the device's MSI window that names target (TARGET_HART/TARGET_VCPU). */
+int sim_target_addr(const Sim *s, const char *device, uint32_t target, uint64_t *ret_addr);
+/* The device DMA-writes 32-bit data to addr (as an MSI would, or as a forged one). */
+int sim_msi_write(Sim *s, const char *device, uint64_t addr, uint32_t data, SimMsiResult *ret);
+
+typedef struct SimWindow {
+        char device[DEVICE_NAME_MAX];
+        uint32_t target;
+        uint8_t kind;           /* EntryKind: HOST_FILE, GUEST_FILE or MRIF */
+        uint32_t hart;
+        uint8_t guest;
+        uint64_t from, to;      /* to == UINT64_MAX: still open */
+} SimWindow;
+
+size_t sim_n_windows(const Sim *s);
+const SimWindow *sim_window(const Sim *s, size_t i);
+/* Invariant violations seen so far (0: none). ret_first (optional) describes the first one. */
+size_t sim_n_violations(const Sim *s, const char **ret_first);
+/* Counters: PTE writes, faults, MRIF notices, delivered MSIs. */
+typedef struct SimCounters {
+        uint64_t pte_writes;
+        uint64_t faults;
+        uint64_t notices;
+        uint64_t delivered;
+        uint64_t ops_applied;
+} SimCounters;
+void sim_get_counters(const Sim *s, SimCounters *ret);

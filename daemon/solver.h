@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The solver: a pure, deterministic function (Model, Policy) -> Desired, the
+ * desired mode of every device and the desired entry of every (device,
+ * target), each with a reason code for `explain`, plus the guest file every
+ * vCPU should hold. How decisions are made (classes, priority, fairness,
+ * fallback) is documented in docs/solver.md.
+ *
+ * Guest files are allocated per hart, and the allocation on one hart depends
+ * only on the vCPUs placed there; a device's decision depends only on the
+ * device, its owner VM and that VM's vCPU grants. That locality is what makes
+ * solver_update_vm() / solver_update_device() exact: after any sequence of
+ * updates the Desired is identical to a full solver_compute() (tested).
+ */
+#pragma once
+
+#include <json-c/json.h>
+
+#include "model.h"
+#include "policy.h"
+
+typedef enum ReasonCode {
+        REASON_NONE = 0,
+        REASON_OWNER_DEFAULT,           /* non-VM owner: the policy's mode for that owner kind */
+        REASON_NO_OWNER,                /* owner none: blocked */
+        REASON_VM_UNKNOWN,              /* owner VM not registered: blocked */
+        REASON_VM_NOT_ACTIVE,           /* owner VM defined/stopped: blocked */
+        REASON_GUEST_FILE,              /* the vCPU holds a guest file: direct injection */
+        REASON_FALLBACK_NO_GUEST_FILE,  /* all guest files of the vCPU's hart went to higher-ranked vCPUs */
+        REASON_FALLBACK_VCPU_NOT_RESIDENT, /* the vCPU is not on any hart (paused, migrating, not placed) */
+        REASON_FALLBACK_VM_LIMIT,       /* the VM's max_guest_files limit excludes this vCPU */
+        REASON_FALLBACK_NO_GUEST_CAP,   /* the IOMMU has no guest-file delivery */
+        REASON_FALLBACK_NO_GEILEN,      /* the host has no guest files at all */
+        REASON_REQUIREMENT_UNMET,       /* violation: nothing the class allows is possible; blocked */
+        REASON_LOCKED,                  /* isolation lock: identity not allowed, MRIF or blocked */
+        REASON_NO_MRIF_CAP,             /* wanted MRIF, IOMMU lacks MSI_MRIF */
+        REASON_NO_TARGET,               /* device has no routed vectors */
+        _REASON_MAX,
+} ReasonCode;
+
+const char *reason_to_string(ReasonCode r) _const_;    /* short, stable code, e.g. "fallback-no-guest-file" */
+const char *reason_describe(ReasonCode r) _const_;     /* one human sentence */
+
+/* Per device: the desired mode and entries; also used for the actual state read from a backend. */
+typedef struct DeviceState {
+        char name[DEVICE_NAME_MAX];
+        DeliveryMode mode;
+        /*
+         * For MODE_GUEST_FILE: what a target without a guest file gets
+         * (ENTRY_MRIF, ENTRY_HOST_FILE or ENTRY_BLOCKED). The kernel applies it
+         * itself when a vCPU loses its file; ENTRY_BLOCKED otherwise.
+         */
+        EntryKind fallback;
+        Isolation isolation;
+        uint8_t reason;                 /* ReasonCode for the device as a whole */
+        bool violation;                 /* some entry is REASON_REQUIREMENT_UNMET */
+        uint64_t caps;
+        bool locked;
+        Entry *entries;                 /* sorted by target */
+        uint32_t n_entries;
+} DeviceState;
+
+void device_state_done(DeviceState *s);
+
+/* A set of DeviceStates sorted by name. */
+typedef struct DeviceTable {
+        DeviceState *devices;
+        size_t n_devices, n_allocated;
+} DeviceTable;
+
+DeviceTable *device_table_free(DeviceTable *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(DeviceTable *, device_table_free);
+int device_table_new(DeviceTable **ret);
+/* Insert or replace (by name; keeps the table sorted). Takes ownership of s->entries. */
+int device_table_put(DeviceTable *t, DeviceState *s);
+int device_table_remove(DeviceTable *t, const char *name);
+DeviceState *device_table_find(const DeviceTable *t, const char *name);
+int device_table_copy(const DeviceTable *t, DeviceTable **ret);
+
+/* The guest file a vCPU should hold (desired) or holds (actual). */
+typedef struct VcpuGrant {
+        uint32_t hart;                  /* NO_HART if none */
+        uint8_t guest;                  /* 1..63, 0 = none */
+        uint8_t reason;                 /* ReasonCode */
+} VcpuGrant;
+
+typedef struct VmGrants {
+        char uuid[UUID_STRING_MAX];
+        uint32_t nr_vcpus;
+        VcpuGrant *vcpus;
+} VmGrants;
+
+typedef struct Desired {
+        Geometry geometry;
+        DeviceTable devices;
+        VmGrants *vms;                  /* sorted by uuid, one per registered VM */
+        size_t n_vms;
+        size_t n_violations;            /* entries with ENTRY_FLAG_VIOLATION */
+} Desired;
+
+Desired *desired_free(Desired *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Desired *, desired_free);
+const VmGrants *desired_find_vm(const Desired *d, const char *uuid);
+
+/* Full solve. */
+int solver_compute(const Model *m, const Policy *p, Desired **ret);
+/*
+ * Incremental re-solve after a change to one VM (placement, state, class,
+ * priority, registration or removal) or one device (owner, vectors,
+ * affinity, caps, lock, add/remove). The model must be the same one (with the
+ * change applied) the Desired was computed from, with no other change in
+ * between. Returns the number of device decisions that changed (>= 0).
+ */
+int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid);
+int solver_update_device(const Model *m, const Policy *p, Desired *d, const char *name);
+
+/* Human explanation of one entry (or of the device when e is NULL). *ret is heap-allocated. */
+int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const Entry *e, char **ret);
+
+/* Deterministic JSON: same Desired, same bytes. */
+int desired_to_json(const Desired *d, json_object **ret);
+int device_state_to_json(const DeviceState *s, json_object **ret);
