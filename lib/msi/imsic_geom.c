@@ -61,6 +61,7 @@ int rvmsi_imsic_geom_validate(const struct rvmsi_imsic_geom *g)
 	    (g->nr_guest_ids && !geom_ids_ok(g->nr_guest_ids)))
 		return -EINVAL;
 
+	/* At most 12 + 8 + 16 = 36 bits with the limits above: below 2^56. */
 	hart_top = geom_hart_shift(g) + g->hart_index_bits;
 	if (g->group_index_bits) {
 		/* Fields must not overlap: E >= k + D in the spec's terms. */
@@ -69,8 +70,6 @@ int rvmsi_imsic_geom_validate(const struct rvmsi_imsic_geom *g)
 		if (g->group_index_shift + g->group_index_bits > RVMSI_PA_BITS)
 			return -EINVAL;
 	}
-	if (hart_top > RVMSI_PA_BITS)
-		return -EINVAL;
 
 	/* B is aligned to 2^(k+D) and has the group field clear. */
 	if (g->base & geom_index_bits(g))

@@ -304,6 +304,13 @@ TEST(validate_rejects) {
         REJECT(g.base = 1ULL << 56);
         /* hart field (12 + 3 + 16 = 31) overlapping the group field at 24 */
         REJECT(g.hart_index_bits = 16);
+        /* ... the same with a base that is aligned for it: only the overlap is wrong */
+        REJECT((g.base = 1ULL << 40, g.hart_index_bits = 16));
+        REJECT((g.base = 1ULL << 40, g.hart_index_bits = 10));  /* 12 + 3 + 10 = 25 > 24 */
+        g = ok;
+        g.base = 1ULL << 40;
+        g.hart_index_bits = 9;                                  /* 12 + 3 + 9 = 24: fits */
+        CHECK_OK(rvmsi_imsic_geom_validate(&g));
         /* group field ending above bit 56 */
         REJECT((g.group_index_shift = 56, g.group_index_bits = 1));
         REJECT((g.group_index_shift = 50, g.group_index_bits = 8, g.nr_groups = 2));
@@ -322,6 +329,11 @@ TEST(validate_rejects) {
         g = qemu_virt(1, 4, 0);
         CHECK_OK(rvmsi_imsic_geom_validate(&g));
         CHECK_EQ(g.guest_index_bits, 0);
+        g.nr_guest_ids = 63;                    /* allowed, and checked like nr_ids */
+        CHECK_OK(rvmsi_imsic_geom_validate(&g));
+        g.nr_guest_ids = 100;
+        CHECK_ERR(rvmsi_imsic_geom_validate(&g), -EINVAL);
+        g.nr_guest_ids = 0;
         for (uint32_t n = 63; n <= 2047; n += 64) {
                 g.nr_ids = n;
                 CHECK_OK(rvmsi_imsic_geom_validate(&g));
