@@ -236,11 +236,14 @@ int rvmsi_msi_pte_addr(u64 msiptp, u64 mask, u64 pattern, u64 addr, u64 *ret_pte
  * @dw1: second doubleword (MRIF notice NPPN and NID; free for software in
  *	 basic mode)
  *
- * These are CPU-order values. In memory the IOMMU reads each doubleword with
- * the endianness of the device context's page tables (RISC-V AIA spec); with
- * fctl.BE = 0, the only setting Linux uses, both are little-endian, so the
- * kernel stores them with cpu_to_le64() / WRITE_ONCE() of the le64 value,
- * dw1 before dw0 when making an entry valid.
+ * These are CPU-order values. In memory each doubleword has the byte order
+ * of fctl.BE (RISC-V IOMMU spec, "Endianness of in-memory data structures");
+ * with fctl.BE = 0, the only setting Linux uses, both are little-endian, so
+ * the kernel stores cpu_to_le64() of each value. Ordering (IOMMU spec,
+ * "Updating in-memory data structure entries"): a basic-mode entry can be
+ * retargeted with one 64-bit store of dw0 (dw1 is ignored); an MRIF-mode
+ * entry spans both doublewords, so make it invalid (dw0 = 0), invalidate
+ * with IOTINVAL.GVMA + IOFENCE.C, write dw1, then write dw0 last.
  */
 struct rvmsi_msipte {
 	u64 dw0;
