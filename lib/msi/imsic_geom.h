@@ -47,6 +47,13 @@
  *
  * Hart and group numbers here are IMSIC positions, not hart IDs: Linux
  * assigns them from the order of the IMSIC node's interrupts-extended list.
+ *
+ * Filling it from Linux's struct imsic_global_config: base = base_addr
+ * (Linux already clears the index fields), the four *_index_* fields as they
+ * are, nr_ids/nr_guest_ids as they are, geilen = nr_guest_files where the
+ * kernel has it, else the GEILEN KVM detected; nr_groups and nr_harts = one
+ * more than the largest group/hart index found in the per-CPU msi_pa values
+ * (or 2^bits, which is always valid but gives a larger table).
  */
 struct rvmsi_imsic_geom {
 	u64 base;

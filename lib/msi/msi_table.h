@@ -20,7 +20,7 @@
 #include "msi_compat.h"
 
 #define RVMSI_PAGE_SHIFT		12
-#define RVMSI_PAGE_SIZE			(1ULL << RVMSI_PAGE_SHIFT)
+#define RVMSI_PAGE_SIZE			BIT_ULL(RVMSI_PAGE_SHIFT)
 
 /* Widest physical address a PPN field of the IOMMU can hold: 44 + 12 bits. */
 #define RVMSI_PA_BITS			56
