@@ -74,7 +74,8 @@ u64 rvmsi_deposit(u64 index, u64 mask)
 	u64 out = 0;
 	unsigned int n = 0;
 
-	while (mask && n < 64) {
+	/* mask has at most 64 set bits, so n stays below 64 in the loop */
+	while (mask) {
 		u64 low = mask & (~mask + 1);
 
 		if ((index >> n) & 1)
@@ -108,8 +109,9 @@ int rvmsi_msi_index_addr(u64 index, u64 mask, u64 pattern, u64 *ret_addr)
 	r = rvmsi_msi_addr_check(mask, pattern);
 	if (r < 0)
 		return r;
+	/* order <= 52: the shift is always defined */
 	order = rvmsi_msi_table_order(mask);
-	if (order < 64 && (index >> order))
+	if (index >> order)
 		return -ERANGE;
 
 	page = (pattern & ~mask) | rvmsi_deposit(index, mask);
@@ -153,12 +155,11 @@ int rvmsi_msi_table_check_addr(u64 table_pa, u64 mask)
 	u64 size, align;
 	int r;
 
-	r = rvmsi_msi_table_size(mask, &size);
-	if (r < 0)
-		return r;
 	r = rvmsi_msi_table_align(mask, &align);
 	if (r < 0)
 		return r;
+	/* Cannot fail once the alignment was computed for the same mask. */
+	(void)rvmsi_msi_table_size(mask, &size);
 
 	if (table_pa & (align - 1))
 		return -EINVAL;
