@@ -109,6 +109,8 @@ typedef struct BackendOps {
          */
         int (*get_event_fd)(Backend *b);
         int (*process_events)(Backend *b);
+        /* The guest files one VM's vCPUs hold; -ENOENT if unknown. Optional (GUEST_FILES only). */
+        int (*dump_vm)(Backend *b, const char *uuid, VmGrants *ret);
 } BackendOps;
 
 struct Backend {

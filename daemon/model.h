@@ -168,7 +168,8 @@ typedef struct Hart {
         uint64_t reserved_files;/* bit g set: guest file g is held by someone rvmsid does not manage */
         /* vCPUs currently placed here (maintained by model_vcpu_place()) */
         struct VcpuRef *residents;
-        uint32_t n_residents, n_residents_allocated;
+        uint32_t n_residents;
+        size_t n_residents_allocated;
 } Hart;
 
 typedef struct VcpuRef {

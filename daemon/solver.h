@@ -35,6 +35,8 @@ typedef enum ReasonCode {
         REASON_LOCKED,                  /* isolation lock: identity not allowed, MRIF or blocked */
         REASON_NO_MRIF_CAP,             /* wanted MRIF, IOMMU lacks MSI_MRIF */
         REASON_NO_TARGET,               /* device has no routed vectors */
+        REASON_NO_MSI_TABLE,            /* the IOMMU has no MSI page table for it (mode off) */
+        REASON_MRIF_NOT_ALLOWED,        /* policy: mrif_fallback is false */
         _REASON_MAX,
 } ReasonCode;
 
@@ -79,8 +81,8 @@ int device_table_copy(const DeviceTable *t, DeviceTable **ret);
 
 /* The guest file a vCPU should hold (desired) or holds (actual). */
 typedef struct VcpuGrant {
-        uint32_t hart;                  /* NO_HART if none */
-        uint8_t guest;                  /* 1..63, 0 = none */
+        uint32_t hart;                  /* hart the vCPU is placed on, NO_HART if none */
+        uint8_t guest;                  /* guest file on that hart, 1..63; 0 = none */
         uint8_t reason;                 /* ReasonCode */
 } VcpuGrant;
 
@@ -113,6 +115,13 @@ int solver_compute(const Model *m, const Policy *p, Desired **ret);
  */
 int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid);
 int solver_update_device(const Model *m, const Policy *p, Desired *d, const char *name);
+/*
+ * Same as solver_update_vm(), and also report (appending to the strvs, which
+ * may be NULL) the devices whose decision changed and the VMs whose vCPU
+ * grants changed, so that the reconciler can read back and plan only those.
+ */
+int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const char *uuid,
+                             char ***changed_devices, char ***changed_vms);
 
 /* Human explanation of one entry (or of the device when e is NULL). *ret is heap-allocated. */
 int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const Entry *e, char **ret);

@@ -1,0 +1,632 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include "reconcile.h"
+#include "strv.h"
+
+Plan *plan_free(Plan *p) {
+        if (!p)
+                return NULL;
+        free(p->ops);
+        return mfree(p);
+}
+
+static int plan_add(Plan *p, const Op *op) {
+        if (!GREEDY_REALLOC(p->ops, p->n_allocated, p->n_ops + 1))
+                return -ENOMEM;
+        p->ops[p->n_ops++] = *op;
+        return 0;
+}
+
+static bool entry_reaches_file(const Entry *e) {
+        return e->kind == ENTRY_HOST_FILE || e->kind == ENTRY_GUEST_FILE;
+}
+
+/* Is there an entry in s with the same file destination as e? */
+static bool reach_contains(const DeviceState *s, const Entry *e) {
+        for (uint32_t i = 0; i < s->n_entries; i++) {
+                const Entry *x = &s->entries[i];
+
+                if (x->kind == e->kind && x->hart == e->hart && x->guest == e->guest)
+                        return true;
+        }
+        return false;
+}
+
+static const Entry *find_target(const DeviceState *s, uint32_t target) {
+        uint32_t lo = 0, hi = s ? s->n_entries : 0;
+
+        /* Entries are sorted by target. */
+        while (lo < hi) {
+                uint32_t mid = lo + (hi - lo) / 2;
+
+                if (s->entries[mid].target < target)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (s && lo < s->n_entries && s->entries[lo].target == target)
+                return &s->entries[lo];
+        return NULL;
+}
+
+/* Compare the non-blocked entries; blocked ones are implicit, as in the kernel's GET_ENTRIES. */
+static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool *ret_unexplained) {
+        static const DeviceState empty = {};
+        size_t n = 0;
+        bool unexplained = false;
+        bool guest_mode;
+
+        if (!a)
+                a = &empty;
+        /* In guest-file mode with the same fallback, entries of vCPU targets follow the vCPU grants. */
+        guest_mode = d->mode == MODE_GUEST_FILE && a->mode == MODE_GUEST_FILE && d->fallback == a->fallback;
+
+        for (int pass = 0; pass < 2; pass++) {
+                const DeviceState *x = pass == 0 ? d : a, *y = pass == 0 ? a : d;
+
+                for (uint32_t i = 0; i < x->n_entries; i++) {
+                        const Entry *e = &x->entries[i], *o;
+
+                        if (e->kind == ENTRY_BLOCKED)
+                                continue;
+                        o = find_target(y, e->target);
+                        if (o && o->kind != ENTRY_BLOCKED) {
+                                if (pass == 1 || entry_same_destination(e, o))
+                                        continue;       /* counted (or equal) in pass 0 */
+                        }
+                        n++;
+                        if (!(guest_mode && TARGET_IS_VCPU(e->target) &&
+                              (e->kind == ENTRY_GUEST_FILE || (o && o->kind == ENTRY_GUEST_FILE))))
+                                unexplained = true;
+                }
+        }
+        if (ret_unexplained)
+                *ret_unexplained = unexplained;
+        return n;
+}
+
+bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *actual, bool *ret_revoke) {
+        DeliveryMode amode = actual ? actual->mode : MODE_BLOCKED;
+        EntryKind afb = actual ? actual->fallback : ENTRY_BLOCKED;
+        bool unexplained, need;
+
+        if (desired->mode == MODE_OFF || amode == MODE_OFF)
+                /* No MSI table: nothing can be set (the kernel refuses MODE_OFF, and has no table to program). */
+                return false;
+
+        (void) entries_differing(desired, actual, &unexplained);
+        need = desired->mode != amode || (desired->mode == MODE_GUEST_FILE && desired->fallback != afb) ||
+               unexplained;
+        if (need && ret_revoke) {
+                bool adds = false;
+
+                /* Revoke phase only if the new state makes no file reachable that is not reachable now. */
+                for (uint32_t i = 0; i < desired->n_entries && !adds; i++)
+                        if (entry_reaches_file(&desired->entries[i]) &&
+                            (!actual || !reach_contains(actual, &desired->entries[i])))
+                                adds = true;
+                /* A host-file fallback may map host files the moment a vCPU loses its file. */
+                if (desired->mode == MODE_GUEST_FILE && desired->fallback == ENTRY_HOST_FILE &&
+                    !(amode == MODE_GUEST_FILE && afb == ENTRY_HOST_FILE))
+                        adds = true;
+                *ret_revoke = !adds;
+        }
+        return need;
+}
+
+static int plan_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *revokes, size_t *n_revokes,
+                       Op *grants, size_t *n_grants) {
+        bool revoke;
+        Op op;
+
+        p->n_entries_differing += entries_differing(d, a, NULL);
+        if (!reconcile_device_needs_op(d, a, &revoke))
+                return 0;
+        op = (Op) {
+                .type = OP_SET_MODE,
+                .revoke = revoke,
+                .mode = d->mode,
+                .fallback = d->mode == MODE_GUEST_FILE ? d->fallback : ENTRY_BLOCKED,
+        };
+        strcpy(op.device, d->name);
+        if (revoke)
+                revokes[(*n_revokes)++] = op;
+        else
+                grants[(*n_grants)++] = op;
+        return 0;
+}
+
+static const VmGrants *find_grants(const VmGrants *v, size_t n, const char *uuid) {
+        size_t lo = 0, hi = n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(v[mid].uuid, uuid) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        if (lo < n && streq(v[lo].uuid, uuid))
+                return &v[lo];
+        return NULL;
+}
+
+static int plan_vm(Plan *release, Plan *assign, const VmGrants *want, const VmGrants *have) {
+        int r;
+
+        for (uint32_t v = 0; v < have->nr_vcpus; v++) {
+                const VcpuGrant *h = &have->vcpus[v];
+                const VcpuGrant *w = want && v < want->nr_vcpus ? &want->vcpus[v] : NULL;
+                bool same = w && w->guest == h->guest && (h->guest == 0 || w->hart == h->hart);
+                Op op = { .vcpu = v };
+
+                memcpy(op.vm, have->uuid, sizeof(op.vm));
+                if (same)
+                        continue;
+                if (h->guest != 0) {
+                        op.type = OP_VCPU_RELEASE;
+                        op.revoke = true;
+                        op.hart = h->hart;
+                        op.guest = h->guest;
+                        r = plan_add(release, &op);
+                        if (r < 0)
+                                return r;
+                }
+                if (w && w->guest != 0) {
+                        op.type = OP_VCPU_ASSIGN;
+                        op.revoke = false;
+                        op.hart = w->hart;
+                        op.guest = w->guest;
+                        r = plan_add(assign, &op);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int plan_build(const Desired *desired, const Actual *actual, unsigned flags, char *const *devices,
+                      char *const *vms, Plan **ret) {
+        _cleanup_(plan_freep) Plan *p = NULL;
+        _cleanup_(plan_freep) Plan *release = NULL, *assign = NULL;
+        _cleanup_free_ Op *revokes = NULL, *grants = NULL;
+        size_t n_revokes = 0, n_grants = 0, cap;
+        const DeviceTable *dt = &desired->devices, *at = &actual->devices;
+        bool subset = devices || vms;
+        int r;
+
+        p = new0(Plan, 1);
+        release = new0(Plan, 1);
+        assign = new0(Plan, 1);
+        if (!p || !release || !assign)
+                return -ENOMEM;
+        cap = dt->n_devices + at->n_devices;
+        revokes = new(Op, cap);
+        grants = new(Op, cap);
+        if (!revokes || !grants)
+                return -ENOMEM;
+
+        if (subset) {
+                STRV_FOREACH(name, devices) {
+                        const DeviceState *d = device_table_find(dt, *name), *a = device_table_find(at, *name);
+
+                        if (d)
+                                r = plan_device(p, d, a, revokes, &n_revokes, grants, &n_grants);
+                        else if (a) {
+                                DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
+
+                                strcpy(blocked.name, a->name);
+                                r = plan_device(p, &blocked, a, revokes, &n_revokes, grants, &n_grants);
+                        } else
+                                r = 0;
+                        if (r < 0)
+                                return r;
+                }
+        } else {
+                /* Merge-join of two name-sorted tables. */
+                size_t i = 0, j = 0;
+
+                while (i < dt->n_devices || j < at->n_devices) {
+                        int c;
+
+                        if (i >= dt->n_devices)
+                                c = 1;
+                        else if (j >= at->n_devices)
+                                c = -1;
+                        else
+                                c = strcmp(dt->devices[i].name, at->devices[j].name);
+
+                        if (c == 0)
+                                r = plan_device(p, &dt->devices[i++], &at->devices[j++], revokes, &n_revokes,
+                                                grants, &n_grants);
+                        else if (c < 0)
+                                r = plan_device(p, &dt->devices[i++], NULL, revokes, &n_revokes, grants, &n_grants);
+                        else {
+                                /* Known to the backend, not to the model: nobody may be reached through it. */
+                                DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
+
+                                strcpy(blocked.name, at->devices[j].name);
+                                r = plan_device(p, &blocked, &at->devices[j++], revokes, &n_revokes, grants,
+                                                &n_grants);
+                        }
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (flags & RECONCILE_GUEST_FILES) {
+                if (subset) {
+                        STRV_FOREACH(uuid, vms) {
+                                const VmGrants *have = find_grants(actual->vms, actual->n_vms, *uuid);
+
+                                if (!have)
+                                        continue;       /* the backend does not run it: nothing to assign */
+                                r = plan_vm(release, assign, find_grants(desired->vms, desired->n_vms, *uuid), have);
+                                if (r < 0)
+                                        return r;
+                        }
+                } else
+                        for (size_t k = 0; k < actual->n_vms; k++) {
+                                const VmGrants *have = &actual->vms[k];
+
+                                r = plan_vm(release, assign, find_grants(desired->vms, desired->n_vms, have->uuid),
+                                            have);
+                                if (r < 0)
+                                        return r;
+                        }
+        }
+
+        /* Phases: revoking set-modes, releases, assignments, granting set-modes. */
+        for (size_t k = 0; k < n_revokes; k++)
+                if ((r = plan_add(p, &revokes[k])) < 0)
+                        return r;
+        for (size_t k = 0; k < release->n_ops; k++)
+                if ((r = plan_add(p, &release->ops[k])) < 0)
+                        return r;
+        p->n_revoke = p->n_ops;
+        for (size_t k = 0; k < assign->n_ops; k++)
+                if ((r = plan_add(p, &assign->ops[k])) < 0)
+                        return r;
+        for (size_t k = 0; k < n_grants; k++)
+                if ((r = plan_add(p, &grants[k])) < 0)
+                        return r;
+
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int reconcile_plan(const Desired *desired, const Actual *actual, unsigned flags, Plan **ret) {
+        assert_return(desired && actual && ret, -EINVAL);
+        return plan_build(desired, actual, flags, NULL, NULL, ret);
+}
+
+int reconcile_plan_subset(const Desired *desired, const Actual *actual, unsigned flags,
+                          char *const *devices, char *const *vms, Plan **ret) {
+        static char *const none[] = { NULL };
+
+        assert_return(desired && actual && ret, -EINVAL);
+        return plan_build(desired, actual, flags, devices ?: none, vms ?: none, ret);
+}
+
+int plan_to_json(const Plan *p, json_object **ret) {
+        _cleanup_json_ json_object *a = NULL;
+
+        assert_return(p && ret, -EINVAL);
+
+        a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const Op *op = &p->ops[i];
+                json_object *o = json_object_new_object();
+                int r = 0;
+
+                if (!o || json_object_array_add(a, o) < 0) {
+                        json_object_put(o);
+                        return -ENOMEM;
+                }
+#define ADD(k, v)                                                               \
+                do {                                                            \
+                        json_object *_v_ = (v);                                 \
+                        if (!_v_ || json_object_object_add(o, (k), _v_) < 0) {  \
+                                json_object_put(_v_);                           \
+                                r = -ENOMEM;                                    \
+                        }                                                       \
+                } while (0)
+                ADD("op", json_object_new_string(op_type_to_string(op->type)));
+                ADD("phase", json_object_new_string(op->revoke ? "revoke" : "grant"));
+                if (op->type == OP_SET_MODE) {
+                        ADD("device", json_object_new_string(op->device));
+                        ADD("mode", json_object_new_string(mode_to_string(op->mode)));
+                        if (op->mode == MODE_GUEST_FILE)
+                                ADD("fallback", json_object_new_string(entry_kind_to_string(op->fallback)));
+                } else {
+                        ADD("vm", json_object_new_string(op->vm));
+                        ADD("vcpu", json_object_new_int64(op->vcpu));
+                        ADD("hart", json_object_new_int64(op->hart));
+                        ADD("guest_file", json_object_new_int64(op->guest));
+                }
+#undef ADD
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+int plan_apply(const Plan *p, Backend *b, size_t *ret_applied) {
+        size_t i;
+        int r = 0;
+
+        assert_return(p && b, -EINVAL);
+
+        for (i = 0; i < p->n_ops; i++) {
+                r = backend_apply(b, &p->ops[i]);
+                if (r < 0)
+                        break;
+        }
+        if (ret_applied)
+                *ret_applied = i;
+        return r < 0 ? r : 0;
+}
+
+/* ---- the coalescing driver ---- */
+
+struct Reconciler {
+        Model *model;
+        Policy *const *policy;
+        Backend *backend;
+        Desired *desired;
+        bool dirty, dirty_all;
+        char **dirty_vms;
+        char **dirty_devices;
+};
+
+int reconciler_new(Model *m, Policy *const *policy, Backend *b, Reconciler **ret) {
+        Reconciler *r;
+
+        assert_return(m && policy && b && ret, -EINVAL);
+
+        r = new0(Reconciler, 1);
+        if (!r)
+                return -ENOMEM;
+        r->model = m;
+        r->policy = policy;
+        r->backend = b;
+        r->dirty = r->dirty_all = true;         /* the first run is a full one */
+        *ret = r;
+        return 0;
+}
+
+Reconciler *reconciler_free(Reconciler *r) {
+        if (!r)
+                return NULL;
+        desired_free(r->desired);
+        strv_free(r->dirty_vms);
+        strv_free(r->dirty_devices);
+        return mfree(r);
+}
+
+bool reconciler_mark_dirty(Reconciler *r, DirtyScope scope, const char *key) {
+        bool was_clean;
+        char ***l = NULL;
+        char u[UUID_STRING_MAX];
+
+        if (!r)
+                return false;
+        was_clean = !r->dirty;
+        r->dirty = true;
+
+        switch (scope) {
+        case DIRTY_VM:
+                if (uuid_normalize(key, u) < 0) {
+                        r->dirty_all = true;
+                        break;
+                }
+                key = u;
+                l = &r->dirty_vms;
+                break;
+        case DIRTY_DEVICE:
+                l = &r->dirty_devices;
+                break;
+        default:
+                r->dirty_all = true;
+        }
+        if (l && !r->dirty_all && key && !strv_contains(*l, key))
+                /* Out of memory: fall back to a full run rather than lose the event. */
+                if (strv_extend(l, key) < 0)
+                        r->dirty_all = true;
+        return was_clean;
+}
+
+bool reconciler_is_dirty(const Reconciler *r) {
+        return r && r->dirty;
+}
+
+const Desired *reconciler_desired(const Reconciler *r) {
+        return r ? r->desired : NULL;
+}
+
+static void reconciler_clean(Reconciler *r) {
+        r->dirty = r->dirty_all = false;
+        r->dirty_vms = strv_free(r->dirty_vms);
+        r->dirty_devices = strv_free(r->dirty_devices);
+}
+
+/* Read back only what is needed; falls back to a full dump without per-object dump ops. */
+static int read_subset(Reconciler *r, char *const *devices, char *const *vms, Actual **ret) {
+        _cleanup_(actual_freep) Actual *a = NULL;
+        Backend *b = r->backend;
+        int k;
+
+        if (!b->ops->dump_device || (!b->ops->dump_vm && !(!vms || !*vms)))
+                return backend_dump(b, ret);
+
+        k = actual_new(&a);
+        if (k < 0)
+                return k;
+        STRV_FOREACH(name, devices) {
+                DeviceState s = {};
+
+                k = b->ops->dump_device(b, *name, &s);
+                if (k == -ENODEV)
+                        continue;
+                if (k < 0)
+                        return k;
+                k = device_table_put(&a->devices, &s);
+                device_state_done(&s);
+                if (k < 0)
+                        return k;
+        }
+        STRV_FOREACH(uuid, vms) {
+                VmGrants g = {};
+                VmGrants *n;
+
+                k = b->ops->dump_vm(b, *uuid, &g);
+                if (k == -ENOENT)
+                        continue;
+                if (k < 0)
+                        return k;
+                n = realloc(a->vms, (a->n_vms + 1) * sizeof(VmGrants));
+                if (!n) {
+                        free(g.vcpus);
+                        return -ENOMEM;
+                }
+                a->vms = n;
+                /* Keep sorted by uuid for find_grants(). */
+                {
+                        size_t i = a->n_vms;
+
+                        while (i > 0 && strcmp(a->vms[i - 1].uuid, g.uuid) > 0) {
+                                a->vms[i] = a->vms[i - 1];
+                                i--;
+                        }
+                        a->vms[i] = g;
+                        a->n_vms++;
+                }
+        }
+        *ret = TAKE_PTR(a);
+        return 0;
+}
+
+/* Keep the model's record of held guest files in step with what was applied. */
+static void note_applied(Reconciler *r, const Plan *p, size_t n_applied) {
+        for (size_t i = 0; i < n_applied; i++) {
+                const Op *op = &p->ops[i];
+                Vm *vm;
+
+                if (op->type == OP_SET_MODE)
+                        continue;
+                vm = model_find_vm(r->model, op->vm);
+                if (!vm || op->vcpu >= vm->nr_vcpus)
+                        continue;
+                if (op->type == OP_VCPU_RELEASE)
+                        vm->vcpus[op->vcpu].guest_file = 0;
+                else if (vm->vcpus[op->vcpu].hart == op->hart)
+                        vm->vcpus[op->vcpu].guest_file = op->guest;
+        }
+}
+
+static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
+        _cleanup_(plan_freep) Plan *plan = NULL;
+        _cleanup_(actual_freep) Actual *actual = NULL;
+        _cleanup_strv_free_ char **devices = NULL, **vms = NULL;
+        const Policy *policy = *r->policy;
+        unsigned flags = backend_has_feature(r->backend, BACKEND_FEATURE_GUEST_FILES) ? RECONCILE_GUEST_FILES : 0;
+        ReconcileStats st = {};
+        size_t applied = 0;
+        int k;
+
+        if (full || !r->desired || r->dirty_all) {
+                _cleanup_(desired_freep) Desired *d = NULL;
+
+                k = solver_compute(r->model, policy, &d);
+                if (k < 0)
+                        return k;
+                desired_free(r->desired);
+                r->desired = TAKE_PTR(d);
+                st.full = true;
+                st.n_devices_resolved = r->desired->devices.n_devices;
+                k = backend_dump(r->backend, &actual);
+                if (k < 0)
+                        return k;
+                k = reconcile_plan(r->desired, actual, flags, &plan);
+                if (k < 0)
+                        return k;
+        } else {
+                STRV_FOREACH(uuid, r->dirty_vms) {
+                        k = solver_update_vm_changed(r->model, policy, r->desired, *uuid, &devices, &vms);
+                        if (k < 0)
+                                return k;
+                        st.n_devices_resolved += (size_t) k;
+                        if (!strv_contains(vms, *uuid) && (k = strv_extend(&vms, *uuid)) < 0)
+                                return k;
+                }
+                STRV_FOREACH(name, r->dirty_devices) {
+                        k = solver_update_device(r->model, policy, r->desired, *name);
+                        if (k < 0)
+                                return k;
+                        st.n_devices_resolved += (size_t) k;
+                        if (!strv_contains(devices, *name) && (k = strv_extend(&devices, *name)) < 0)
+                                return k;
+                }
+                k = read_subset(r, devices, vms, &actual);
+                if (k < 0)
+                        return k;
+                k = reconcile_plan_subset(r->desired, actual, flags, devices, vms, &plan);
+                if (k < 0)
+                        return k;
+        }
+
+        reconciler_clean(r);
+        st.n_ops = plan->n_ops;
+        st.n_revoke = plan->n_revoke;
+        st.n_entries_differing = plan->n_entries_differing;
+        st.n_violations = r->desired->n_violations;
+        k = plan_apply(plan, r->backend, &applied);
+        note_applied(r, plan, applied);
+        st.n_applied = applied;
+        if (ret_stats)
+                *ret_stats = st;
+        if (k < 0) {
+                /* Whatever happened half-way, the next run must look at everything again. */
+                r->dirty = r->dirty_all = true;
+                return k;
+        }
+        return 0;
+}
+
+int reconciler_run(Reconciler *r, ReconcileStats *ret_stats) {
+        assert_return(r, -EINVAL);
+
+        if (!r->dirty) {
+                if (ret_stats)
+                        *ret_stats = (ReconcileStats) {};
+                return 0;
+        }
+        return reconciler_do(r, false, ret_stats);
+}
+
+int reconciler_resync(Reconciler *r, ReconcileStats *ret_stats) {
+        assert_return(r, -EINVAL);
+        return reconciler_do(r, true, ret_stats);
+}
+
+int reconciler_plan(Reconciler *r, Plan **ret) {
+        _cleanup_(desired_freep) Desired *d = NULL;
+        _cleanup_(actual_freep) Actual *actual = NULL;
+        int k;
+
+        assert_return(r && ret, -EINVAL);
+
+        k = solver_compute(r->model, *r->policy, &d);
+        if (k < 0)
+                return k;
+        k = backend_dump(r->backend, &actual);
+        if (k < 0)
+                return k;
+        return reconcile_plan(d, actual,
+                              backend_has_feature(r->backend, BACKEND_FEATURE_GUEST_FILES) ? RECONCILE_GUEST_FILES : 0,
+                              ret);
+}

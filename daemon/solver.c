@@ -1,0 +1,1127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The solver. See docs/solver.md for the rules; the comments here say how
+ * they are implemented.
+ */
+
+#include "solver.h"
+#include "strv.h"
+
+static const char *const reason_table[_REASON_MAX] = {
+        [REASON_NONE] = "none",
+        [REASON_OWNER_DEFAULT] = "owner-default",
+        [REASON_NO_OWNER] = "no-owner",
+        [REASON_VM_UNKNOWN] = "vm-unknown",
+        [REASON_VM_NOT_ACTIVE] = "vm-not-active",
+        [REASON_GUEST_FILE] = "guest-file",
+        [REASON_FALLBACK_NO_GUEST_FILE] = "fallback-no-guest-file",
+        [REASON_FALLBACK_VCPU_NOT_RESIDENT] = "fallback-vcpu-not-resident",
+        [REASON_FALLBACK_VM_LIMIT] = "fallback-vm-limit",
+        [REASON_FALLBACK_NO_GUEST_CAP] = "fallback-no-guest-cap",
+        [REASON_FALLBACK_NO_GEILEN] = "fallback-no-geilen",
+        [REASON_REQUIREMENT_UNMET] = "requirement-unmet",
+        [REASON_LOCKED] = "locked",
+        [REASON_NO_MRIF_CAP] = "no-mrif-cap",
+        [REASON_NO_TARGET] = "no-target",
+        [REASON_NO_MSI_TABLE] = "no-msi-table",
+        [REASON_MRIF_NOT_ALLOWED] = "mrif-not-allowed",
+};
+
+static const char *const reason_text[_REASON_MAX] = {
+        [REASON_NONE] = "no decision recorded",
+        [REASON_OWNER_DEFAULT] = "the policy's default mode for this kind of owner",
+        [REASON_NO_OWNER] = "no driver owns the device, so nothing may receive its interrupts",
+        [REASON_VM_UNKNOWN] = "the device is assigned to a VM that is not registered",
+        [REASON_VM_NOT_ACTIVE] = "the owning VM is not running, paused or migrating",
+        [REASON_GUEST_FILE] = "the vCPU holds a guest interrupt file on its hart: direct injection",
+        [REASON_FALLBACK_NO_GUEST_FILE] =
+                "every guest interrupt file of the vCPU's hart went to a vCPU ranked higher "
+                "(priority, class, round-robin between VMs)",
+        [REASON_FALLBACK_VCPU_NOT_RESIDENT] = "the vCPU is not running on any hart",
+        [REASON_FALLBACK_VM_LIMIT] = "the VM's max_guest_files limit does not cover this vCPU",
+        [REASON_FALLBACK_NO_GUEST_CAP] = "the IOMMU cannot deliver into guest interrupt files",
+        [REASON_FALLBACK_NO_GEILEN] = "the host has no guest interrupt files",
+        [REASON_REQUIREMENT_UNMET] =
+                "nothing the isolation class allows is possible here: blocked, and reported as a violation",
+        [REASON_LOCKED] = "the device is isolation-locked: only MRIF or blocked entries",
+        [REASON_NO_MRIF_CAP] = "MRIF wanted but the IOMMU has no MRIF support: blocked",
+        [REASON_NO_TARGET] = "no vector of the device is routed anywhere",
+        [REASON_NO_MSI_TABLE] = "the IOMMU has no MSI page table for this device: not manageable",
+        [REASON_MRIF_NOT_ALLOWED] = "the policy does not allow MRIF fallback",
+};
+
+const char *reason_to_string(ReasonCode r) {
+        if ((int) r < 0 || r >= _REASON_MAX)
+                return NULL;
+        return reason_table[r];
+}
+
+const char *reason_describe(ReasonCode r) {
+        if ((int) r < 0 || r >= _REASON_MAX)
+                return NULL;
+        return reason_text[r];
+}
+
+/* ---- DeviceTable ---- */
+
+void device_state_done(DeviceState *s) {
+        if (!s)
+                return;
+        s->entries = mfree(s->entries);
+        s->n_entries = 0;
+}
+
+DeviceTable *device_table_free(DeviceTable *t) {
+        if (!t)
+                return NULL;
+        for (size_t i = 0; i < t->n_devices; i++)
+                device_state_done(&t->devices[i]);
+        free(t->devices);
+        return mfree(t);
+}
+
+static void device_table_done(DeviceTable *t) {
+        for (size_t i = 0; i < t->n_devices; i++)
+                device_state_done(&t->devices[i]);
+        t->devices = mfree(t->devices);
+        t->n_devices = t->n_allocated = 0;
+}
+
+int device_table_new(DeviceTable **ret) {
+        assert_return(ret, -EINVAL);
+        *ret = new0(DeviceTable, 1);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static size_t table_lower_bound(const DeviceTable *t, const char *name) {
+        size_t lo = 0, hi = t->n_devices;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(t->devices[mid].name, name) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+int device_table_put(DeviceTable *t, DeviceState *s) {
+        size_t i;
+
+        assert_return(t && s, -EINVAL);
+
+        i = table_lower_bound(t, s->name);
+        if (i < t->n_devices && streq(t->devices[i].name, s->name)) {
+                device_state_done(&t->devices[i]);
+                t->devices[i] = *s;
+                s->entries = NULL;
+                s->n_entries = 0;
+                return 0;
+        }
+        /* Appending in order is the common case (solver, dumps): no memmove then. */
+        if (!GREEDY_REALLOC(t->devices, t->n_allocated, t->n_devices + 1))
+                return -ENOMEM;
+        memmove(t->devices + i + 1, t->devices + i, (t->n_devices - i) * sizeof(DeviceState));
+        t->devices[i] = *s;
+        t->n_devices++;
+        s->entries = NULL;
+        s->n_entries = 0;
+        return 0;
+}
+
+int device_table_remove(DeviceTable *t, const char *name) {
+        size_t i;
+
+        assert_return(t && name, -EINVAL);
+        i = table_lower_bound(t, name);
+        if (i >= t->n_devices || !streq(t->devices[i].name, name))
+                return -ENOENT;
+        device_state_done(&t->devices[i]);
+        memmove(t->devices + i, t->devices + i + 1, (t->n_devices - i - 1) * sizeof(DeviceState));
+        t->n_devices--;
+        return 0;
+}
+
+DeviceState *device_table_find(const DeviceTable *t, const char *name) {
+        size_t i;
+
+        if (!t || !name)
+                return NULL;
+        i = table_lower_bound(t, name);
+        if (i < t->n_devices && streq(t->devices[i].name, name))
+                return &t->devices[i];
+        return NULL;
+}
+
+static int device_state_copy(const DeviceState *s, DeviceState *ret) {
+        *ret = *s;
+        ret->entries = NULL;
+        if (s->n_entries > 0) {
+                ret->entries = new(Entry, s->n_entries);
+                if (!ret->entries)
+                        return -ENOMEM;
+                memcpy(ret->entries, s->entries, s->n_entries * sizeof(Entry));
+        }
+        return 0;
+}
+
+int device_table_copy(const DeviceTable *t, DeviceTable **ret) {
+        _cleanup_(device_table_freep) DeviceTable *c = NULL;
+        int r;
+
+        assert_return(t && ret, -EINVAL);
+        r = device_table_new(&c);
+        if (r < 0)
+                return r;
+        if (!GREEDY_REALLOC(c->devices, c->n_allocated, t->n_devices))
+                return -ENOMEM;
+        for (size_t i = 0; i < t->n_devices; i++) {
+                r = device_state_copy(&t->devices[i], &c->devices[i]);
+                if (r < 0)
+                        return r;
+                c->n_devices++;
+        }
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* ---- Desired ---- */
+
+static void vm_grants_done(VmGrants *g) {
+        g->vcpus = mfree(g->vcpus);
+}
+
+Desired *desired_free(Desired *d) {
+        if (!d)
+                return NULL;
+        device_table_done(&d->devices);
+        for (size_t i = 0; i < d->n_vms; i++)
+                vm_grants_done(&d->vms[i]);
+        free(d->vms);
+        return mfree(d);
+}
+
+static size_t grants_lower_bound(const Desired *d, const char *uuid) {
+        size_t lo = 0, hi = d->n_vms;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(d->vms[mid].uuid, uuid) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return lo;
+}
+
+const VmGrants *desired_find_vm(const Desired *d, const char *uuid) {
+        char u[UUID_STRING_MAX];
+        size_t i;
+
+        if (!d || uuid_normalize(uuid, u) < 0)
+                return NULL;
+        i = grants_lower_bound(d, u);
+        if (i < d->n_vms && streq(d->vms[i].uuid, u))
+                return &d->vms[i];
+        return NULL;
+}
+
+static VmGrants *desired_find_vm_mut(Desired *d, const char *uuid) {
+        return (VmGrants *) desired_find_vm(d, uuid);
+}
+
+/* ---- guest-file allocation, one hart at a time ---- */
+
+static int class_rank(IsolationClass c) {
+        /*
+         * At equal priority the class that loses most without a guest file
+         * goes first: performance falls back to the shared host path,
+         * balanced to MRIF (a notice interrupt per MSI), strict to MRIF or,
+         * without MRIF, to blocked — but strict never trades isolation for
+         * latency, so it is also the class that asked least for speed.
+         */
+        switch (c) {
+        case CLASS_PERFORMANCE:
+                return 2;
+        case CLASS_BALANCED:
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+static uint64_t tiebreak_hash(const char *uuid, uint32_t hart) {
+        /* FNV-1a over the UUID, then the hart: a per-hart pseudo-random but fixed VM order. */
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (const char *c = uuid; *c; c++) {
+                h ^= (unsigned char) *c;
+                h *= UINT64_C(0x100000001b3);
+        }
+        for (int i = 0; i < 4; i++) {
+                h ^= (hart >> (8 * i)) & 0xff;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+typedef struct Candidate {
+        const Vm *vm;
+        uint32_t vcpu;
+        int32_t priority;
+        int rank;
+        uint32_t rr;            /* this vCPU's position among its VM's candidates on the hart */
+        bool incumbent;         /* holds a valid guest file here already */
+        uint64_t hash;
+} Candidate;
+
+static int candidate_cmp_vm(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        int c = strcmp(x->vm->uuid, y->vm->uuid);
+
+        return c != 0 ? c : CMP(x->vcpu, y->vcpu);
+}
+
+static int candidate_cmp(const void *a, const void *b) {
+        const Candidate *x = a, *y = b;
+        int c;
+
+        if (x->priority != y->priority)
+                return x->priority > y->priority ? -1 : 1;
+        if (x->rank != y->rank)
+                return x->rank > y->rank ? -1 : 1;
+        if (x->rr != y->rr)
+                return x->rr < y->rr ? -1 : 1;
+        if (x->incumbent != y->incumbent)
+                return x->incumbent ? -1 : 1;
+        if (x->hash != y->hash)
+                return x->hash < y->hash ? -1 : 1;
+        c = strcmp(x->vm->uuid, y->vm->uuid);
+        if (c != 0)
+                return c;
+        return CMP(x->vcpu, y->vcpu);
+}
+
+static bool vm_runs_vcpus(const Vm *vm) {
+        /* Only a VM whose vCPUs execute holds guest files (KVM loads them on vCPU entry). */
+        return vm->state == VM_RUNNING || vm->state == VM_MIGRATING_OUT;
+}
+
+/* Set the grant of one vCPU; returns true if it changed. */
+static bool grant_set(Desired *d, const Vm *vm, uint32_t vcpu, uint32_t hart, uint8_t guest, uint8_t reason) {
+        VmGrants *g = desired_find_vm_mut(d, vm->uuid);
+        VcpuGrant *c;
+
+        if (!g || vcpu >= g->nr_vcpus)
+                return false;
+        c = &g->vcpus[vcpu];
+        if (c->hart == hart && c->guest == guest && c->reason == reason)
+                return false;
+        c->hart = hart;
+        c->guest = guest;
+        c->reason = reason;
+        return true;
+}
+
+typedef struct ChangedVms {
+        const Vm **vms;
+        size_t n, allocated;
+} ChangedVms;
+
+static int changed_add(ChangedVms *c, const Vm *vm) {
+        if (!c)
+                return 0;
+        for (size_t i = 0; i < c->n; i++)
+                if (c->vms[i] == vm)
+                        return 0;
+        if (!GREEDY_REALLOC(c->vms, c->allocated, c->n + 1))
+                return -ENOMEM;
+        c->vms[c->n++] = vm;
+        return 0;
+}
+
+static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart, ChangedVms *changed) {
+        const Hart *h = &m->harts[hart];
+        uint32_t nfiles = m->geometry.nr_guest_files;
+        _cleanup_free_ Candidate *cand = NULL;
+        uint64_t used;
+        uint32_t n = 0, free_slots = 0, winners;
+        int r;
+
+        cand = new(Candidate, h->n_residents);
+        if (!cand)
+                return -ENOMEM;
+
+        for (uint32_t i = 0; i < h->n_residents; i++) {
+                const Vm *vm = h->residents[i].vm;
+                uint32_t v = h->residents[i].vcpu;
+                uint8_t reason = 0;
+
+                if (!vm_runs_vcpus(vm))
+                        reason = REASON_FALLBACK_VCPU_NOT_RESIDENT;
+                else if (nfiles == 0)
+                        reason = REASON_FALLBACK_NO_GEILEN;
+                else if (v >= policy_vm_max_guest_files(p, vm))
+                        /* The limit keeps the lowest-numbered vCPUs: a rule that needs no global view. */
+                        reason = REASON_FALLBACK_VM_LIMIT;
+                if (reason != 0) {
+                        if (grant_set(d, vm, v, hart, 0, reason)) {
+                                r = changed_add(changed, vm);
+                                if (r < 0)
+                                        return r;
+                        }
+                        continue;
+                }
+                cand[n++] = (Candidate) {
+                        .vm = vm,
+                        .vcpu = v,
+                        .priority = policy_vm_priority(p, vm),
+                        .rank = class_rank(policy_vm_class(p, vm)),
+                        .incumbent = vm->vcpus[v].guest_file != 0 && vm->vcpus[v].guest_file <= nfiles &&
+                                     !(h->reserved_files & (UINT64_C(1) << vm->vcpus[v].guest_file)),
+                        .hash = tiebreak_hash(vm->uuid, hart),
+                };
+        }
+
+        /* Round-robin position of each vCPU within its VM (by vCPU index). */
+        qsort(cand, n, sizeof(Candidate), candidate_cmp_vm);
+        for (uint32_t i = 0; i < n; i++)
+                cand[i].rr = (i > 0 && cand[i - 1].vm == cand[i].vm) ? cand[i - 1].rr + 1 : 0;
+        qsort(cand, n, sizeof(Candidate), candidate_cmp);
+
+        for (uint32_t g = 1; g <= nfiles; g++)
+                if (!(h->reserved_files & (UINT64_C(1) << g)))
+                        free_slots++;
+        winners = MIN(n, free_slots);
+
+        /* Winners that already hold a free, valid file keep it: no churn for them. */
+        used = h->reserved_files | 1;
+        for (uint32_t i = 0; i < winners; i++)
+                if (cand[i].incumbent) {
+                        uint8_t g = cand[i].vm->vcpus[cand[i].vcpu].guest_file;
+
+                        if (used & (UINT64_C(1) << g))
+                                cand[i].incumbent = false;      /* two claim one file: the later one moves */
+                        else
+                                used |= UINT64_C(1) << g;
+                }
+
+        for (uint32_t i = 0; i < n; i++) {
+                const Vm *vm = cand[i].vm;
+                uint8_t guest = 0, reason = REASON_FALLBACK_NO_GUEST_FILE;
+
+                if (i < winners) {
+                        if (cand[i].incumbent)
+                                guest = vm->vcpus[cand[i].vcpu].guest_file;
+                        else {
+                                for (uint32_t g = 1; g <= nfiles; g++)
+                                        if (!(used & (UINT64_C(1) << g))) {
+                                                guest = (uint8_t) g;
+                                                break;
+                                        }
+                                used |= UINT64_C(1) << guest;
+                        }
+                        reason = REASON_GUEST_FILE;
+                }
+                if (grant_set(d, vm, cand[i].vcpu, hart, guest, reason)) {
+                        r = changed_add(changed, vm);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* Grants of vCPUs that are on no hart. */
+static bool reset_unplaced(const Vm *vm, Desired *d) {
+        bool changed = false;
+
+        for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                if (vm->vcpus[v].hart == NO_HART)
+                        changed |= grant_set(d, vm, v, NO_HART, 0, REASON_FALLBACK_VCPU_NOT_RESIDENT);
+        return changed;
+}
+
+/* ---- device decisions ---- */
+
+static Isolation isolation_of(const DeviceState *s) {
+        if (s->mode == MODE_OFF)
+                return ISOLATION_NONE;
+        for (uint32_t i = 0; i < s->n_entries; i++)
+                if (s->entries[i].kind == ENTRY_HOST_FILE)
+                        return ISOLATION_SHARED;
+        /* A fallback to a host file may appear at any time without the daemon: count it. */
+        if (s->mode == MODE_GUEST_FILE && s->fallback == ENTRY_HOST_FILE)
+                return ISOLATION_SHARED;
+        return s->locked ? ISOLATION_LOCKED : ISOLATION_ISOLATED;
+}
+
+static void entry_set(Entry *e, EntryKind kind, uint32_t hart, uint8_t guest, ReasonCode reason) {
+        e->kind = (uint8_t) kind;
+        e->hart = (kind == ENTRY_HOST_FILE || kind == ENTRY_GUEST_FILE) ? hart : NO_HART;
+        e->guest = kind == ENTRY_GUEST_FILE ? guest : 0;
+        e->reason = (uint8_t) reason;
+}
+
+/* Devices not owned by a VM: one mode for every entry. */
+static void decide_plain(const Policy *p, const Device *dev, DeviceState *s, const uint32_t *hart_of) {
+        DeliveryMode want = policy_owner_mode(p, dev->owner);
+        ReasonCode reason = dev->owner == OWNER_NONE ? REASON_NO_OWNER : REASON_OWNER_DEFAULT;
+
+        if (want == MODE_IDENTITY && dev->locked) {
+                want = MODE_MRIF;
+                reason = REASON_LOCKED;
+        }
+        if (want == MODE_MRIF && !(dev->caps & CAP_MSI_MRIF)) {
+                /* Never weaken silently: without MRIF the isolated choice is blocked. */
+                want = MODE_BLOCKED;
+                reason = REASON_NO_MRIF_CAP;
+        }
+        s->mode = want;
+        s->fallback = ENTRY_BLOCKED;
+        s->reason = (uint8_t) reason;
+        for (uint32_t i = 0; i < s->n_entries; i++) {
+                Entry *e = &s->entries[i];
+
+                switch (want) {
+                case MODE_IDENTITY:
+                        entry_set(e, ENTRY_HOST_FILE, TARGET_INDEX(e->target), 0, reason);
+                        break;
+                case MODE_MRIF:
+                        entry_set(e, ENTRY_MRIF, NO_HART, 0, reason);
+                        break;
+                default:
+                        entry_set(e, ENTRY_BLOCKED, NO_HART, 0, reason);
+                }
+        }
+        (void) hart_of;
+}
+
+static void decide_vm(const Policy *p, const Desired *d, const Device *dev, DeviceState *s,
+                      const uint32_t *hart_of) {
+        const Vm *vm = dev->vm;
+        const VmGrants *g;
+        IsolationClass cls;
+        EntryKind order[3];
+        size_t n_order = 0;
+        bool has_guest = dev->caps & CAP_GUEST_FILE, has_mrif = dev->caps & CAP_MSI_MRIF;
+        bool mrif_allowed;
+        ReasonCode dev_reason;
+
+        if (!vm || !vm_state_is_active(vm->state)) {
+                ReasonCode r = vm ? REASON_VM_NOT_ACTIVE : REASON_VM_UNKNOWN;
+
+                s->mode = MODE_BLOCKED;
+                s->fallback = ENTRY_BLOCKED;
+                s->reason = (uint8_t) r;
+                for (uint32_t i = 0; i < s->n_entries; i++)
+                        entry_set(&s->entries[i], ENTRY_BLOCKED, NO_HART, 0, r);
+                return;
+        }
+
+        cls = policy_vm_class(p, vm);
+        /* An isolation lock is the administrator's explicit choice of MRIF: it overrides mrif_fallback. */
+        mrif_allowed = p->mrif_fallback || dev->locked;
+        if (dev->locked)
+                order[n_order++] = ENTRY_MRIF;
+        else
+                switch (cls) {
+                case CLASS_STRICT:
+                        order[n_order++] = ENTRY_GUEST_FILE;
+                        order[n_order++] = ENTRY_MRIF;
+                        break;
+                case CLASS_PERFORMANCE:
+                        order[n_order++] = ENTRY_GUEST_FILE;
+                        order[n_order++] = ENTRY_HOST_FILE;
+                        order[n_order++] = ENTRY_MRIF;
+                        break;
+                default:
+                        order[n_order++] = ENTRY_GUEST_FILE;
+                        order[n_order++] = ENTRY_MRIF;
+                        order[n_order++] = ENTRY_HOST_FILE;
+                }
+
+        /* The device-level fallback: first kind after the guest file that is possible at all. */
+        s->fallback = ENTRY_BLOCKED;
+        dev_reason = REASON_REQUIREMENT_UNMET;
+        for (size_t k = 0; k < n_order; k++) {
+                if (order[k] == ENTRY_GUEST_FILE)
+                        continue;
+                if (order[k] == ENTRY_MRIF && (!has_mrif || !mrif_allowed))
+                        continue;
+                s->fallback = order[k];
+                break;
+        }
+        if (has_guest && order[0] == ENTRY_GUEST_FILE) {
+                s->mode = MODE_GUEST_FILE;
+                dev_reason = REASON_GUEST_FILE;
+        } else if (s->fallback == ENTRY_MRIF) {
+                s->mode = MODE_MRIF;
+                dev_reason = dev->locked ? REASON_LOCKED : REASON_FALLBACK_NO_GUEST_CAP;
+        } else if (s->fallback == ENTRY_HOST_FILE) {
+                s->mode = MODE_IDENTITY;
+                dev_reason = REASON_FALLBACK_NO_GUEST_CAP;
+        } else {
+                s->mode = MODE_BLOCKED;
+                s->violation = true;
+        }
+        if (s->mode != MODE_GUEST_FILE)
+                s->fallback = ENTRY_BLOCKED;
+        s->reason = (uint8_t) dev_reason;
+
+        g = desired_find_vm(d, vm->uuid);
+        for (uint32_t i = 0; i < s->n_entries; i++) {
+                Entry *e = &s->entries[i];
+                uint32_t v = TARGET_INDEX(e->target);
+                const VcpuGrant *vg = g && v < g->nr_vcpus ? &g->vcpus[v] : NULL;
+                EntryKind kind;
+                ReasonCode why;
+
+                if (s->mode == MODE_GUEST_FILE && vg && vg->guest) {
+                        entry_set(e, ENTRY_GUEST_FILE, vg->hart, vg->guest, REASON_GUEST_FILE);
+                        continue;
+                }
+
+                /* Why the first choice (a guest file) is not possible here. */
+                if (dev->locked)
+                        why = REASON_LOCKED;
+                else if (!has_guest)
+                        why = REASON_FALLBACK_NO_GUEST_CAP;
+                else if (!vg)
+                        why = REASON_FALLBACK_VCPU_NOT_RESIDENT;
+                else
+                        why = vg->reason;
+
+                /*
+                 * The kernel applies one mode per device, and in guest-file mode
+                 * one fallback to every target without a file: the prediction
+                 * must do exactly the same, or actual and desired never meet.
+                 */
+                switch (s->mode) {
+                case MODE_GUEST_FILE:
+                        kind = s->fallback;
+                        break;
+                case MODE_MRIF:
+                        kind = ENTRY_MRIF;
+                        break;
+                case MODE_IDENTITY:
+                        kind = ENTRY_HOST_FILE;
+                        break;
+                default:
+                        kind = ENTRY_BLOCKED;
+                }
+                if (kind == ENTRY_HOST_FILE && hart_of[i] == NO_HART)
+                        /* No affinity known for the host path: nothing to map, and nothing shared. */
+                        entry_set(e, ENTRY_BLOCKED, NO_HART, 0, REASON_NO_TARGET);
+                else if (kind == ENTRY_BLOCKED) {
+                        entry_set(e, ENTRY_BLOCKED, NO_HART, 0, REASON_REQUIREMENT_UNMET);
+                        e->flags |= ENTRY_FLAG_VIOLATION;
+                        s->violation = true;
+                } else
+                        entry_set(e, kind, hart_of[i], 0, why);
+        }
+}
+
+static int decide_device(const Model *m, const Policy *p, const Desired *d, const Device *dev, DeviceState *ret) {
+        _cleanup_free_ uint32_t *targets = NULL, *counts = NULL, *hart_of = NULL;
+        DeviceState s = {
+                .caps = dev->caps,
+                .locked = dev->locked,
+        };
+        uint32_t n;
+        int r;
+
+        (void) m;
+        strcpy(s.name, dev->name);
+        r = device_targets(dev, &targets, &counts, &hart_of, &n);
+        if (r < 0)
+                return r;
+        if (n > 0) {
+                s.entries = new0(Entry, n);
+                if (!s.entries)
+                        return -ENOMEM;
+        }
+        s.n_entries = n;
+        for (uint32_t i = 0; i < n; i++)
+                s.entries[i] = (Entry) { .target = targets[i], .hart = NO_HART, .refcount = counts[i] };
+
+        if (!(dev->caps & CAP_MSI_FLAT)) {
+                s.mode = MODE_OFF;
+                s.fallback = ENTRY_BLOCKED;
+                s.reason = REASON_NO_MSI_TABLE;
+                /* Nothing can be done; but a strict VM that needed isolation must hear about it. */
+                if (dev->owner == OWNER_VM && dev->vm && vm_state_is_active(dev->vm->state) &&
+                    policy_vm_class(p, dev->vm) == CLASS_STRICT) {
+                        s.violation = true;
+                        s.reason = REASON_REQUIREMENT_UNMET;
+                }
+                for (uint32_t i = 0; i < n; i++)
+                        entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_NO_MSI_TABLE);
+        } else if (dev->owner == OWNER_VM)
+                decide_vm(p, d, dev, &s, hart_of);
+        else
+                decide_plain(p, dev, &s, hart_of);
+
+        if (n == 0 && s.reason != REASON_REQUIREMENT_UNMET)
+                s.reason = REASON_NO_TARGET;
+        s.isolation = isolation_of(&s);
+        *ret = s;
+        return 0;
+}
+
+static size_t device_violations(const DeviceState *s) {
+        size_t n = 0;
+
+        for (uint32_t i = 0; i < s->n_entries; i++)
+                if (s->entries[i].flags & ENTRY_FLAG_VIOLATION)
+                        n++;
+        /* A device-level violation without entries (no table, or no targets) counts once. */
+        if (n == 0 && s->violation)
+                n = 1;
+        return n;
+}
+
+static int grants_init_vm(VmGrants *g, const Vm *vm) {
+        memcpy(g->uuid, vm->uuid, sizeof(g->uuid));
+        g->nr_vcpus = vm->nr_vcpus;
+        g->vcpus = new(VcpuGrant, vm->nr_vcpus);
+        if (!g->vcpus)
+                return -ENOMEM;
+        for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                g->vcpus[v] = (VcpuGrant) { .hart = NO_HART, .reason = REASON_FALLBACK_VCPU_NOT_RESIDENT };
+        return 0;
+}
+
+int solver_compute(const Model *m, const Policy *p, Desired **ret) {
+        _cleanup_(desired_freep) Desired *d = NULL;
+        int r;
+
+        assert_return(m && p && ret, -EINVAL);
+
+        d = new0(Desired, 1);
+        if (!d)
+                return -ENOMEM;
+        d->geometry = m->geometry;
+
+        if (m->n_vms > 0) {
+                d->vms = new0(VmGrants, m->n_vms);
+                if (!d->vms)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < m->n_vms; i++) {
+                r = grants_init_vm(&d->vms[i], m->vms[i]);
+                if (r < 0)
+                        return r;
+                d->n_vms++;
+        }
+
+        for (uint32_t h = 0; h < m->geometry.nr_harts; h++) {
+                r = solve_hart(m, p, d, h, NULL);
+                if (r < 0)
+                        return r;
+        }
+
+        if (!GREEDY_REALLOC(d->devices.devices, d->devices.n_allocated, m->n_devices))
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_devices; i++) {
+                DeviceState s;
+
+                r = decide_device(m, p, d, m->devices[i], &s);
+                if (r < 0)
+                        return r;
+                d->n_violations += device_violations(&s);
+                /* The model is sorted by name already: append. */
+                d->devices.devices[d->devices.n_devices++] = s;
+        }
+
+        *ret = TAKE_PTR(d);
+        return 0;
+}
+
+static bool device_state_equal(const DeviceState *a, const DeviceState *b) {
+        if (a->mode != b->mode || a->fallback != b->fallback || a->isolation != b->isolation ||
+            a->reason != b->reason || a->violation != b->violation || a->caps != b->caps ||
+            a->locked != b->locked || a->n_entries != b->n_entries)
+                return false;
+        for (uint32_t i = 0; i < a->n_entries; i++) {
+                const Entry *x = &a->entries[i], *y = &b->entries[i];
+
+                if (!entry_same_destination(x, y) || x->reason != y->reason || x->flags != y->flags ||
+                    x->refcount != y->refcount)
+                        return false;
+        }
+        return true;
+}
+
+/* Recompute one device; returns 1 if its decision changed, 0 if not. */
+static int redecide(const Model *m, const Policy *p, Desired *d, const Device *dev) {
+        DeviceState s, *old;
+        int r;
+
+        r = decide_device(m, p, d, dev, &s);
+        if (r < 0)
+                return r;
+        old = device_table_find(&d->devices, dev->name);
+        if (old && device_state_equal(old, &s)) {
+                device_state_done(&s);
+                return 0;
+        }
+        if (old)
+                d->n_violations -= device_violations(old);
+        d->n_violations += device_violations(&s);
+        r = device_table_put(&d->devices, &s);
+        if (r < 0) {
+                device_state_done(&s);
+                return r;
+        }
+        return 1;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+        return CMP(*(const uint32_t *) a, *(const uint32_t *) b);
+}
+
+int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid) {
+        return solver_update_vm_changed(m, p, d, uuid, NULL, NULL);
+}
+
+static int strv_add_unique(char ***l, const char *s) {
+        if (!l || strv_contains(*l, s))
+                return 0;
+        return strv_extend(l, s);
+}
+
+int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const char *uuid,
+                             char ***changed_devices, char ***changed_vms) {
+        _cleanup_free_ uint32_t *harts = NULL;
+        ChangedVms changed = {};
+        const Vm *vm;
+        VmGrants *g;
+        size_t n_harts = 0, cap;
+        int r, n_changed = 0;
+
+        assert_return(m && p && d && uuid, -EINVAL);
+
+        vm = model_find_vm(m, uuid);
+        g = desired_find_vm_mut(d, uuid);
+        cap = (g ? g->nr_vcpus : 0) + (vm ? vm->nr_vcpus : 0);
+        harts = new(uint32_t, cap);
+        if (!harts)
+                return -ENOMEM;
+
+        /* Harts the VM was on (its old grants) and is on now: only those can change. */
+        if (g)
+                for (uint32_t v = 0; v < g->nr_vcpus; v++)
+                        if (g->vcpus[v].hart != NO_HART)
+                                harts[n_harts++] = g->vcpus[v].hart;
+        if (vm)
+                for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                        if (vm->vcpus[v].hart != NO_HART)
+                                harts[n_harts++] = vm->vcpus[v].hart;
+        qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
+
+        if (!vm && g) {
+                size_t i = grants_lower_bound(d, g->uuid);
+
+                vm_grants_done(g);
+                memmove(d->vms + i, d->vms + i + 1, (d->n_vms - i - 1) * sizeof(VmGrants));
+                d->n_vms--;
+        } else if (vm && (!g || g->nr_vcpus != vm->nr_vcpus)) {
+                VmGrants fresh = {};
+                size_t i;
+
+                r = grants_init_vm(&fresh, vm);
+                if (r < 0)
+                        return r;
+                if (g) {
+                        vm_grants_done(g);
+                        *g = fresh;
+                } else {
+                        VmGrants *n = realloc(d->vms, (d->n_vms + 1) * sizeof(VmGrants));
+
+                        if (!n) {
+                                vm_grants_done(&fresh);
+                                return -ENOMEM;
+                        }
+                        d->vms = n;
+                        i = grants_lower_bound(d, vm->uuid);
+                        memmove(d->vms + i + 1, d->vms + i, (d->n_vms - i) * sizeof(VmGrants));
+                        d->vms[i] = fresh;
+                        d->n_vms++;
+                }
+        }
+
+        if (vm)
+                (void) reset_unplaced(vm, d);
+
+        for (size_t i = 0; i < n_harts; i++) {
+                if (i > 0 && harts[i] == harts[i - 1])
+                        continue;
+                r = solve_hart(m, p, d, harts[i], &changed);
+                if (r < 0)
+                        goto finish;
+        }
+
+        /* The VM's own devices (its state or class may have changed), then every VM whose grants moved. */
+        if (vm) {
+                r = changed_add(&changed, vm);
+                if (r < 0)
+                        goto finish;
+        }
+        for (size_t i = 0; i < changed.n; i++) {
+                r = strv_add_unique(changed_vms, changed.vms[i]->uuid);
+                if (r < 0)
+                        goto finish;
+                for (size_t k = 0; k < changed.vms[i]->n_devices; k++) {
+                        r = redecide(m, p, d, changed.vms[i]->devices[k]);
+                        if (r < 0)
+                                goto finish;
+                        if (r > 0) {
+                                n_changed++;
+                                r = strv_add_unique(changed_devices, changed.vms[i]->devices[k]->name);
+                                if (r < 0)
+                                        goto finish;
+                        }
+                }
+        }
+        if (!vm) {
+                char u[UUID_STRING_MAX];
+
+                if (uuid_normalize(uuid, u) >= 0) {
+                        r = strv_add_unique(changed_vms, u);
+                        if (r < 0)
+                                goto finish;
+                }
+        }
+        /* Devices of a VM that is gone are now owned by an unknown VM. */
+        if (!vm)
+                for (size_t i = 0; i < m->n_devices; i++) {
+                        const Device *dev = m->devices[i];
+                        char u[UUID_STRING_MAX];
+
+                        if (dev->owner != OWNER_VM || uuid_normalize(uuid, u) < 0 || !streq(dev->owner_vm, u))
+                                continue;
+                        r = redecide(m, p, d, dev);
+                        if (r < 0)
+                                goto finish;
+                        if (r > 0) {
+                                n_changed++;
+                                r = strv_add_unique(changed_devices, dev->name);
+                                if (r < 0)
+                                        goto finish;
+                        }
+                }
+        r = n_changed;
+finish:
+        free(changed.vms);
+        return r;
+}
+
+int solver_update_device(const Model *m, const Policy *p, Desired *d, const char *name) {
+        const Device *dev;
+        DeviceState *old;
+
+        assert_return(m && p && d && name, -EINVAL);
+
+        dev = model_find_device(m, name);
+        if (!dev) {
+                old = device_table_find(&d->devices, name);
+                if (!old)
+                        return 0;
+                d->n_violations -= device_violations(old);
+                (void) device_table_remove(&d->devices, name);
+                return 1;
+        }
+        /* Devices do not take part in guest-file allocation, so nothing else can change. */
+        return redecide(m, p, d, dev);
+}
+
+/* ---- explain and JSON ---- */
+
+static void target_to_string(uint32_t t, char buf[static 32]) {
+        (void) snprintf(buf, 32, "%s %u", TARGET_IS_VCPU(t) ? "vCPU" : "hart", TARGET_INDEX(t));
+}
+
+int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const Entry *e, char **ret) {
+        _cleanup_free_ char *text = NULL;
+        const Device *dev;
+        int r;
+
+        assert_return(m && p && s && ret, -EINVAL);
+
+        dev = model_find_device(m, s->name);
+        r = strextendf(&text, "device %s", s->name);
+        if (r >= 0 && dev) {
+                r = strextendf(&text, " (owner %s", owner_kind_to_string(dev->owner));
+                if (r >= 0 && dev->owner == OWNER_VM) {
+                        if (dev->vm)
+                                r = strextendf(&text, " '%s' %s, class %s, priority %d", strempty(dev->vm->name),
+                                               dev->vm->uuid, isolation_class_to_string(policy_vm_class(p, dev->vm)),
+                                               policy_vm_priority(p, dev->vm));
+                        else
+                                r = strextendf(&text, " %s, not registered", dev->owner_vm);
+                }
+                if (r >= 0)
+                        r = strextendf(&text, "%s)", dev->locked ? ", isolation-locked" : "");
+        }
+        if (r < 0)
+                return r;
+
+        if (!e) {
+                r = strextendf(&text, ": mode %s", mode_to_string(s->mode));
+                if (r >= 0 && s->mode == MODE_GUEST_FILE)
+                        r = strextendf(&text, ", fallback %s", entry_kind_to_string(s->fallback));
+                if (r >= 0)
+                        r = strextendf(&text, ", isolation %s: %s [%s]%s", isolation_to_string(s->isolation),
+                                       reason_describe(s->reason), reason_to_string(s->reason),
+                                       s->violation ? "; VIOLATION: some requirement of the class is unmet" : "");
+        } else {
+                char t[32];
+
+                target_to_string(e->target, t);
+                r = strextendf(&text, ": %s -> %s", t, entry_kind_to_string(e->kind));
+                if (r >= 0 && e->kind == ENTRY_HOST_FILE)
+                        r = strextendf(&text, " (S-level file of hart %u)", e->hart);
+                else if (r >= 0 && e->kind == ENTRY_GUEST_FILE)
+                        r = strextendf(&text, " (guest file %u of hart %u)", e->guest, e->hart);
+                if (r >= 0)
+                        r = strextendf(&text, ", %u vector%s: %s [%s]%s", e->refcount, e->refcount == 1 ? "" : "s",
+                                       reason_describe(e->reason), reason_to_string(e->reason),
+                                       (e->flags & ENTRY_FLAG_VIOLATION) ? "; VIOLATION" : "");
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(text);
+        return 0;
+}
+
+static int jadd(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int jappend(json_object *a, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+int device_state_to_json(const DeviceState *s, json_object **ret) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *entries;
+        int r = 0;
+
+        assert_return(s && ret, -EINVAL);
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        RET_GATHER(r, jadd(o, "name", json_object_new_string(s->name)));
+        RET_GATHER(r, jadd(o, "mode", json_object_new_string(mode_to_string(s->mode) ?: "invalid")));
+        RET_GATHER(r, jadd(o, "fallback", json_object_new_string(entry_kind_to_string(s->fallback) ?: "invalid")));
+        RET_GATHER(r, jadd(o, "isolation", json_object_new_string(isolation_to_string(s->isolation) ?: "invalid")));
+        RET_GATHER(r, jadd(o, "reason", json_object_new_string(reason_to_string(s->reason) ?: "invalid")));
+        RET_GATHER(r, jadd(o, "violation", json_object_new_boolean(s->violation)));
+        RET_GATHER(r, jadd(o, "caps", json_object_new_uint64(s->caps)));
+        RET_GATHER(r, jadd(o, "locked", json_object_new_boolean(s->locked)));
+        entries = json_object_new_array();
+        RET_GATHER(r, jadd(o, "entries", entries));
+        if (r < 0)
+                return r;
+        for (uint32_t i = 0; i < s->n_entries; i++) {
+                const Entry *e = &s->entries[i];
+                json_object *eo = json_object_new_object();
+
+                r = jappend(entries, eo);
+                if (r < 0)
+                        return r;
+                RET_GATHER(r, jadd(eo, TARGET_IS_VCPU(e->target) ? "vcpu" : "hart",
+                                   json_object_new_int64(TARGET_INDEX(e->target))));
+                RET_GATHER(r, jadd(eo, "kind", json_object_new_string(entry_kind_to_string(e->kind) ?: "invalid")));
+                if (e->kind == ENTRY_HOST_FILE || e->kind == ENTRY_GUEST_FILE)
+                        RET_GATHER(r, jadd(eo, "file_hart", json_object_new_int64(e->hart)));
+                if (e->kind == ENTRY_GUEST_FILE)
+                        RET_GATHER(r, jadd(eo, "file_guest", json_object_new_int64(e->guest)));
+                RET_GATHER(r, jadd(eo, "vectors", json_object_new_int64(e->refcount)));
+                if (e->reason)
+                        RET_GATHER(r, jadd(eo, "reason", json_object_new_string(reason_to_string(e->reason) ?: "invalid")));
+                if (e->flags & ENTRY_FLAG_VIOLATION)
+                        RET_GATHER(r, jadd(eo, "violation", json_object_new_boolean(true)));
+                if (e->notices)
+                        RET_GATHER(r, jadd(eo, "notices", json_object_new_uint64(e->notices)));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+int desired_to_json(const Desired *d, json_object **ret) {
+        _cleanup_json_ json_object *o = NULL;
+        json_object *devs, *vms;
+        int r = 0;
+
+        assert_return(d && ret, -EINVAL);
+
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        devs = json_object_new_array();
+        RET_GATHER(r, jadd(o, "devices", devs));
+        vms = json_object_new_array();
+        RET_GATHER(r, jadd(o, "vms", vms));
+        RET_GATHER(r, jadd(o, "violations", json_object_new_int64((int64_t) d->n_violations)));
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < d->devices.n_devices; i++) {
+                json_object *v;
+
+                r = device_state_to_json(&d->devices.devices[i], &v);
+                if (r < 0)
+                        return r;
+                r = jappend(devs, v);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < d->n_vms; i++) {
+                const VmGrants *g = &d->vms[i];
+                json_object *vo = json_object_new_object(), *vc;
+
+                r = jappend(vms, vo);
+                if (r < 0)
+                        return r;
+                RET_GATHER(r, jadd(vo, "uuid", json_object_new_string(g->uuid)));
+                vc = json_object_new_array();
+                RET_GATHER(r, jadd(vo, "vcpus", vc));
+                if (r < 0)
+                        return r;
+                for (uint32_t v = 0; v < g->nr_vcpus; v++) {
+                        json_object *c = json_object_new_object();
+
+                        r = jappend(vc, c);
+                        if (r < 0)
+                                return r;
+                        if (g->vcpus[v].hart != NO_HART)
+                                RET_GATHER(r, jadd(c, "hart", json_object_new_int64(g->vcpus[v].hart)));
+                        RET_GATHER(r, jadd(c, "guest_file", json_object_new_int64(g->vcpus[v].guest)));
+                        RET_GATHER(r, jadd(c, "reason",
+                                           json_object_new_string(reason_to_string(g->vcpus[v].reason) ?: "invalid")));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(o);
+        return 0;
+}
