@@ -54,6 +54,12 @@
  * kernel has it, else the GEILEN KVM detected; nr_groups and nr_harts = one
  * more than the largest group/hart index found in the per-CPU msi_pa values
  * (or 2^bits, which is always valid but gives a larger table).
+ *
+ * The same struct describes a VM's virtual IMSICs in guest-physical space
+ * (from the KVM AIA device attributes: base of vCPU 0's file, group/hart/
+ * guest bits and group shift, nr_harts = vCPUs per group), which is what a
+ * guest-file or MRIF table is matched against; geilen is then 0, so only the
+ * S-level file of each vCPU is covered.
  */
 struct rvmsi_imsic_geom {
 	u64 base;
