@@ -1,0 +1,1864 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE 1  /* asprintf() */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+
+#include "backend-kernel.h"
+#include "backend-sim.h"
+#include "bus-manager.h"
+#include "bus-names.h"
+#include "fileio.h"
+#include "json-util.h"
+#include "log.h"
+#include "manager.h"
+#include "policy-json.h"
+#include "scenario.h"
+#include "state.h"
+#include "strv.h"
+#include "watch-irq.h"
+#include "watch-vfio.h"
+
+#define POLICY_FILE_NAME "policy.json"
+#define STATE_FILE_NAME "state.json"
+/* A policy set over D-Bus, kept across restarts until the next Reload. */
+#define DBUS_POLICY_FILE_NAME "policy-dbus.json"
+
+static const char *const affinity_source_table[_AFFINITY_SOURCE_MAX] = {
+        [AFFINITY_SOURCE_SIM] = "sim",
+        [AFFINITY_SOURCE_KERNEL_EVENTS] = "kernel-events",
+        [AFFINITY_SOURCE_PROC_POLL] = "proc-poll",
+};
+
+const char *affinity_source_to_string(AffinitySource s) {
+        if (s < 0 || s >= _AFFINITY_SOURCE_MAX)
+                return NULL;
+        return affinity_source_table[s];
+}
+
+int manager_error_set(ManagerError *e, ManagerErrorCode code, int error, const char *fmt, ...) {
+        va_list ap;
+
+        if (e) {
+                e->code = code;
+                va_start(ap, fmt);
+                (void) vsnprintf(e->message, sizeof(e->message), fmt, ap);
+                va_end(ap);
+        }
+        return error < 0 ? error : -error;
+}
+
+static uint64_t now_realtime_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}
+
+const char *target_to_string(uint32_t target, char buf[static 32]) {
+        snprintf(buf, 32, "%s:%u", TARGET_IS_VCPU(target) ? "vcpu" : "hart", TARGET_INDEX(target));
+        return buf;
+}
+
+int target_from_string(const char *s, uint32_t *ret) {
+        const char *p;
+        unsigned long v;
+        char *end;
+        bool vcpu;
+
+        if (strneq(s, "hart:", 5))
+                vcpu = false;
+        else if (strneq(s, "vcpu:", 5))
+                vcpu = true;
+        else
+                return -EINVAL;
+        p = s + 5;
+        if (!isdigit((unsigned char) *p))
+                return -EINVAL;
+        errno = 0;
+        v = strtoul(p, &end, 10);
+        if (errno != 0 || *end || v >= TARGET_VCPU_FLAG)
+                return -EINVAL;
+        *ret = vcpu ? TARGET_VCPU(v) : TARGET_HART(v);
+        return 0;
+}
+
+const char *entry_mode_string(const Entry *e) {
+        switch (e->kind) {
+        case ENTRY_HOST_FILE:
+                return RVMSI_MODE_IDENTITY;
+        case ENTRY_GUEST_FILE:
+                return RVMSI_MODE_GUEST_FILE;
+        case ENTRY_MRIF:
+                return RVMSI_MODE_MRIF;
+        default:
+                return RVMSI_MODE_BLOCKED;
+        }
+}
+
+/* "DDDD:BB:DD.F", lower-case hex, as sysfs and the kernel name PCI functions. */
+static bool pci_name_valid(const char *s) {
+        static const char pattern[] = "xxxx:xx:xx.x";
+
+        if (strlen(s) != sizeof(pattern) - 1)
+                return false;
+        for (size_t i = 0; pattern[i]; i++) {
+                if (pattern[i] == 'x') {
+                        if (!isdigit((unsigned char) s[i]) && !(s[i] >= 'a' && s[i] <= 'f'))
+                                return false;
+                } else if (s[i] != pattern[i])
+                        return false;
+        }
+        /* device 0..1f, function 0..7 */
+        if (s[8] > '1' || s[11] > '7')
+                return false;
+        return device_name_validate(s) >= 0;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        m->irq_watch = irq_watch_free(m->irq_watch);
+        m->vfio_watch = vfio_watch_free(m->vfio_watch);
+        sd_event_source_disable_unref(m->reconcile_event);
+        sd_event_source_disable_unref(m->backend_io);
+        sd_event_source_disable_unref(m->watchdog_event);
+        sd_event_source_disable_unref(m->sigterm_event);
+        sd_event_source_disable_unref(m->sigint_event);
+        sd_event_source_disable_unref(m->sighup_event);
+        sd_bus_slot_unref(m->name_slot);
+        sd_bus_flush_close_unref(m->bus);
+        reconciler_free(m->reconciler);
+        backend_free(m->backend);
+        model_free(m->model);
+        policy_free(m->policy);
+        device_table_free(m->last_desired);
+        sd_event_unref(m->event);
+        free(m->config_dir);
+        free(m->state_dir);
+        free(m->state_path);
+        free(m->scenario_path);
+        free(m->policy_source);
+        free(m->last_error);
+        free(m);
+        return NULL;
+}
+
+static int on_signal_exit(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Received %s, exiting.", strsignal((int) si->ssi_signo));
+        m->exiting = true;
+        (void) sd_notify(false, "STOPPING=1");
+        return sd_event_exit(m->event, 0);
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        ManagerError e = {};
+
+        log_info("Received SIGHUP, reloading the configuration.");
+        (void) sd_notify(false, "RELOADING=1");
+        (void) manager_reload(m, &e);
+        (void) sd_notify(false, "READY=1");
+        return 0;
+}
+
+static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        (void) sd_notify(false, "WATCHDOG=1");
+        r = sd_event_source_set_time(s, usec + m->watchdog_usec / 2);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s, SD_EVENT_ON);
+}
+
+static void manager_update_status(Manager *m) {
+        _cleanup_free_ char *status = manager_status(m);
+
+        if (status)
+                (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+int manager_new(const ManagerConfig *config, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        uint64_t wd;
+        int r;
+
+        m = new0(Manager, 1);
+        if (!m)
+                return -ENOMEM;
+        m->config = *config;
+        m->affinity = config->affinity;
+
+        m->config_dir = strdup(config->config_dir ?: RVMSI_CONFDIR_DEFAULT);
+        m->state_dir = strdup(config->state_dir ?: "");
+        if (!m->config_dir || !m->state_dir)
+                return -ENOMEM;
+        if (!isempty(m->state_dir) && asprintf(&m->state_path, "%s/%s", m->state_dir, STATE_FILE_NAME) < 0)
+                return -ENOMEM;
+        if (config->scenario) {
+                m->scenario_path = strdup(config->scenario);
+                if (!m->scenario_path)
+                        return -ENOMEM;
+        }
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sigterm_event, SIGTERM, on_signal_exit, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sigint_event, SIGINT, on_signal_exit, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, &m->sighup_event, SIGHUP, on_sighup, m);
+        if (r < 0)
+                return r;
+
+        /* Ping at half the watchdog interval, as sd_watchdog_enabled(3) advises. */
+        r = sd_watchdog_enabled(false, &wd);
+        if (r > 0 && wd > 0) {
+                m->watchdog_usec = wd;
+                r = sd_event_add_time_relative(m->event, &m->watchdog_event, CLOCK_MONOTONIC, wd / 2, 0,
+                                               on_watchdog, m);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+/* ---- event plumbing -------------------------------------------------------------------- */
+
+static int on_reconcile(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+void manager_mark_dirty(Manager *m, DirtyScope scope, const char *key) {
+        if (!m->reconciler)
+                return;
+        (void) reconciler_mark_dirty(m->reconciler, scope, key);
+        /* One run per burst: the deferred source runs after every event
+         * already queued in this loop iteration has been handled. */
+        if (m->reconcile_event)
+                (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_ONESHOT);
+        m->state_dirty = true;
+}
+
+static void record_fault(Manager *m, const BackendEvent *ev) {
+        FaultRecord *f;
+        size_t i;
+
+        i = (m->fault_head + m->n_faults) % MANAGER_N_FAULTS;
+        if (m->n_faults == MANAGER_N_FAULTS)
+                m->fault_head = (m->fault_head + 1) % MANAGER_N_FAULTS;
+        else
+                m->n_faults++;
+        f = &m->faults[i];
+        *f = (FaultRecord) {
+                .cause = ev->cause,
+                .addr = ev->addr,
+                .time = now_realtime_usec(),
+        };
+        strcpy(f->device, ev->device);
+        if (ev->has_file) {
+                if (ev->file_guest > 0)
+                        snprintf(f->target, sizeof(f->target), "hart:%u/guest:%u", ev->file_hart, ev->file_guest);
+                else
+                        snprintf(f->target, sizeof(f->target), "hart:%u", ev->file_hart);
+        }
+        m->fault_count += 1 + ev->suppressed;
+
+        log_fields(LOG_WARNING, 0, &((LogFields) { .device = f->device[0] ? f->device : NULL,
+                                                   .reason = "msi-fault" }),
+                   "Blocked MSI from '%s': cause %u, address 0x%" PRIx64 "%s%s%s",
+                   f->device[0] ? f->device : "(unknown requester)", f->cause, f->addr,
+                   f->target[0] ? " (" : "", f->target, f->target[0] ? ")" : "");
+        bus_emit_fault(m, f);
+}
+
+/* The sim is the world: copy what the kernel and /proc would tell us about
+ * a device (capabilities, lock, IRQs and their affinity) into our model. */
+static void sim_refresh_device(Manager *m, const char *name) {
+        Sim *sim = backend_sim(m->backend);
+        const Device *w;
+        Device *d;
+        int r;
+
+        if (!sim)
+                return;
+        w = model_find_device(sim_world(sim), name);
+        d = model_find_device(m->model, name);
+        if (!w) {
+                if (d && d->owner == OWNER_NONE)
+                        (void) model_remove_device(m->model, name);
+                return;
+        }
+        if (!d) {
+                r = model_add_device(m->model, name, w->caps, &d);
+                if (r < 0) {
+                        log_warning_errno(r, "Cannot add device '%s' to the model: %m", name);
+                        return;
+                }
+        }
+        if (d->caps != w->caps)
+                (void) model_device_set_caps(m->model, d, w->caps);
+        if (d->locked != w->locked)
+                (void) model_device_set_locked(m->model, d, w->locked);
+        r = model_device_set_vectors(m->model, d, w->nr_vectors, w->vectors);
+        if (r < 0)
+                log_debug_errno(r, "Cannot take the vectors of '%s' from the sim: %m", name);
+}
+
+static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata) {
+        Manager *m = userdata;
+        Vm *vm;
+
+        switch (ev->type) {
+        case BACKEND_EVENT_ENTRY_CHANGED:
+                if (backend_sim(b))
+                        sim_refresh_device(m, ev->device);
+                else if (m->irq_watch)
+                        (void) irq_watch_refresh_device(m->irq_watch, ev->device);
+                manager_mark_dirty(m, DIRTY_DEVICE, ev->device);
+                break;
+
+        case BACKEND_EVENT_VCPU_CHANGED:
+                vm = model_find_vm(m->model, ev->vm);
+                if (!vm || ev->vcpu >= vm->nr_vcpus)
+                        break;
+                if (vm->vcpus[ev->vcpu].hart != ev->hart)
+                        (void) model_vcpu_place(m->model, vm, ev->vcpu, ev->hart);
+                if (vm->vcpus[ev->vcpu].guest_file != ev->guest)
+                        (void) model_vcpu_set_guest_file(m->model, vm, ev->vcpu, ev->guest);
+                manager_mark_dirty(m, DIRTY_VM, vm->uuid);
+                break;
+
+        case BACKEND_EVENT_FAULT:
+                record_fault(m, ev);
+                break;
+
+        case BACKEND_EVENT_OVERFLOW:
+                log_warning("Backend events were lost, resynchronizing in full.");
+                manager_mark_dirty(m, DIRTY_ALL, NULL);
+                break;
+
+        default:
+                break;
+        }
+}
+
+static int on_backend_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = m->backend->ops->process_events(m->backend);
+        if (r < 0)
+                log_warning_errno(r, "Failed to process backend events: %m");
+        return 0;
+}
+
+/* Emit the signals for what the last run changed, and save the state. */
+static void manager_after_run(Manager *m) {
+        const Desired *d = reconciler_desired(m->reconciler);
+        _cleanup_(device_table_freep) DeviceTable *copy = NULL;
+        int r;
+
+        if (d) {
+                for (size_t i = 0; i < d->devices.n_devices; i++) {
+                        const DeviceState *s = &d->devices.devices[i];
+                        const DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
+                        bool differs;
+
+                        if (!old)
+                                differs = true;
+                        else if (old->mode != s->mode || old->n_entries != s->n_entries || old->reason != s->reason)
+                                differs = true;
+                        else {
+                                differs = false;
+                                for (uint32_t j = 0; j < s->n_entries; j++)
+                                        if (!entry_same_destination(&s->entries[j], &old->entries[j]) ||
+                                            s->entries[j].reason != old->entries[j].reason ||
+                                            s->entries[j].target != old->entries[j].target)
+                                                differs = true;
+                        }
+                        if (!differs)
+                                continue;
+
+                        log_fields(LOG_INFO, 0, &((LogFields) { .device = s->name,
+                                                                .mode = mode_to_string(s->mode),
+                                                                .reason = reason_to_string(s->reason) }),
+                                   "Device '%s': mode %s (%s)", s->name, mode_to_string(s->mode),
+                                   reason_to_string(s->reason));
+                        bus_emit_device_changed(m, s->name, old ? "modes" : "added");
+                }
+                if (m->last_desired)
+                        for (size_t i = 0; i < m->last_desired->n_devices; i++) {
+                                const char *name = m->last_desired->devices[i].name;
+
+                                if (!device_table_find(&d->devices, name))
+                                        bus_emit_device_changed(m, name, "removed");
+                        }
+
+                r = device_table_copy(&d->devices, &copy);
+                if (r >= 0) {
+                        device_table_free(m->last_desired);
+                        m->last_desired = TAKE_PTR(copy);
+                }
+        }
+
+        if (m->state_path && (m->state_dirty || m->model->generation != m->last_saved_generation)) {
+                _cleanup_(state_freep) State *st = NULL;
+
+                r = state_capture(m->model, NULL, &st);
+                if (r >= 0)
+                        r = state_save(st, m->state_path);
+                if (r < 0)
+                        log_error_errno(r, "Failed to save the state to '%s': %m", m->state_path);
+                else {
+                        m->last_saved_generation = m->model->generation;
+                        m->state_dirty = false;
+                }
+        }
+
+        bus_emit_manager_changed(m);
+        manager_update_status(m);
+}
+
+int manager_reconcile_now(Manager *m) {
+        ReconcileStats stats = {};
+        int r;
+
+        if (!m->reconciler)
+                return 0;
+        if (!reconciler_is_dirty(m->reconciler) && !m->state_dirty)
+                return 0;
+        r = reconciler_run(m->reconciler, &stats);
+        m->n_runs++;
+        m->n_ops += stats.n_applied;
+        if (r < 0) {
+                m->backend_failed = true;
+                free(m->last_error);
+                m->last_error = NULL;
+                (void) asprintf(&m->last_error, "reconciler: %s", strerror(-r));
+                log_error_errno(r, "Reconciling failed after %zu of %zu operations: %m", stats.n_applied,
+                                stats.n_ops);
+                /* Something changed under us: the next full resync reads back
+                 * what really happened. */
+                manager_mark_dirty(m, DIRTY_ALL, NULL);
+        } else {
+                m->backend_failed = false;
+                if (stats.full)
+                        m->last_resync = now_realtime_usec();
+                if (stats.n_ops > 0)
+                        log_debug("Reconciled: %zu operations (%zu revoking), %zu violations", stats.n_ops,
+                                  stats.n_revoke, stats.n_violations);
+        }
+        manager_after_run(m);
+        return r;
+}
+
+/* ---- the sim as the world -------------------------------------------------------------- */
+
+/* With the sim backend, D-Bus calls stand for what libvirt and KVM would do
+ * on a host (create the VM, bind its devices, run its vCPUs): tell the
+ * sim's world, which answers with the events the kernel would send. */
+static void sim_mirror_vm(Manager *m, const Vm *vm) {
+        Sim *sim = backend_sim(m->backend);
+        int r;
+
+        if (!sim)
+                return;
+        r = sim_add_vm(sim, vm->uuid, vm->name, vm->nr_vcpus);
+        if (r < 0 && r != -EEXIST) {
+                log_warning_errno(r, "sim: cannot add VM '%s': %m", vm->name);
+                return;
+        }
+        (void) sim_vm_set_state(sim, vm->uuid, vm->state);
+        if (!vm_state_is_active(vm->state))
+                return;
+        for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+                uint32_t hart = vm->vcpus[i].pinned_hart != NO_HART ? vm->vcpus[i].pinned_hart : vm->vcpus[i].hart;
+
+                if (hart != NO_HART)
+                        (void) sim_vcpu_move(sim, vm->uuid, i, hart);
+        }
+}
+
+static void sim_mirror_device_owner(Manager *m, const Device *d) {
+        Sim *sim = backend_sim(m->backend);
+        int r;
+
+        if (!sim)
+                return;
+        if (!model_find_device(sim_world(sim), d->name)) {
+                r = sim_add_device(sim, d->name, d->caps);
+                if (r < 0 && r != -EEXIST)
+                        return;
+        }
+        r = sim_device_set_owner(sim, d->name, d->owner,
+                                 d->owner == OWNER_VM ? d->owner_vm : d->owner_label);
+        if (r < 0)
+                log_debug_errno(r, "sim: cannot set the owner of '%s': %m", d->name);
+}
+
+/* Pinned vCPUs of an active VM can only run on their hart: place them. */
+static void place_pinned(Manager *m, Vm *vm) {
+        for (uint32_t i = 0; i < vm->nr_vcpus; i++)
+                if (vm->vcpus[i].pinned_hart != NO_HART && vm->vcpus[i].hart != vm->vcpus[i].pinned_hart)
+                        (void) model_vcpu_place(m->model, vm, i, vm->vcpus[i].pinned_hart);
+}
+
+/* ---- startup --------------------------------------------------------------------------- */
+
+static void set_policy(Manager *m, Policy *p, const char *source) {
+        char *s = strdup(source);
+
+        if (!s)
+                return;
+        policy_free(m->policy);
+        m->policy = p;
+        free(m->policy_source);
+        m->policy_source = s;
+        m->policy_generation++;
+        manager_mark_dirty(m, DIRTY_POLICY, NULL);
+}
+
+/* Load config_dir/policy.json. 1: loaded into *ret; 0: no file; <0: invalid (logged). */
+static int load_config_policy(Manager *m, Policy **ret, char **ret_path, ManagerError *e) {
+        _cleanup_free_ char *path = NULL;
+        char buf[1024];
+        JsonError je = {};
+        int r;
+
+        if (asprintf(&path, "%s/%s", m->config_dir, POLICY_FILE_NAME) < 0)
+                return -ENOMEM;
+        r = policy_load_file(path, ret, &je);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0) {
+                json_error_format(&je, buf, sizeof(buf));
+                log_fields(LOG_ERR, r, &((LogFields) { .reason = "policy-invalid" }),
+                           "Invalid policy, keeping the last good one: %s", buf);
+                return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", buf);
+        }
+        *ret_path = TAKE_PTR(path);
+        return 1;
+}
+
+static int manager_open_backend(Manager *m, Scenario **ret_scenario) {
+        _cleanup_(scenario_freep) Scenario *sc = NULL;
+        Geometry g;
+        JsonError je = {};
+        char buf[1024];
+        int r;
+
+        if (m->config.backend == BACKEND_KIND_KERNEL) {
+                r = backend_new(&backend_kernel_ops, NULL, &m->backend);
+                if (r == -EPROTONOSUPPORT)
+                        return log_error_errno(r, "The kernel has no 'rvmsi' generic netlink family: the rvmsi "
+                                               "kernel part is not loaded (or not built). rvmsid cannot manage MSI "
+                                               "tables without it. To run on the simulator instead, start "
+                                               "rvmsid with --backend=sim.");
+                if (r == -ENOENT)
+                        return log_error_errno(r, "The kernel's rvmsi family has no 'events' group: kernel and "
+                                               "daemon versions do not match.");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to open the kernel backend: %m");
+                r = backend_get_geometry(m->backend, &g);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the IMSIC geometry from the kernel: %m");
+                r = model_new(&g, &m->model);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the model: %m");
+                r = policy_new_default(&m->policy);
+                if (r < 0)
+                        return r;
+                m->policy_source = strdup("builtin");
+                if (m->affinity < 0)
+                        m->affinity = AFFINITY_SOURCE_KERNEL_EVENTS;
+                *ret_scenario = NULL;
+                return 0;
+        }
+
+        if (m->scenario_path) {
+                r = scenario_load_file(m->scenario_path, &sc, &je);
+                if (r < 0)
+                        return log_error_errno(r, "Invalid scenario: %s", json_error_format(&je, buf, sizeof(buf)));
+                r = scenario_setup(sc, &m->backend, &m->model, &m->policy, &je);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot set up scenario '%s': %s", m->scenario_path,
+                                               json_error_format(&je, buf, sizeof(buf)));
+                m->policy_source = strdup("scenario");
+        } else {
+                r = backend_new(&backend_sim_ops, m->config.sim_geometry, &m->backend);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the sim backend%s%s: %m",
+                                               m->config.sim_geometry ? " with " : "",
+                                               strempty(m->config.sim_geometry));
+                r = backend_get_geometry(m->backend, &g);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the sim's geometry: %m");
+                r = model_new(&g, &m->model);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the model: %m");
+                r = policy_new_default(&m->policy);
+                if (r < 0)
+                        return r;
+                m->policy_source = strdup("builtin");
+        }
+        if (!m->policy_source)
+                return -ENOMEM;
+        /* The sim world is the truth for placement and affinity; /proc is not. */
+        m->affinity = AFFINITY_SOURCE_SIM;
+        *ret_scenario = TAKE_PTR(sc);
+        return 0;
+}
+
+static void manager_load_state(Manager *m) {
+        _cleanup_(state_freep) State *st = NULL;
+        StateLoadReport report = {};
+        char buf[1024];
+        int r;
+
+        if (!m->state_path)
+                return;
+        r = state_load(m->state_path, &st, &report);
+        if (r < 0) {
+                log_error_errno(r, "Cannot read the state file '%s', starting from the kernel's state: %m",
+                                m->state_path);
+                m->degraded = true;
+                return;
+        }
+        if (report.corrupt)
+                log_error("State file '%s' is corrupt (%s); moved aside to '%s', rebuilding from the backend.",
+                          m->state_path, json_error_format(&report.error, buf, sizeof(buf)), report.moved_to);
+        if (!st)
+                return;
+        r = state_apply(st, m->model, m->policy);
+        if (r < 0) {
+                log_error_errno(r, "Cannot apply the saved state: %m");
+                return;
+        }
+        if (r > 0)
+                log_warning("%d entries of the saved state do not fit this host and were dropped.", r);
+        log_info("Restored %zu VMs and %zu devices from '%s'.", st->n_vms, st->n_devices, m->state_path);
+
+        /* Bring the world in line with what we knew (sim), and place the
+         * pinned vCPUs of active VMs. */
+        for (size_t i = 0; i < m->model->n_vms; i++) {
+                Vm *vm = m->model->vms[i];
+
+                if (vm_state_is_active(vm->state))
+                        place_pinned(m, vm);
+                sim_mirror_vm(m, vm);
+        }
+        for (size_t i = 0; i < m->model->n_devices; i++)
+                if (m->model->devices[i]->owner != OWNER_NONE)
+                        sim_mirror_device_owner(m, m->model->devices[i]);
+}
+
+int manager_startup(Manager *m) {
+        _cleanup_(scenario_freep) Scenario *sc = NULL;
+        _cleanup_free_ char *path = NULL;
+        ManagerError e = {};
+        Policy *p = NULL;
+        int r, fd;
+
+        r = manager_open_backend(m, &sc);
+        if (r < 0)
+                return r;
+        backend_set_handler(m->backend, on_backend_event, m);
+        m->policy_generation = 1;
+
+        r = load_config_policy(m, &p, &path, &e);
+        if (r > 0) {
+                policy_free(m->policy);
+                m->policy = p;
+                free(m->policy_source);
+                m->policy_source = TAKE_PTR(path);
+        } else if (r < 0) {
+                m->reload_failed = true;
+                free(m->last_error);
+                m->last_error = strdup(e.message);
+        }
+        /* A policy set over D-Bus outlives a restart until the next Reload. */
+        if (!isempty(m->state_dir)) {
+                _cleanup_free_ char *dpath = NULL;
+                JsonError je = {};
+
+                if (asprintf(&dpath, "%s/%s", m->state_dir, DBUS_POLICY_FILE_NAME) < 0)
+                        return -ENOMEM;
+                r = policy_load_file(dpath, &p, &je);
+                if (r >= 0) {
+                        policy_free(m->policy);
+                        m->policy = p;
+                        free(m->policy_source);
+                        m->policy_source = strdup("dbus");
+                } else if (r != -ENOENT) {
+                        char buf[1024];
+
+                        log_error("Ignoring the saved D-Bus policy: %s", json_error_format(&je, buf, sizeof(buf)));
+                }
+        }
+
+        manager_load_state(m);
+
+        r = reconciler_new(m->model, &m->policy, m->backend, &m->reconciler);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the reconciler: %m");
+
+        r = sd_event_add_defer(m->event, &m->reconcile_event, on_reconcile, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->reconcile_event, "reconcile");
+
+        if (m->backend->ops->get_event_fd && (fd = m->backend->ops->get_event_fd(m->backend)) >= 0) {
+                r = sd_event_add_io(m->event, &m->backend_io, fd, EPOLLIN, on_backend_io, m);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(m->backend_io, "backend-events");
+        }
+
+        if (m->config.backend == BACKEND_KIND_KERNEL) {
+                r = irq_watch_new(m, m->affinity == AFFINITY_SOURCE_PROC_POLL, &m->irq_watch);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot watch IRQ affinity: %m");
+                r = vfio_watch_new(m, &m->vfio_watch);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot watch vfio-pci devices: %m");
+        }
+
+        r = reconciler_resync(m->reconciler, NULL);
+        if (r < 0) {
+                log_error_errno(r, "Initial resync failed: %m");
+                m->backend_failed = true;
+        } else
+                m->last_resync = now_realtime_usec();
+
+        if (sc) {
+                size_t n = scenario_n_steps(sc);
+
+                for (size_t i = 0; i < n; i++) {
+                        JsonError je = {};
+                        char buf[1024];
+
+                        r = scenario_step(sc, i, m->backend, m->model, m->reconciler, &je);
+                        if (r < 0)
+                                log_warning("Scenario step %zu: %s", i, json_error_format(&je, buf, sizeof(buf)));
+                        r = reconciler_run(m->reconciler, NULL);
+                        if (r < 0)
+                                log_warning_errno(r, "Scenario step %zu: reconciling failed: %m", i);
+                }
+                log_info("Ran %zu scenario steps from '%s'.", n, m->scenario_path);
+        }
+
+        m->state_dirty = true;
+        manager_after_run(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        manager_update_status(m);
+        (void) sd_notify(false, "READY=1");
+        r = sd_event_loop(m->event);
+        (void) sd_notify(false, "STOPPING=1");
+        return r;
+}
+
+/* ---- mutating operations --------------------------------------------------------------- */
+
+int manager_reload(Manager *m, ManagerError *e) {
+        _cleanup_free_ char *path = NULL, *dpath = NULL;
+        Policy *p = NULL;
+        int r;
+
+        r = load_config_policy(m, &p, &path, e);
+        if (r < 0) {
+                m->reload_failed = true;
+                free(m->last_error);
+                m->last_error = strdup(e ? e->message : "invalid policy");
+                manager_update_status(m);
+                bus_emit_manager_changed(m);
+                return r;
+        }
+        if (r == 0) {
+                r = policy_new_default(&p);
+                if (r < 0)
+                        return manager_error_set(e, MERR_POLICY_INVALID, r, "cannot build the default policy");
+                path = strdup("builtin");
+                if (!path) {
+                        policy_free(p);
+                        return -ENOMEM;
+                }
+        }
+        /* The configuration is the administrator's word again: forget a
+         * policy set over D-Bus. */
+        if (!isempty(m->state_dir) && asprintf(&dpath, "%s/%s", m->state_dir, DBUS_POLICY_FILE_NAME) >= 0)
+                (void) unlink(dpath);
+
+        m->reload_failed = false;
+        m->last_error = mfree(m->last_error);
+        set_policy(m, p, path);
+        log_info("Policy loaded from '%s' (generation %" PRIu64 ").", path, m->policy_generation);
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dpath = NULL;
+        JsonError je = {};
+        char buf[1024];
+        int r;
+
+        r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
+        if (r < 0)
+                return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+        if (!apply)
+                return 0;
+
+        if (!isempty(m->state_dir)) {
+                _cleanup_json_ json_object *j = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                if (asprintf(&dpath, "%s/%s", m->state_dir, DBUS_POLICY_FILE_NAME) < 0)
+                        return -ENOMEM;
+                r = policy_to_json(p, &j);
+                if (r >= 0)
+                        r = json_to_string_pretty(j, &text);
+                if (r >= 0)
+                        r = write_file_atomic(dpath, text, strlen(text), 0644);
+                if (r < 0)
+                        return manager_error_set(e, MERR_BACKEND_FAILED, r, "cannot record the policy in '%s': %s",
+                                                 dpath, strerror(-r));
+        }
+        set_policy(m, TAKE_PTR(p), "dbus");
+        log_info("Policy replaced over D-Bus (generation %" PRIu64 ").", m->policy_generation);
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+int manager_resync(Manager *m, ManagerError *e) {
+        ReconcileStats stats = {};
+        int r;
+
+        r = reconciler_resync(m->reconciler, &stats);
+        m->n_ops += stats.n_applied;
+        if (r < 0) {
+                m->backend_failed = true;
+                manager_after_run(m);
+                return manager_error_set(e, r == -ENODEV || r == -ENOTCONN ? MERR_BACKEND_UNAVAILABLE :
+                                         MERR_BACKEND_FAILED, r, "resync failed after %zu of %zu operations: %s",
+                                         stats.n_applied, stats.n_ops, strerror(-r));
+        }
+        m->backend_failed = false;
+        m->last_resync = now_realtime_usec();
+        log_info("Resynchronized: %zu operations.", stats.n_ops);
+        manager_after_run(m);
+        return 0;
+}
+
+static bool vm_name_ok(const char *name) {
+        size_t n = strlen(name);
+
+        if (n == 0 || n > 64 || name[0] == '.' || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char) name[i]) && !strchr("._+-", name[i]))
+                        return false;
+        return vm_name_validate(name) >= 0;
+}
+
+/* Would the VM with this uuid, in the model m2, leave a requirement of its
+ * class unmet? Solves m2 (a scratch copy) in full. */
+static int check_vm_satisfiable(Manager *m, const Model *m2, const char *uuid, ManagerError *e) {
+        _cleanup_(desired_freep) Desired *d = NULL;
+        int r;
+
+        r = solver_compute(m2, m->policy, &d);
+        if (r < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot solve: %s", strerror(-r));
+        for (size_t i = 0; i < m2->n_devices; i++) {
+                const Device *dev = m2->devices[i];
+                const DeviceState *s;
+
+                if (dev->owner != OWNER_VM || !streq(dev->owner_vm, uuid))
+                        continue;
+                s = device_table_find(&d->devices, dev->name);
+                if (s && s->violation) {
+                        _cleanup_free_ char *text = NULL;
+
+                        (void) solver_explain(m2, m->policy, s, NULL, &text);
+                        return manager_error_set(e, MERR_ISOLATION_UNSATISFIABLE, -EPERM,
+                                                 "device '%s' of VM '%s': %s", dev->name, uuid,
+                                                 text ?: reason_describe(s->reason));
+                }
+        }
+        return 0;
+}
+
+int manager_register_vm(Manager *m, bool apply, const char *name, const char *uuid_in, uint32_t vcpus,
+                        const PinSpec *pins, size_t n_pins, const char *klass, int32_t priority,
+                        ManagerError *e) {
+        char uuid[UUID_STRING_MAX];
+        _cleanup_free_ uint32_t *pin_hart = NULL;
+        IsolationClass k = _CLASS_INVALID;
+        Vm *vm, *other;
+        int r;
+
+        if (!vm_name_ok(name))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid VM name '%s': 1-64 of [A-Za-z0-9._+-], not starting with '.' or '-'",
+                                         name);
+        if (uuid_normalize(uuid_in, uuid) < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "invalid UUID '%s'", uuid_in);
+        if (vcpus < 1 || vcpus > 1024 || vcpus > VM_MAX_VCPUS)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "vcpus %u is out of range 1-1024",
+                                         vcpus);
+        if (!isempty(klass)) {
+                k = isolation_class_from_string(klass);
+                if (k < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                 "unknown isolation class '%s' (strict, balanced, performance or \"\")",
+                                                 klass);
+        }
+        if (priority < POLICY_PRIORITY_MIN || priority > POLICY_PRIORITY_MAX)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "priority %d is out of range %d-%d",
+                                         priority, POLICY_PRIORITY_MIN, POLICY_PRIORITY_MAX);
+
+        pin_hart = new(uint32_t, vcpus);
+        if (!pin_hart)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < vcpus; i++)
+                pin_hart[i] = NO_HART;
+        for (size_t i = 0; i < n_pins; i++) {
+                const PinSpec *p = &pins[i];
+
+                if (p->vcpu >= vcpus)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                 "pinning: vCPU %u does not exist (the VM has %u)", p->vcpu, vcpus);
+                for (size_t j = 0; j < i; j++)
+                        if (pins[j].vcpu == p->vcpu)
+                                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                         "pinning: vCPU %u is listed twice", p->vcpu);
+                for (size_t c = 0; c < p->n_cpus; c++) {
+                        uint32_t hart;
+
+                        if (p->cpus[c] > INT32_MAX ||
+                            model_hart_by_cpu(m->model, (int32_t) p->cpus[c], &hart) < 0)
+                                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                         "pinning: CPU %u of vCPU %u is not a CPU of this host",
+                                                         p->cpus[c], p->vcpu);
+                        for (size_t c2 = 0; c2 < c; c2++)
+                                if (p->cpus[c2] == p->cpus[c])
+                                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                                 "pinning: CPU %u is listed twice for vCPU %u",
+                                                                 p->cpus[c], p->vcpu);
+                        if (p->n_cpus == 1)
+                                pin_hart[p->vcpu] = hart;
+                }
+        }
+
+        vm = model_find_vm(m->model, uuid);
+        other = model_find_vm_by_name(m->model, name);
+        if (other && other != vm)
+                return manager_error_set(e, MERR_EXISTS, -EEXIST, "VM name '%s' is used by VM %s", name, other->uuid);
+        if (vm && !streq(vm->name, name))
+                return manager_error_set(e, MERR_EXISTS, -EEXIST, "VM %s is registered as '%s', not '%s'", uuid,
+                                         vm->name, name);
+        if (vm && vm->nr_vcpus != vcpus && vm_state_is_active(vm->state))
+                return manager_error_set(e, MERR_BUSY, -EBUSY,
+                                         "VM '%s' is %s with %u vCPUs; stop it before changing that to %u", name,
+                                         vm_state_to_string(vm->state), vm->nr_vcpus, vcpus);
+        if (!apply)
+                return 0;
+
+        if (vm && vm->nr_vcpus != vcpus) {
+                /* Not active: re-create with the new size; its devices keep
+                 * their owner and are resolved again by UUID. */
+                r = model_remove_vm(m->model, uuid);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot resize: %s", strerror(-r));
+                vm = NULL;
+                if (backend_sim(m->backend))
+                        (void) sim_remove_vm(backend_sim(m->backend), uuid);
+        }
+        if (!vm) {
+                r = model_add_vm(m->model, uuid, name, vcpus, &vm);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot register: %s", strerror(-r));
+        }
+        (void) model_vm_set_class(m->model, vm, k);
+        (void) model_vm_set_priority(m->model, vm, priority != 0, priority);
+        for (uint32_t i = 0; i < vcpus; i++)
+                if (vm->vcpus[i].pinned_hart != pin_hart[i])
+                        (void) model_vcpu_pin(m->model, vm, i, pin_hart[i]);
+        if (vm_state_is_active(vm->state))
+                place_pinned(m, vm);
+        sim_mirror_vm(m, vm);
+
+        log_fields(LOG_INFO, 0, &((LogFields) { .vm = vm->uuid }), "Registered VM '%s' (%s), %u vCPUs, class %s.",
+                   name, uuid, vcpus, isempty(klass) ? "default" : klass);
+        manager_mark_dirty(m, DIRTY_VM, uuid);
+        bus_emit_vm_changed(m, uuid, "added");
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+/* Devices of a VM that goes away become nobody's: blocked. */
+static void release_vm_devices(Manager *m, Vm *vm) {
+        for (size_t i = 0; i < m->model->n_devices; i++) {
+                Device *d = m->model->devices[i];
+
+                if (d->owner == OWNER_VM && streq(d->owner_vm, vm->uuid)) {
+                        (void) model_device_set_owner(m->model, d, OWNER_NONE, NULL);
+                        sim_mirror_device_owner(m, d);
+                        manager_mark_dirty(m, DIRTY_DEVICE, d->name);
+                }
+        }
+}
+
+static int remove_vm(Manager *m, Vm *vm) {
+        char uuid[UUID_STRING_MAX];
+        int r;
+
+        strcpy(uuid, vm->uuid);
+        release_vm_devices(m, vm);
+        r = model_remove_vm(m->model, uuid);
+        if (r < 0)
+                return r;
+        if (backend_sim(m->backend))
+                (void) sim_remove_vm(backend_sim(m->backend), uuid);
+        log_fields(LOG_INFO, 0, &((LogFields) { .vm = uuid }), "VM %s unregistered.", uuid);
+        manager_mark_dirty(m, DIRTY_VM, uuid);
+        bus_emit_vm_changed(m, uuid, "removed");
+        return 0;
+}
+
+int manager_unregister_vm(Manager *m, bool apply, const char *uuid_in, ManagerError *e) {
+        char uuid[UUID_STRING_MAX];
+        Vm *vm;
+        int r;
+
+        if (uuid_normalize(uuid_in, uuid) < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "invalid UUID '%s'", uuid_in);
+        vm = model_find_vm(m->model, uuid);
+        if (!vm)
+                return manager_error_set(e, MERR_NO_SUCH_VM, -ESRCH, "no VM with UUID %s", uuid);
+        if (!apply)
+                return 0;
+        r = remove_vm(m, vm);
+        if (r < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot unregister: %s", strerror(-r));
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+typedef enum VmEventKind {
+        EV_PREPARE,
+        EV_START,
+        EV_STARTED,
+        EV_STOPPED,
+        EV_RELEASE,
+        EV_MIGRATE_OUT_BEGIN,
+        EV_MIGRATE_IN_PREPARE,
+        EV_MIGRATE_DONE,
+        EV_RECONNECT,
+        _EV_MAX,
+} VmEventKind;
+
+static const char *const vm_event_table[_EV_MAX] = {
+        [EV_PREPARE] = RVMSI_VM_EVENT_PREPARE,
+        [EV_START] = RVMSI_VM_EVENT_START,
+        [EV_STARTED] = RVMSI_VM_EVENT_STARTED,
+        [EV_STOPPED] = RVMSI_VM_EVENT_STOPPED,
+        [EV_RELEASE] = RVMSI_VM_EVENT_RELEASE,
+        [EV_MIGRATE_OUT_BEGIN] = RVMSI_VM_EVENT_MIGRATE_OUT_BEGIN,
+        [EV_MIGRATE_IN_PREPARE] = RVMSI_VM_EVENT_MIGRATE_IN_PREPARE,
+        [EV_MIGRATE_DONE] = RVMSI_VM_EVENT_MIGRATE_DONE,
+        [EV_RECONNECT] = RVMSI_VM_EVENT_RECONNECT,
+};
+
+/* The lifecycle table of docs/org.rvmsi.Manager1.md. Returns the new state,
+ * _VM_STATE_INVALID if the event is not valid in this state, or
+ * _VM_STATE_MAX for "the VM is removed". */
+static VmState vm_event_next(VmEventKind ev, VmState s) {
+        switch (ev) {
+        case EV_PREPARE:
+        case EV_START:
+                return (s == VM_DEFINED || s == VM_STOPPED || s == VM_RUNNING) ? VM_RUNNING : _VM_STATE_INVALID;
+        case EV_STARTED:
+                return s == VM_RUNNING ? VM_RUNNING : _VM_STATE_INVALID;
+        case EV_STOPPED:
+                return (s == VM_RUNNING || s == VM_PAUSED || s == VM_MIGRATING_IN || s == VM_MIGRATING_OUT) ?
+                        VM_STOPPED : _VM_STATE_INVALID;
+        case EV_RELEASE:
+                return (s == VM_DEFINED || s == VM_STOPPED) ? _VM_STATE_MAX : _VM_STATE_INVALID;
+        case EV_MIGRATE_OUT_BEGIN:
+                return s == VM_RUNNING ? VM_MIGRATING_OUT : _VM_STATE_INVALID;
+        case EV_MIGRATE_IN_PREPARE:
+                return (s == VM_DEFINED || s == VM_STOPPED) ? VM_MIGRATING_IN : _VM_STATE_INVALID;
+        case EV_MIGRATE_DONE:
+                if (s == VM_MIGRATING_OUT)
+                        return _VM_STATE_MAX;
+                return s == VM_MIGRATING_IN ? VM_RUNNING : _VM_STATE_INVALID;
+        case EV_RECONNECT:
+                return VM_RUNNING;
+        default:
+                return _VM_STATE_INVALID;
+        }
+}
+
+int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *event, ManagerError *e) {
+        _cleanup_(model_freep) Model *scratch = NULL;
+        char uuid[UUID_STRING_MAX];
+        VmEventKind ev = _EV_MAX;
+        VmState next;
+        Vm *vm;
+        int r;
+
+        if (uuid_normalize(uuid_in, uuid) < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "invalid UUID '%s'", uuid_in);
+        for (int i = 0; i < _EV_MAX; i++)
+                if (streq(event, vm_event_table[i]))
+                        ev = (VmEventKind) i;
+        if (ev == _EV_MAX)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "unknown VM event '%s'", event);
+        vm = model_find_vm(m->model, uuid);
+        if (!vm)
+                return manager_error_set(e, MERR_NO_SUCH_VM, -ESRCH, "no VM with UUID %s", uuid);
+        next = vm_event_next(ev, vm->state);
+        if (next == _VM_STATE_INVALID)
+                return manager_error_set(e, MERR_INVALID_TRANSITION, -EBUSY, "event '%s' is not valid for VM '%s' in state '%s'",
+                                         event, vm->name, vm_state_to_string(vm->state));
+
+        /* Activation of a strict VM: refuse rather than weaken, and refuse
+         * before anything changed (the hook fails the VM start with this). */
+        if (next != _VM_STATE_MAX && vm_state_is_active(next) && !vm_state_is_active(vm->state)) {
+                Vm *svm;
+
+                r = model_copy(m->model, &scratch);
+                if (r < 0)
+                        return r;
+                svm = model_find_vm(scratch, uuid);
+                if (!svm)
+                        return -ESRCH;
+                r = model_vm_set_state(scratch, svm, next);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_TRANSITION, r, "cannot change state: %s", strerror(-r));
+                for (uint32_t i = 0; i < svm->nr_vcpus; i++)
+                        if (svm->vcpus[i].pinned_hart != NO_HART)
+                                (void) model_vcpu_place(scratch, svm, i, svm->vcpus[i].pinned_hart);
+                r = check_vm_satisfiable(m, scratch, uuid, e);
+                if (r < 0)
+                        return r;
+        }
+        if (!apply)
+                return 0;
+
+        if (next == _VM_STATE_MAX) {
+                r = remove_vm(m, vm);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot remove: %s", strerror(-r));
+        } else if (next != vm->state) {
+                r = model_vm_set_state(m->model, vm, next);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_TRANSITION, r, "cannot change state: %s",
+                                                 strerror(-r));
+                if (vm_state_is_active(next))
+                        place_pinned(m, vm);
+                sim_mirror_vm(m, vm);
+                log_fields(LOG_INFO, 0, &((LogFields) { .vm = uuid }), "VM '%s': %s, now %s.", vm->name, event,
+                           vm_state_to_string(next));
+                manager_mark_dirty(m, DIRTY_VM, uuid);
+                bus_emit_vm_changed(m, uuid, "state");
+        }
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+int manager_attach_device(Manager *m, bool apply, const char *name, const char *owner, const char *vm_in,
+                          ManagerError *e) {
+        _cleanup_(model_freep) Model *scratch = NULL;
+        char uuid[UUID_STRING_MAX] = "";
+        OwnerKind k;
+        Device *d;
+        Vm *vm = NULL;
+        int r;
+
+        if (!pci_name_valid(name))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid PCI address '%s' (expected DDDD:BB:DD.F, lower-case hex)", name);
+        k = owner_kind_from_string(owner);
+        if (k < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "unknown owner kind '%s' (host, vm, userspace or none)", owner);
+        if (k == OWNER_VM) {
+                if (uuid_normalize(vm_in, uuid) < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "invalid VM UUID '%s'", vm_in);
+                vm = model_find_vm(m->model, uuid);
+                if (!vm)
+                        return manager_error_set(e, MERR_NO_SUCH_VM, -ESRCH, "no VM with UUID %s", uuid);
+        } else if (!isempty(vm_in))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "a VM UUID ('%s') is only valid with owner kind 'vm'", vm_in);
+
+        d = model_find_device(m->model, name);
+        if (d && d->owner == OWNER_VM && (k != OWNER_VM || !streq(d->owner_vm, uuid)))
+                return manager_error_set(e, MERR_EXISTS, -EEXIST, "device '%s' is attached to VM %s; detach it first",
+                                         name, d->owner_vm);
+        if (d && d->owner == k && (k != OWNER_VM || streq(d->owner_vm, uuid)))
+                return 0;       /* already so */
+
+        if (vm && vm_state_is_active(vm->state)) {
+                Device *sd;
+
+                r = model_copy(m->model, &scratch);
+                if (r < 0)
+                        return r;
+                sd = model_find_device(scratch, name);
+                if (!sd) {
+                        r = model_add_device(scratch, name, 0, &sd);
+                        if (r < 0)
+                                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot add '%s': %s", name,
+                                                         strerror(-r));
+                }
+                r = model_device_set_owner(scratch, sd, k, uuid);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot attach '%s': %s", name,
+                                                 strerror(-r));
+                r = check_vm_satisfiable(m, scratch, uuid, e);
+                if (r < 0)
+                        return r;
+        }
+        if (!apply)
+                return 0;
+
+        if (!d) {
+                Sim *sim = backend_sim(m->backend);
+                const Device *w = sim ? model_find_device(sim_world(sim), name) : NULL;
+
+                /* The sim's world may know the device (scenario); else it is a
+                 * device neither the kernel nor udev told us about yet. */
+                r = model_add_device(m->model, name, w ? w->caps : (sim ? CAP_MSI_FLAT | CAP_MSI_MRIF : 0), &d);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot add '%s': %s", name,
+                                                 strerror(-r));
+        }
+        r = model_device_set_owner(m->model, d, k, k == OWNER_VM ? uuid : NULL);
+        if (r < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot attach '%s': %s", name, strerror(-r));
+        sim_mirror_device_owner(m, d);
+        sim_refresh_device(m, name);
+        log_fields(LOG_INFO, 0, &((LogFields) { .device = name, .vm = vm ? uuid : NULL }),
+                   "Device '%s' attached to %s%s%s.", name, owner, vm ? " " : "", vm ? vm->name : "");
+        manager_mark_dirty(m, DIRTY_DEVICE, name);
+        if (vm)
+                bus_emit_vm_changed(m, uuid, "devices");
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+int manager_detach_device(Manager *m, bool apply, const char *name, ManagerError *e) {
+        char uuid[UUID_STRING_MAX] = "";
+        Device *d;
+        int r;
+
+        if (!pci_name_valid(name))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid PCI address '%s' (expected DDDD:BB:DD.F, lower-case hex)", name);
+        d = model_find_device(m->model, name);
+        if (!d)
+                return manager_error_set(e, MERR_NO_SUCH_DEVICE, -ENODEV, "no device '%s'", name);
+        if (d->owner == OWNER_VM && d->vm && vm_state_is_active(d->vm->state))
+                return manager_error_set(e, MERR_BUSY, -EBUSY, "device '%s' belongs to VM '%s', which is %s; stop it first",
+                                         name, d->vm->name, vm_state_to_string(d->vm->state));
+        if (!apply)
+                return 0;
+        if (d->owner == OWNER_NONE)
+                return 0;
+        if (d->owner == OWNER_VM)
+                strcpy(uuid, d->owner_vm);
+        r = model_device_set_owner(m->model, d, OWNER_NONE, NULL);
+        if (r < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot detach '%s': %s", name, strerror(-r));
+        sim_mirror_device_owner(m, d);
+        log_fields(LOG_INFO, 0, &((LogFields) { .device = name }), "Device '%s' detached.", name);
+        manager_mark_dirty(m, DIRTY_DEVICE, name);
+        if (uuid[0])
+                bus_emit_vm_changed(m, uuid, "devices");
+        (void) manager_reconcile_now(m);
+        return 0;
+}
+
+/* ---- read-only operations -------------------------------------------------------------- */
+
+int manager_get_policy(Manager *m, char **ret) {
+        _cleanup_json_ json_object *j = NULL;
+        int r;
+
+        r = policy_to_json(m->policy, &j);
+        if (r < 0)
+                return r;
+        return json_to_string_pretty(j, ret);
+}
+
+int manager_check_policy(Manager *m, const char *json, char **ret, ManagerError *e) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(desired_freep) Desired *d = NULL;
+        _cleanup_json_ json_object *j = NULL;
+        JsonError je = {};
+        char buf[1024];
+        int r;
+
+        r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
+        if (r < 0)
+                return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+        r = solver_compute(m->model, p, &d);
+        if (r < 0)
+                return manager_error_set(e, MERR_POLICY_INVALID, r, "cannot solve with this policy: %s", strerror(-r));
+        r = desired_to_json(d, &j);
+        if (r < 0)
+                return r;
+        return json_to_string_pretty(j, ret);
+}
+
+int manager_plan(Manager *m, const char *scenario_json, char **ret, ManagerError *e) {
+        _cleanup_(scenario_freep) Scenario *sc = NULL;
+        _cleanup_(backend_freep) Backend *b = NULL;
+        _cleanup_(model_freep) Model *model = NULL;
+        _cleanup_(policy_freep) Policy *policy = NULL;
+        _cleanup_(reconciler_freep) Reconciler *rec = NULL;
+        _cleanup_json_ json_object *root = NULL, *report = NULL, *desired = NULL, *errors = NULL;
+        ReconcileStats stats;
+        size_t n_ops = 0, n_failed = 0;
+        SimCounters counters = {};
+        const char *first = NULL;
+        JsonError je = {};
+        char buf[1024];
+        int r;
+
+        r = scenario_parse_buffer(scenario_json, strlen(scenario_json), "dbus", &sc, &je);
+        if (r < 0)
+                return manager_error_set(e, MERR_SCENARIO_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+        r = scenario_setup(sc, &b, &model, &policy, &je);
+        if (r < 0)
+                return manager_error_set(e, MERR_SCENARIO_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+        r = reconciler_new(model, &policy, b, &rec);
+        if (r < 0)
+                return r;
+
+        errors = json_object_new_array();
+        if (!errors)
+                return -ENOMEM;
+        stats = (ReconcileStats) {};
+        r = reconciler_resync(rec, &stats);
+        n_ops += stats.n_applied;
+        if (r < 0)
+                return manager_error_set(e, MERR_SCENARIO_INVALID, r, "initial resync failed: %s", strerror(-r));
+        for (size_t i = 0; i < scenario_n_steps(sc); i++) {
+                je = (JsonError) {};
+                r = scenario_step(sc, i, b, model, rec, &je);
+                if (r < 0) {
+                        n_failed++;
+                        json_object_array_add(errors, json_object_new_string(json_error_format(&je, buf, sizeof(buf))));
+                }
+                stats = (ReconcileStats) {};
+                r = reconciler_run(rec, &stats);
+                n_ops += stats.n_applied;
+                if (r < 0)
+                        return manager_error_set(e, MERR_SCENARIO_INVALID, r, "step %zu: reconciling failed: %s", i,
+                                                 strerror(-r));
+        }
+
+        if (backend_sim(b))
+                sim_get_counters(backend_sim(b), &counters);
+        r = desired_to_json(reconciler_desired(rec), &desired);
+        if (r < 0)
+                return r;
+        report = json_object_new_object();
+        root = json_object_new_object();
+        if (!report || !root)
+                return -ENOMEM;
+        json_object_object_add(report, "steps", json_object_new_uint64(scenario_n_steps(sc)));
+        json_object_object_add(report, "operations", json_object_new_uint64(n_ops));
+        json_object_object_add(report, "failed_steps", json_object_new_uint64(n_failed));
+        json_object_object_add(report, "violations",
+                               json_object_new_uint64(reconciler_desired(rec)->n_violations));
+        json_object_object_add(report, "invariant_violations",
+                               json_object_new_uint64(backend_sim(b) ? sim_n_violations(backend_sim(b), &first) : 0));
+        json_object_object_add(report, "faults", json_object_new_uint64(counters.faults));
+        json_object_object_add(report, "notices", json_object_new_uint64(counters.notices));
+        json_object_object_add(report, "delivered", json_object_new_uint64(counters.delivered));
+        json_object_object_add(root, "report", TAKE_PTR(report));
+        json_object_object_add(root, "errors", TAKE_PTR(errors));
+        json_object_object_add(root, "desired", TAKE_PTR(desired));
+        return json_to_string_pretty(root, ret);
+}
+
+const DeviceState *manager_device_desired(Manager *m, const char *name) {
+        const Desired *d = m->reconciler ? reconciler_desired(m->reconciler) : NULL;
+
+        return d ? device_table_find(&d->devices, name) : NULL;
+}
+
+uint32_t manager_guest_files_free(Manager *m) {
+        const Geometry *g = &m->model->geometry;
+        uint32_t used = 0, total = g->nr_harts * g->nr_guest_files;
+
+        for (uint32_t h = 0; h < g->nr_harts; h++)
+                used += (uint32_t) __builtin_popcountll(m->model->harts[h].reserved_files);
+        for (size_t i = 0; i < m->model->n_vms; i++) {
+                const Vm *vm = m->model->vms[i];
+
+                for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                        if (vm->vcpus[v].guest_file > 0)
+                                used++;
+        }
+        return used > total ? 0 : total - used;
+}
+
+size_t manager_n_unsatisfied(Manager *m) {
+        const Desired *d = m->reconciler ? reconciler_desired(m->reconciler) : NULL;
+        size_t n = 0;
+
+        if (!d)
+                return 0;
+        for (size_t i = 0; i < d->devices.n_devices; i++)
+                if (d->devices.devices[i].violation)
+                        n++;
+        return n;
+}
+
+int manager_vm_counts(Manager *m, const Vm *vm, uint32_t *ret_guest_files, uint32_t *ret_mrif) {
+        uint32_t gf = 0, mrif = 0;
+
+        for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                if (vm->vcpus[v].guest_file > 0)
+                        gf++;
+        for (size_t i = 0; i < m->model->n_devices; i++) {
+                const Device *d = m->model->devices[i];
+                const DeviceState *s;
+
+                if (d->owner != OWNER_VM || !streq(d->owner_vm, vm->uuid))
+                        continue;
+                s = manager_device_desired(m, d->name);
+                if (!s)
+                        continue;
+                for (uint32_t j = 0; j < s->n_entries; j++)
+                        if (s->entries[j].kind == ENTRY_MRIF)
+                                mrif++;
+        }
+        *ret_guest_files = gf;
+        *ret_mrif = mrif;
+        return 0;
+}
+
+int manager_vm_unsatisfied(Manager *m, const Vm *vm, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < m->model->n_devices; i++) {
+                const Device *d = m->model->devices[i];
+                const DeviceState *s;
+
+                if (d->owner != OWNER_VM || !streq(d->owner_vm, vm->uuid))
+                        continue;
+                s = manager_device_desired(m, d->name);
+                if (!s || !s->violation)
+                        continue;
+                for (uint32_t j = 0; j < s->n_entries; j++) {
+                        _cleanup_free_ char *text = NULL, *line = NULL;
+                        char t[32];
+
+                        if (!(s->entries[j].flags & ENTRY_FLAG_VIOLATION))
+                                continue;
+                        (void) solver_explain(m->model, m->policy, s, &s->entries[j], &text);
+                        if (asprintf(&line, "%s %s: %s", d->name, target_to_string(s->entries[j].target, t),
+                                     text ?: reason_describe(s->entries[j].reason)) < 0)
+                                return -ENOMEM;
+                        r = strv_extend(&l, line);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (!l) {
+                l = calloc(1, sizeof(char *));
+                if (!l)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+uint64_t manager_device_faults(Manager *m, const char *name) {
+        uint64_t n = 0;
+
+        for (size_t i = 0; i < m->n_faults; i++)
+                if (streq(m->faults[(m->fault_head + i) % MANAGER_N_FAULTS].device, name))
+                        n++;
+        return n;
+}
+
+char *manager_status(Manager *m) {
+        char *s = NULL;
+        const char *vfio = m->vfio_watch ? "udev" : (m->config.backend == BACKEND_KIND_SIM ? "sim" : "off");
+
+        if (!m->model)
+                return strdup("starting");
+        if (asprintf(&s, "%s on %s backend, %zu VMs, %zu devices, %u/%u guest files free%s%s; affinity: %s; "
+                     "vfio-pci: %s%s%s",
+                     manager_n_unsatisfied(m) > 0 || m->backend_failed || m->reload_failed ? "degraded" : "running",
+                     backend_name(m->backend), m->model->n_vms, m->model->n_devices, manager_guest_files_free(m),
+                     m->model->geometry.nr_harts * m->model->geometry.nr_guest_files,
+                     manager_n_unsatisfied(m) > 0 ? ", unsatisfied requirements: " : "",
+                     manager_n_unsatisfied(m) > 0 ? "yes" : "",
+                     strempty(affinity_source_to_string(m->affinity)), vfio,
+                     m->last_error ? "; last error: " : "", strempty(m->last_error)) < 0)
+                return NULL;
+        return s;
+}
+
+static json_object *json_str(const char *s) {
+        return json_object_new_string(strempty(s));
+}
+
+static int describe_device(Manager *m, const Device *d, json_object **ret) {
+        _cleanup_json_ json_object *o = NULL, *targets = NULL;
+        const DeviceState *s = manager_device_desired(m, d->name);
+
+        o = json_object_new_object();
+        targets = json_object_new_array();
+        if (!o || !targets)
+                return -ENOMEM;
+        json_object_object_add(o, "pci", json_str(d->name));
+        json_object_object_add(o, "owner", json_str(owner_kind_to_string(d->owner)));
+        json_object_object_add(o, "vm", json_str(d->owner == OWNER_VM ? d->owner_vm : ""));
+        json_object_object_add(o, "mode", json_str(s ? mode_to_string(s->mode) : RVMSI_MODE_BLOCKED));
+        json_object_object_add(o, "reason", json_str(s ? reason_to_string(s->reason) : ""));
+        json_object_object_add(o, "vectors", json_object_new_uint64(d->nr_vectors));
+        json_object_object_add(o, "locked", json_object_new_boolean(d->locked));
+        json_object_object_add(o, "isolation", json_str(s ? isolation_to_string(s->isolation) : "none"));
+        json_object_object_add(o, "violation", json_object_new_boolean(s && s->violation));
+        json_object_object_add(o, "faults", json_object_new_uint64(manager_device_faults(m, d->name)));
+        for (uint32_t i = 0; s && i < s->n_entries; i++) {
+                const Entry *en = &s->entries[i];
+                json_object *t = json_object_new_object();
+                char buf[32];
+
+                if (!t)
+                        return -ENOMEM;
+                json_object_object_add(t, "target", json_str(target_to_string(en->target, buf)));
+                json_object_object_add(t, "mode", json_str(entry_mode_string(en)));
+                json_object_object_add(t, "reason", json_str(reason_to_string(en->reason)));
+                json_object_object_add(t, "text", json_str(reason_describe(en->reason)));
+                if (en->hart != NO_HART)
+                        json_object_object_add(t, "hart", json_object_new_uint64(en->hart));
+                if (en->guest > 0)
+                        json_object_object_add(t, "guest", json_object_new_uint64(en->guest));
+                json_object_object_add(t, "vectors", json_object_new_uint64(en->refcount));
+                json_object_array_add(targets, t);
+        }
+        json_object_object_add(o, "targets", TAKE_PTR(targets));
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int describe_vm(Manager *m, const Vm *vm, json_object **ret) {
+        _cleanup_json_ json_object *o = NULL, *pins = NULL, *devs = NULL, *uns = NULL, *vcpus = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        uint32_t gf, mrif;
+        int r;
+
+        o = json_object_new_object();
+        pins = json_object_new_array();
+        devs = json_object_new_array();
+        uns = json_object_new_array();
+        vcpus = json_object_new_array();
+        if (!o || !pins || !devs || !uns || !vcpus)
+                return -ENOMEM;
+        (void) manager_vm_counts(m, vm, &gf, &mrif);
+        json_object_object_add(o, "name", json_str(vm->name));
+        json_object_object_add(o, "uuid", json_str(vm->uuid));
+        json_object_object_add(o, "vcpus", json_object_new_uint64(vm->nr_vcpus));
+        json_object_object_add(o, "class", json_str(isolation_class_to_string(policy_vm_class(m->policy, vm))));
+        json_object_object_add(o, "priority", json_object_new_int(policy_vm_priority(m->policy, vm)));
+        json_object_object_add(o, "state", json_str(vm_state_to_string(vm->state)));
+        for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+                json_object *v;
+
+                if (vm->vcpus[i].pinned_hart != NO_HART) {
+                        json_object *p = json_object_new_object(), *cpus = json_object_new_array();
+
+                        if (!p || !cpus)
+                                return -ENOMEM;
+                        json_object_array_add(cpus, json_object_new_int(m->model->harts[vm->vcpus[i].pinned_hart].cpu));
+                        json_object_object_add(p, "vcpu", json_object_new_uint64(i));
+                        json_object_object_add(p, "cpus", cpus);
+                        json_object_array_add(pins, p);
+                }
+                v = json_object_new_object();
+                if (!v)
+                        return -ENOMEM;
+                json_object_object_add(v, "vcpu", json_object_new_uint64(i));
+                if (vm->vcpus[i].hart != NO_HART)
+                        json_object_object_add(v, "hart", json_object_new_uint64(vm->vcpus[i].hart));
+                json_object_object_add(v, "guest_file", json_object_new_uint64(vm->vcpus[i].guest_file));
+                json_object_array_add(vcpus, v);
+        }
+        for (size_t i = 0; i < m->model->n_devices; i++) {
+                const Device *d = m->model->devices[i];
+
+                if (d->owner == OWNER_VM && streq(d->owner_vm, vm->uuid))
+                        json_object_array_add(devs, json_str(d->name));
+        }
+        r = manager_vm_unsatisfied(m, vm, &l);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(s, l)
+                json_object_array_add(uns, json_str(*s));
+        json_object_object_add(o, "pinning", TAKE_PTR(pins));
+        json_object_object_add(o, "placement", TAKE_PTR(vcpus));
+        json_object_object_add(o, "devices", TAKE_PTR(devs));
+        json_object_object_add(o, "guest_files", json_object_new_uint64(gf));
+        json_object_object_add(o, "mrif_targets", json_object_new_uint64(mrif));
+        json_object_object_add(o, "unsatisfied", TAKE_PTR(uns));
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int vm_name_cmp(const void *a, const void *b) {
+        const Vm *const *x = a, *const *y = b;
+
+        return strcmp((*x)->name, (*y)->name);
+}
+
+int manager_describe(Manager *m, char **ret) {
+        _cleanup_json_ json_object *root = NULL, *daemon = NULL, *host = NULL, *policy = NULL, *vms = NULL,
+                *devices = NULL, *faults = NULL, *unsat = NULL;
+        _cleanup_free_ Vm **sorted = NULL;
+        _cleanup_free_ char *status = NULL;
+        const Geometry *g = &m->model->geometry;
+        int r;
+
+        root = json_object_new_object();
+        daemon = json_object_new_object();
+        host = json_object_new_object();
+        vms = json_object_new_array();
+        devices = json_object_new_array();
+        faults = json_object_new_array();
+        unsat = json_object_new_array();
+        status = manager_status(m);
+        if (!root || !daemon || !host || !vms || !devices || !faults || !unsat || !status)
+                return -ENOMEM;
+
+        json_object_object_add(root, "version", json_object_new_int(1));
+        json_object_object_add(daemon, "version", json_str(PACKAGE_VERSION));
+        json_object_object_add(daemon, "backend", json_str(backend_name(m->backend)));
+        json_object_object_add(daemon, "status", json_str(status));
+        json_object_object_add(daemon, "degraded", json_object_new_boolean(m->degraded || m->reload_failed ||
+                                                                           m->backend_failed ||
+                                                                           manager_n_unsatisfied(m) > 0));
+        json_object_object_add(daemon, "affinity_source", json_str(affinity_source_to_string(m->affinity)));
+        json_object_object_add(daemon, "policy_source", json_str(m->policy_source));
+        json_object_object_add(daemon, "policy_generation", json_object_new_uint64(m->policy_generation));
+        json_object_object_add(root, "daemon", TAKE_PTR(daemon));
+
+        json_object_object_add(host, "groups", json_object_new_uint64(g->nr_groups));
+        json_object_object_add(host, "harts", json_object_new_uint64(g->nr_harts));
+        json_object_object_add(host, "guest_files_per_hart", json_object_new_uint64(g->nr_guest_files));
+        json_object_object_add(host, "ids", json_object_new_uint64(g->nr_ids));
+        json_object_object_add(host, "guest_files_total", json_object_new_uint64(g->nr_harts * g->nr_guest_files));
+        json_object_object_add(host, "guest_files_free", json_object_new_uint64(manager_guest_files_free(m)));
+        json_object_object_add(root, "host", TAKE_PTR(host));
+
+        r = policy_to_json(m->policy, &policy);
+        if (r < 0)
+                return r;
+        json_object_object_add(root, "policy", TAKE_PTR(policy));
+
+        if (m->model->n_vms > 0) {
+                sorted = new(Vm *, m->model->n_vms);
+                if (!sorted)
+                        return -ENOMEM;
+                memcpy(sorted, m->model->vms, m->model->n_vms * sizeof(Vm *));
+                qsort(sorted, m->model->n_vms, sizeof(Vm *), vm_name_cmp);
+        }
+        for (size_t i = 0; i < m->model->n_vms; i++) {
+                json_object *o;
+
+                r = describe_vm(m, sorted[i], &o);
+                if (r < 0)
+                        return r;
+                json_object_array_add(vms, o);
+        }
+        json_object_object_add(root, "vms", TAKE_PTR(vms));
+
+        for (size_t i = 0; i < m->model->n_devices; i++) {
+                const Device *d = m->model->devices[i];
+                const DeviceState *s = manager_device_desired(m, d->name);
+                json_object *o;
+
+                r = describe_device(m, d, &o);
+                if (r < 0)
+                        return r;
+                json_object_array_add(devices, o);
+                if (s && s->violation) {
+                        json_object *u = json_object_new_object();
+                        _cleanup_free_ char *text = NULL;
+
+                        if (!u)
+                                return -ENOMEM;
+                        (void) solver_explain(m->model, m->policy, s, NULL, &text);
+                        json_object_object_add(u, "vm", json_str(d->owner == OWNER_VM ? d->owner_vm : ""));
+                        json_object_object_add(u, "device", json_str(d->name));
+                        json_object_object_add(u, "text", json_str(text ?: reason_describe(s->reason)));
+                        json_object_array_add(unsat, u);
+                }
+        }
+        json_object_object_add(root, "devices", TAKE_PTR(devices));
+        json_object_object_add(root, "unsatisfied", TAKE_PTR(unsat));
+
+        for (size_t i = 0; i < m->n_faults; i++) {
+                const FaultRecord *f = &m->faults[(m->fault_head + i) % MANAGER_N_FAULTS];
+                json_object *o = json_object_new_object();
+
+                if (!o)
+                        return -ENOMEM;
+                json_object_object_add(o, "device", json_str(f->device));
+                json_object_object_add(o, "cause", json_object_new_uint64(f->cause));
+                json_object_object_add(o, "address", json_object_new_uint64(f->addr));
+                json_object_object_add(o, "target", json_str(f->target));
+                json_object_object_add(o, "time", json_object_new_uint64(f->time));
+                json_object_array_add(faults, o);
+        }
+        json_object_object_add(root, "faults", TAKE_PTR(faults));
+
+        return json_to_string_pretty(root, ret);
+}
+
+void explanations_free(Explanation *x, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(x[i].text);
+        free(x);
+}
+
+int manager_explain(Manager *m, const char *device, const char *target, Explanation **ret, size_t *ret_n,
+                    ManagerError *e) {
+        const DeviceState *s;
+        Explanation *x = NULL;
+        uint32_t t = 0;
+        size_t n = 0;
+        int r;
+
+        if (!pci_name_valid(device))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid PCI address '%s' (expected DDDD:BB:DD.F, lower-case hex)", device);
+        if (!isempty(target) && target_from_string(target, &t) < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid target '%s' (expected hart:N or vcpu:N)", target);
+        if (!model_find_device(m->model, device))
+                return manager_error_set(e, MERR_NO_SUCH_DEVICE, -ENODEV, "no device '%s'", device);
+        s = manager_device_desired(m, device);
+        if (!s)
+                return manager_error_set(e, MERR_NO_SUCH_DEVICE, -ENODEV, "no decision for device '%s' yet", device);
+
+        x = new0(Explanation, s->n_entries + 1);
+        if (!x)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < s->n_entries; i++) {
+                const Entry *en = &s->entries[i];
+
+                if (!isempty(target) && en->target != t)
+                        continue;
+                target_to_string(en->target, x[n].target);
+                x[n].mode = entry_mode_string(en);
+                x[n].code = reason_to_string(en->reason);
+                r = solver_explain(m->model, m->policy, s, en, &x[n].text);
+                n++;
+                if (r < 0) {
+                        explanations_free(x, n);
+                        return r;
+                }
+        }
+        if (!isempty(target) && n == 0) {
+                explanations_free(x, 0);
+                return manager_error_set(e, MERR_NO_SUCH_TARGET, -ENOENT, "device '%s' has no target '%s'", device,
+                                         target);
+        }
+        if (n == 0) {
+                /* No targets: explain the device as a whole. */
+                x[0].mode = mode_to_string(s->mode);
+                x[0].code = reason_to_string(s->reason);
+                r = solver_explain(m->model, m->policy, s, NULL, &x[0].text);
+                n = 1;
+                if (r < 0) {
+                        explanations_free(x, n);
+                        return r;
+                }
+        }
+        *ret = x;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- bus ------------------------------------------------------------------------------- */
+
+int manager_connect_bus(Manager *m) {
+        const char *bus = m->config.bus ?: "system";
+        int r;
+
+        if (streq(bus, "system"))
+                r = sd_bus_open_system(&m->bus);
+        else if (streq(bus, "user"))
+                r = sd_bus_open_user(&m->bus);
+        else {
+                r = sd_bus_new(&m->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(m->bus, bus);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(m->bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(m->bus);
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to connect to the %s bus: %m", bus);
+
+        r = bus_manager_add_objects(m);
+        if (r < 0)
+                return r;
+        /* Taken synchronously: a second rvmsid must fail here, loudly. */
+        r = sd_bus_request_name(m->bus, RVMSI_BUS_NAME, 0);
+        if (r < 0)
+                return log_error_errno(r, "Failed to acquire the bus name '%s': %m", RVMSI_BUS_NAME);
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to attach the bus to the event loop: %m");
+        return 0;
+}

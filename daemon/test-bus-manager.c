@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The D-Bus objects without a bus daemon: rvmsid's Manager (sim backend, no
+ * state) serves one end of a socketpair in a child process, the test talks
+ * to it from the other end. Checks introspection, properties, a
+ * registration with its object and signals, named errors, and Describe.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "bus-manager.h"
+#include "bus-names.h"
+#include "log.h"
+#include "manager.h"
+#include "tests.h"
+
+#define UUID1 "6c0f7e2a-9d1e-4b55-8a57-0a2b6c1b9d01"
+
+static pid_t server_pid;
+static sd_bus *client;
+
+static void serve(int fd) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ManagerConfig c = {
+                .backend = BACKEND_KIND_SIM,
+                .config_dir = "/nonexistent-rvmsi-config",
+                .state_dir = "",
+                .affinity = _AFFINITY_SOURCE_INVALID,
+        };
+        sd_id128_t id;
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+
+        ASSERT_OK(manager_new(&c, &m));
+        ASSERT_OK(manager_startup(m));
+        ASSERT_OK(sd_bus_new(&m->bus));
+        ASSERT_OK(sd_bus_set_fd(m->bus, fd, fd));
+        ASSERT_OK(sd_id128_randomize(&id));
+        ASSERT_OK(sd_bus_set_server(m->bus, 1, id));
+        ASSERT_OK(sd_bus_start(m->bus));
+        ASSERT_OK(bus_manager_add_objects(m));
+        ASSERT_OK(sd_bus_attach_event(m->bus, m->event, 0));
+        ASSERT_OK(sd_bus_set_exit_on_disconnect(m->bus, true));
+        ASSERT_OK(manager_run(m));
+        m = manager_free(m);
+        _exit(EXIT_SUCCESS);
+}
+
+static void setup(void) {
+        int fds[2];
+
+        if (client)
+                return;
+        ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds));
+        server_pid = fork();
+        ASSERT_TRUE(server_pid >= 0);
+        if (server_pid == 0) {
+                close(fds[0]);
+                serve(fds[1]);
+        }
+        close(fds[1]);
+        ASSERT_OK(sd_bus_new(&client));
+        ASSERT_OK(sd_bus_set_fd(client, fds[0], fds[0]));
+        ASSERT_OK(sd_bus_start(client));
+}
+
+static char *introspect(const char *path) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *xml;
+        char *copy;
+
+        setup();
+        ASSERT_OK(sd_bus_call_method(client, NULL, path, "org.freedesktop.DBus.Introspectable", "Introspect",
+                                     &error, &reply, NULL));
+        ASSERT_OK(sd_bus_message_read(reply, "s", &xml));
+        copy = strdup(xml);
+        sd_bus_message_unref(reply);
+        return copy;
+}
+
+TEST(introspect) {
+        _cleanup_free_ char *xml = introspect(RVMSI_BUS_PATH);
+
+        ASSERT_NOT_NULL(strstr(xml, RVMSI_BUS_IFACE_MANAGER));
+        for (const char *const *name = (const char *const[]) { "RegisterVM", "UnregisterVM", "VMEvent",
+                                                               "AttachDevice", "DetachDevice", "SetPolicy",
+                                                               "GetPolicy", "CheckPolicy", "Reload", "Plan",
+                                                               "Resync", "Describe", "Explain", "ListDevices",
+                                                               "ListVMs", "Changed", "Fault", "Geometry",
+                                                               "Degraded", "Status", NULL };
+             *name; name++)
+                if (!strstr(xml, *name))
+                        TEST_FAIL("'%s' missing from the introspection data", *name);
+        /* named arguments are part of the API */
+        ASSERT_NOT_NULL(strstr(xml, "name=\"pinning\""));
+}
+
+TEST(properties) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        uint32_t groups, harts, guests, ids, gids;
+        char *backend = NULL;
+
+        setup();
+        ASSERT_OK(sd_bus_get_property_string(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Backend",
+                                             &error, &backend));
+        ASSERT_STREQ(backend, "sim");
+        free(backend);
+        ASSERT_OK(sd_bus_get_property(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Geometry", &error,
+                                      &reply, "(uuuuu)"));
+        ASSERT_OK(sd_bus_message_read(reply, "(uuuuu)", &groups, &harts, &guests, &ids, &gids));
+        /* the sim's default host, like the lab's QEMU */
+        ASSERT_EQ(groups, 1);
+        ASSERT_EQ(harts, 4);
+        ASSERT_EQ(guests, 5);
+        ASSERT_EQ(ids, 255);
+        sd_bus_message_unref(reply);
+}
+
+static int changed_seen;
+
+static int on_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        const char *kind, *id, *what;
+
+        if (sd_bus_message_read(m, "sss", &kind, &id, &what) >= 0 && streq(kind, "vm") && streq(id, UUID1))
+                changed_seen++;
+        return 0;
+}
+
+TEST(register_vm) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_slot *slot = NULL;
+        const char *path;
+        char *state = NULL;
+        uint32_t vcpus = 0;
+        _cleanup_free_ char *xml = NULL;
+
+        setup();
+        ASSERT_OK(sd_bus_match_signal(client, &slot, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Changed",
+                                      on_changed, NULL));
+
+        /* a malformed UUID: named error, nothing registered */
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM", &error,
+                                       NULL, "ssua(uau)si", "web1", "not-a-uuid", 2, 0, "strict", 0) < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_INVALID_ARGUMENT);
+        sd_bus_error_free(&error);
+
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM", &error,
+                                     &reply, "ssua(uau)si", "web1", UUID1, 2, 1, 0, 1, 1, "strict", 0));
+        ASSERT_OK(sd_bus_message_read(reply, "o", &path));
+        ASSERT_STREQ(path, "/org/rvmsi/Manager1/vm/6c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01");
+        ASSERT_OK(sd_bus_get_property_string(client, NULL, path, RVMSI_BUS_IFACE_VM, "State", &error, &state));
+        ASSERT_STREQ(state, "defined");
+        free(state);
+        ASSERT_OK(sd_bus_get_property_trivial(client, NULL, path, RVMSI_BUS_IFACE_VM, "VCPUs", &error, 'u',
+                                              &vcpus));
+        ASSERT_EQ(vcpus, 2);
+
+        /* the node enumerator lists it */
+        xml = introspect(RVMSI_BUS_VM_PREFIX);
+        ASSERT_NOT_NULL(strstr(xml, "6c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01"));
+        sd_bus_message_unref(reply);
+
+        /* an unknown VM object is not there */
+        ASSERT_TRUE(sd_bus_get_property_string(client, NULL, RVMSI_BUS_VM_PREFIX "/nope", RVMSI_BUS_IFACE_VM,
+                                               "State", &error, &state) < 0);
+        sd_bus_error_free(&error);
+
+        /* the Changed signal arrived */
+        for (int i = 0; i < 200 && changed_seen == 0; i++) {
+                int r = sd_bus_process(client, NULL);
+
+                ASSERT_OK(r);
+                if (r == 0)
+                        ASSERT_OK(sd_bus_wait(client, 10 * 1000));
+        }
+        ASSERT_TRUE(changed_seen > 0);
+        sd_bus_slot_unref(slot);
+}
+
+TEST(errors_and_describe) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        json_object *j, *vms;
+        const char *json;
+
+        setup();
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "VMEvent", &error,
+                                       NULL, "ss", UUID1, "fly") < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_INVALID_ARGUMENT);
+        sd_bus_error_free(&error);
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "UnregisterVM",
+                                       &error, NULL, "s", "00000000-0000-0000-0000-000000000000") < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_NO_SUCH_VM);
+        sd_bus_error_free(&error);
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Explain", &error,
+                                       NULL, "ss", "0000:00:1f.7", "") < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_NO_SUCH_DEVICE);
+        sd_bus_error_free(&error);
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "SetPolicy", &error,
+                                       NULL, "s", "{ not json") < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_POLICY_INVALID);
+        sd_bus_error_free(&error);
+
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+                                     &reply, NULL));
+        ASSERT_OK(sd_bus_message_read(reply, "s", &json));
+        j = json_tokener_parse(json);
+        ASSERT_NOT_NULL(j);
+        ASSERT_TRUE(json_object_object_get_ex(j, "vms", &vms));
+        ASSERT_EQ(json_object_array_length(vms), 1);
+        ASSERT_STREQ(json_object_get_string(json_object_object_get(json_object_array_get_idx(vms, 0), "uuid")),
+                     UUID1);
+        json_object_put(j);
+        sd_bus_message_unref(reply);
+}
+
+TEST(zz_shutdown) {
+        int status;
+
+        setup();
+        client = sd_bus_flush_close_unref(client);
+        ASSERT_EQ(waitpid(server_pid, &status, 0), server_pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 0);
+}
+
+DEFINE_TEST_MAIN
