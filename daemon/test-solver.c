@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include "test-common.h"
+
+DEFINE_TEST_MAIN
+
+static Model *new_model(uint32_t harts, uint32_t guests) {
+        Geometry g = { .nr_groups = 1, .nr_harts = harts, .nr_guest_files = guests, .nr_ids = 255 };
+        Model *m;
+
+        ASSERT_OK(model_new(&g, &m));
+        return m;
+}
+
+static Policy *new_policy(void) {
+        Policy *p;
+
+        ASSERT_OK(policy_new_default(&p));
+        return p;
+}
+
+static Desired *solve(const Model *m, const Policy *p) {
+        Desired *d;
+
+        ASSERT_OK(solver_compute(m, p, &d));
+        return d;
+}
+
+/* Three single-vCPU VMs on one hart with two guest files, per class; table-driven. */
+TEST(guest_file_exhaustion_per_class) {
+        static const struct {
+                IsolationClass klass;
+                bool mrif_fallback;
+                uint64_t caps;
+                DeliveryMode mode;
+                EntryKind loser_kind;
+                ReasonCode loser_reason;
+                size_t violations;
+        } cases[] = {
+                { CLASS_BALANCED, true, CAPS_ALL, MODE_GUEST_FILE, ENTRY_MRIF, REASON_FALLBACK_NO_GUEST_FILE, 0 },
+                { CLASS_STRICT, true, CAPS_ALL, MODE_GUEST_FILE, ENTRY_MRIF, REASON_FALLBACK_NO_GUEST_FILE, 0 },
+                { CLASS_STRICT, false, CAPS_ALL, MODE_GUEST_FILE, ENTRY_BLOCKED, REASON_REQUIREMENT_UNMET, 1 },
+                { CLASS_PERFORMANCE, true, CAPS_ALL, MODE_GUEST_FILE, ENTRY_HOST_FILE, REASON_FALLBACK_NO_GUEST_FILE, 0 },
+                { CLASS_BALANCED, false, CAPS_ALL, MODE_GUEST_FILE, ENTRY_HOST_FILE, REASON_FALLBACK_NO_GUEST_FILE, 0 },
+                /* Without guest-file delivery nobody gets one; strict falls back to MRIF for all. */
+                { CLASS_STRICT, true, CAP_MSI_FLAT | CAP_MSI_MRIF, MODE_MRIF, ENTRY_MRIF, REASON_FALLBACK_NO_GUEST_CAP, 0 },
+                { CLASS_STRICT, true, CAP_MSI_FLAT, MODE_BLOCKED, ENTRY_BLOCKED, REASON_REQUIREMENT_UNMET, 3 },
+        };
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                _cleanup_(model_freep) Model *m = new_model(1, 2);
+                _cleanup_(policy_freep) Policy *p = new_policy();
+                _cleanup_(desired_freep) Desired *d = NULL;
+                unsigned granted = 0, lost = 0;
+
+                p->mrif_fallback = cases[c].mrif_fallback;
+                for (unsigned i = 0; i < 3; i++) {
+                        char name[32];
+                        uint32_t vcpu0 = 0;
+                        Vm *vm = test_add_vm(m, i, 1, VM_RUNNING, cases[c].klass);
+
+                        ASSERT_OK(model_vcpu_place(m, vm, 0, 0));
+                        (void) snprintf(name, sizeof(name), "0000:00:0%u.0", i);
+                        test_add_vm_device(m, name, vm, cases[c].caps, 1, &vcpu0);
+                }
+                d = solve(m, p);
+                for (size_t i = 0; i < d->devices.n_devices; i++) {
+                        const DeviceState *s = &d->devices.devices[i];
+
+                        if (s->mode != cases[c].mode)
+                                TEST_FAIL("case %zu: %s mode %s", c, s->name, mode_to_string(s->mode));
+                        ASSERT_EQ(s->n_entries, 1);
+                        if (s->entries[0].kind == ENTRY_GUEST_FILE) {
+                                ASSERT_EQ(s->entries[0].reason, REASON_GUEST_FILE);
+                                ASSERT_EQ(s->entries[0].hart, 0);
+                                ASSERT_TRUE(s->entries[0].guest >= 1 && s->entries[0].guest <= 2);
+                                granted++;
+                        } else {
+                                if (s->entries[0].kind != cases[c].loser_kind ||
+                                    s->entries[0].reason != cases[c].loser_reason)
+                                        TEST_FAIL("case %zu: %s got %s/%s", c, s->name,
+                                                  entry_kind_to_string(s->entries[0].kind),
+                                                  reason_to_string(s->entries[0].reason));
+                                lost++;
+                        }
+                }
+                if (cases[c].caps & CAP_GUEST_FILE)
+                        ASSERT_EQ(granted, 2);
+                else
+                        ASSERT_EQ(granted, 0);
+                ASSERT_EQ(granted + lost, 3);
+                ASSERT_EQ(d->n_violations, cases[c].violations);
+                /* The two winners hold distinct files. */
+                {
+                        uint64_t used = 0;
+
+                        for (size_t i = 0; i < d->n_vms; i++)
+                                if (d->vms[i].vcpus[0].guest) {
+                                        ASSERT_FALSE(used & (UINT64_C(1) << d->vms[i].vcpus[0].guest));
+                                        used |= UINT64_C(1) << d->vms[i].vcpus[0].guest;
+                                }
+                }
+        }
+}
+
+TEST(priority_then_class_then_round_robin) {
+        _cleanup_(model_freep) Model *m = new_model(1, 2);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *a, *b, *c, *hi;
+        char u[UUID_STRING_MAX];
+
+        /* a: 3 vCPUs balanced, b: 1 vCPU balanced, c: 1 vCPU strict; 2 files. */
+        a = test_add_vm(m, 1, 3, VM_RUNNING, CLASS_BALANCED);
+        b = test_add_vm(m, 2, 1, VM_RUNNING, CLASS_BALANCED);
+        c = test_add_vm(m, 3, 1, VM_RUNNING, CLASS_STRICT);
+        for (uint32_t v = 0; v < 3; v++)
+                ASSERT_OK(model_vcpu_place(m, a, v, 0));
+        ASSERT_OK(model_vcpu_place(m, b, 0, 0));
+        ASSERT_OK(model_vcpu_place(m, c, 0, 0));
+
+        d = solve(m, p);
+        /* Round-robin between the balanced VMs: one file each; strict ranks lower at equal priority. */
+        ASSERT_EQ(desired_find_vm(d, b->uuid)->vcpus[0].guest != 0, 1);
+        ASSERT_EQ((desired_find_vm(d, a->uuid)->vcpus[0].guest != 0) + (desired_find_vm(d, a->uuid)->vcpus[1].guest != 0) +
+                  (desired_find_vm(d, a->uuid)->vcpus[2].guest != 0), 1);
+        ASSERT_EQ(desired_find_vm(d, a->uuid)->vcpus[0].guest != 0, 1);       /* lowest vCPU first within a VM */
+        ASSERT_EQ(desired_find_vm(d, c->uuid)->vcpus[0].guest, 0);
+        ASSERT_EQ(desired_find_vm(d, c->uuid)->vcpus[0].reason, REASON_FALLBACK_NO_GUEST_FILE);
+        d = desired_free(d);
+
+        /* Priority beats class and round-robin. */
+        ASSERT_OK(model_vm_set_priority(m, c, true, 10));
+        d = solve(m, p);
+        ASSERT_TRUE(desired_find_vm(d, c->uuid)->vcpus[0].guest != 0);
+        d = desired_free(d);
+
+        /* A policy override beats the registration's priority. */
+        {
+                PolicyVmOverride o = { .klass = _CLASS_INVALID, .priority_set = true, .priority = -5 };
+
+                ASSERT_OK(policy_set_vm_override(p, test_uuid(3, u), &o));
+        }
+        hi = c;
+        d = solve(m, p);
+        ASSERT_EQ(desired_find_vm(d, hi->uuid)->vcpus[0].guest, 0);
+}
+
+TEST(performance_beats_strict_at_equal_priority) {
+        _cleanup_(model_freep) Model *m = new_model(1, 1);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *s = test_add_vm(m, 1, 1, VM_RUNNING, CLASS_STRICT);
+        Vm *f = test_add_vm(m, 2, 1, VM_RUNNING, CLASS_PERFORMANCE);
+
+        ASSERT_OK(model_vcpu_place(m, s, 0, 0));
+        ASSERT_OK(model_vcpu_place(m, f, 0, 0));
+        d = solve(m, p);
+        ASSERT_EQ(desired_find_vm(d, f->uuid)->vcpus[0].guest, 1);
+        ASSERT_EQ(desired_find_vm(d, s->uuid)->vcpus[0].guest, 0);
+}
+
+TEST(incumbent_keeps_its_file) {
+        _cleanup_(model_freep) Model *m = new_model(1, 3);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *a = test_add_vm(m, 1, 1, VM_RUNNING, CLASS_BALANCED);
+        Vm *b = test_add_vm(m, 2, 1, VM_RUNNING, CLASS_BALANCED);
+
+        ASSERT_OK(model_vcpu_place(m, a, 0, 0));
+        ASSERT_OK(model_vcpu_place(m, b, 0, 0));
+        ASSERT_OK(model_vcpu_set_guest_file(m, a, 0, 3));
+        ASSERT_OK(model_vcpu_set_guest_file(m, b, 0, 2));
+        d = solve(m, p);
+        ASSERT_EQ(desired_find_vm(d, a->uuid)->vcpus[0].guest, 3);
+        ASSERT_EQ(desired_find_vm(d, b->uuid)->vcpus[0].guest, 2);
+        d = desired_free(d);
+
+        /* A reserved file is never handed out, even to its former holder. */
+        ASSERT_OK(model_set_hart_reserved(m, 0, UINT64_C(1) << 3));
+        d = solve(m, p);
+        ASSERT_EQ(desired_find_vm(d, a->uuid)->vcpus[0].guest, 1);
+        ASSERT_EQ(desired_find_vm(d, b->uuid)->vcpus[0].guest, 2);
+}
+
+TEST(vm_limit_and_residency) {
+        _cleanup_(model_freep) Model *m = new_model(2, 4);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *a = test_add_vm(m, 1, 3, VM_RUNNING, CLASS_STRICT);
+        uint32_t vcpus[] = { 0, 1, 2 };
+        const DeviceState *s;
+
+        ASSERT_OK(model_vcpu_place(m, a, 0, 0));
+        ASSERT_OK(model_vcpu_place(m, a, 1, 1));
+        /* vCPU 2 is not placed anywhere. */
+        test_add_vm_device(m, "0000:01:00.0", a, CAPS_ALL, 3, vcpus);
+        p->max_guest_files_per_vm = 1;
+        d = solve(m, p);
+        s = test_find(d, "0000:01:00.0");
+        ASSERT_EQ(s->mode, MODE_GUEST_FILE);
+        ASSERT_EQ(s->fallback, ENTRY_MRIF);
+        ASSERT_EQ(s->entries[0].kind, ENTRY_GUEST_FILE);
+        ASSERT_EQ(s->entries[1].kind, ENTRY_MRIF);
+        ASSERT_EQ(s->entries[1].reason, REASON_FALLBACK_VM_LIMIT);
+        ASSERT_EQ(s->entries[2].kind, ENTRY_MRIF);
+        ASSERT_EQ(s->entries[2].reason, REASON_FALLBACK_VCPU_NOT_RESIDENT);
+        ASSERT_EQ(s->isolation, ISOLATION_ISOLATED);
+        d = desired_free(d);
+
+        /* Paused: nobody runs, every target falls back; stopped: blocked, not a violation. */
+        ASSERT_OK(model_vm_set_state(m, a, VM_PAUSED));
+        d = solve(m, p);
+        s = test_find(d, "0000:01:00.0");
+        for (uint32_t i = 0; i < 3; i++)
+                ASSERT_EQ(s->entries[i].kind, ENTRY_MRIF);
+        d = desired_free(d);
+        ASSERT_OK(model_vm_set_state(m, a, VM_STOPPED));
+        d = solve(m, p);
+        s = test_find(d, "0000:01:00.0");
+        ASSERT_EQ(s->mode, MODE_BLOCKED);
+        ASSERT_EQ(s->reason, REASON_VM_NOT_ACTIVE);
+        ASSERT_FALSE(s->violation);
+        ASSERT_EQ(d->n_violations, 0);
+}
+
+TEST(non_vm_owners_and_locks) {
+        _cleanup_(model_freep) Model *m = new_model(4, 2);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        uint32_t harts[] = { 1, 1, 3 };
+        const DeviceState *s;
+        Device *locked;
+        char *text = NULL;
+
+        test_add_host_device(m, "0000:00:01.0", OWNER_HOST, CAP_MSI_FLAT | CAP_MSI_MRIF, 3, harts);
+        locked = test_add_host_device(m, "0000:00:02.0", OWNER_HOST, CAP_MSI_FLAT | CAP_MSI_MRIF, 3, harts);
+        ASSERT_OK(model_device_set_locked(m, locked, true));
+        test_add_host_device(m, "0000:00:03.0", OWNER_USERSPACE, CAP_MSI_FLAT | CAP_MSI_MRIF, 1, harts);
+        test_add_host_device(m, "0000:00:04.0", OWNER_USERSPACE, CAP_MSI_FLAT, 1, harts);
+        test_add_host_device(m, "0000:00:05.0", OWNER_NONE, CAP_MSI_FLAT | CAP_MSI_MRIF, 1, harts);
+        test_add_host_device(m, "0000:00:06.0", OWNER_HOST, 0, 1, harts);
+        d = solve(m, p);
+
+        s = test_find(d, "0000:00:01.0");
+        ASSERT_EQ(s->mode, MODE_IDENTITY);
+        ASSERT_EQ(s->n_entries, 2);                     /* harts 1 and 3 */
+        ASSERT_EQ(s->entries[0].kind, ENTRY_HOST_FILE);
+        ASSERT_EQ(s->entries[0].hart, 1);
+        ASSERT_EQ(s->entries[0].refcount, 2);
+        ASSERT_EQ(s->entries[1].hart, 3);
+        ASSERT_EQ(s->isolation, ISOLATION_SHARED);
+
+        s = test_find(d, "0000:00:02.0");
+        ASSERT_EQ(s->mode, MODE_MRIF);
+        ASSERT_EQ(s->reason, REASON_LOCKED);
+        ASSERT_EQ(s->isolation, ISOLATION_LOCKED);
+
+        ASSERT_EQ(test_find(d, "0000:00:03.0")->mode, MODE_MRIF);
+        s = test_find(d, "0000:00:04.0");
+        ASSERT_EQ(s->mode, MODE_BLOCKED);
+        ASSERT_EQ(s->reason, REASON_NO_MRIF_CAP);
+        ASSERT_EQ(test_find(d, "0000:00:05.0")->mode, MODE_BLOCKED);
+        ASSERT_EQ(test_find(d, "0000:00:05.0")->reason, REASON_NO_OWNER);
+        ASSERT_EQ(test_find(d, "0000:00:06.0")->mode, MODE_OFF);
+        ASSERT_EQ(test_find(d, "0000:00:06.0")->isolation, ISOLATION_NONE);
+        ASSERT_EQ(d->n_violations, 0);
+
+        ASSERT_OK(solver_explain(m, p, test_find(d, "0000:00:02.0"), NULL, &text));
+        ASSERT_TRUE(strstr(text, "isolation-locked") != NULL);
+        ASSERT_TRUE(strstr(text, "[locked]") != NULL);
+        free(text);
+        ASSERT_OK(solver_explain(m, p, test_find(d, "0000:00:01.0"), &test_find(d, "0000:00:01.0")->entries[0], &text));
+        ASSERT_TRUE(strstr(text, "S-level file of hart 1") != NULL);
+        free(text);
+}
+
+TEST(strict_never_gets_a_host_file) {
+        /* Whatever the capabilities and guest-file pressure, a strict VM's device never maps a host file. */
+        for (uint64_t caps = 0; caps < 16; caps++) {
+                for (int fb = 0; fb < 2; fb++) {
+                        _cleanup_(model_freep) Model *m = new_model(2, 1);
+                        _cleanup_(policy_freep) Policy *p = new_policy();
+                        _cleanup_(desired_freep) Desired *d = NULL;
+                        uint32_t vcpus[] = { 0, 1, 2, 3 };
+
+                        p->mrif_fallback = fb;
+                        for (unsigned i = 0; i < 3; i++) {
+                                char name[32];
+                                Vm *vm = test_add_vm(m, i, 4, VM_RUNNING, i == 0 ? CLASS_STRICT : CLASS_PERFORMANCE);
+
+                                for (uint32_t v = 0; v < 4; v++)
+                                        ASSERT_OK(model_vcpu_place(m, vm, v, v % 2));
+                                (void) snprintf(name, sizeof(name), "0000:02:%02u.0", i);
+                                test_add_vm_device(m, name, vm, caps, 4, vcpus);
+                        }
+                        d = solve(m, p);
+                        {
+                                const DeviceState *s = test_find(d, "0000:02:00.0");
+
+                                ASSERT_TRUE(s->isolation != ISOLATION_SHARED);
+                                ASSERT_TRUE(s->fallback != ENTRY_HOST_FILE);
+                                for (uint32_t i = 0; i < s->n_entries; i++) {
+                                        ASSERT_TRUE(s->entries[i].kind != ENTRY_HOST_FILE);
+                                        /* Blocked without being a stopped VM / no table must be reported. */
+                                        if (s->entries[i].kind == ENTRY_BLOCKED && s->mode != MODE_OFF)
+                                                ASSERT_TRUE(s->entries[i].flags & ENTRY_FLAG_VIOLATION);
+                                }
+                        }
+                }
+        }
+}
+
+static Model *build_random_model(uint64_t seed, bool reverse) {
+        Model *m = new_model(8, 3);
+        uint64_t rs = seed;
+        unsigned order[12];
+
+        for (unsigned i = 0; i < 12; i++)
+                order[i] = reverse ? 11 - i : i;
+        /* VMs and devices inserted in a different order must give the same result. */
+        for (unsigned k = 0; k < 12; k++) {
+                unsigned i = order[k];
+                uint64_t r = seed * 31 + i;
+                Vm *vm = test_add_vm(m, i, 1 + (uint32_t) (test_rand(&r) % 4), VM_RUNNING,
+                                     (IsolationClass) (test_rand(&r) % 3));
+                uint32_t vcpus[8];
+
+                for (uint32_t v = 0; v < vm->nr_vcpus; v++)
+                        ASSERT_OK(model_vcpu_place(m, vm, v, (uint32_t) (test_rand(&r) % 8)));
+                for (uint32_t v = 0; v < 8; v++)
+                        vcpus[v] = (uint32_t) (test_rand(&r) % vm->nr_vcpus);
+                {
+                        char name[32];
+
+                        (void) snprintf(name, sizeof(name), "0000:10:%02u.0", i);
+                        test_add_vm_device(m, name, vm, CAPS_ALL, 8, vcpus);
+                }
+        }
+        (void) rs;
+        return m;
+}
+
+TEST(determinism) {
+        _cleanup_(policy_freep) Policy *p = new_policy();
+
+        for (uint64_t seed = 1; seed < 20; seed++) {
+                _cleanup_(model_freep) Model *a = build_random_model(seed, false);
+                _cleanup_(model_freep) Model *b = build_random_model(seed, true);
+                _cleanup_(model_freep) Model *c = NULL;
+                _cleanup_(desired_freep) Desired *da = solve(a, p), *da2 = solve(a, p), *db = solve(b, p), *dc = NULL;
+                _cleanup_free_ char *sa = test_desired_string(da), *sa2 = test_desired_string(da2),
+                                    *sb = test_desired_string(db), *sc = NULL;
+
+                ASSERT_STREQ(sa, sa2);
+                ASSERT_STREQ(sa, sb);
+                ASSERT_OK(model_copy(a, &c));
+                dc = solve(c, p);
+                sc = test_desired_string(dc);
+                ASSERT_STREQ(sa, sc);
+        }
+}
+
+/* After any sequence of changes, incremental updates give exactly the full solve. */
+TEST(incremental_equals_full) {
+        _cleanup_(policy_freep) Policy *p = new_policy();
+
+        for (uint64_t seed = 1; seed < 30; seed++) {
+                _cleanup_(model_freep) Model *m = build_random_model(seed, false);
+                _cleanup_(desired_freep) Desired *inc = solve(m, p);
+                uint64_t rs = seed * 7919;
+
+                for (int step = 0; step < 60; step++) {
+                        unsigned vmi = (unsigned) (test_rand(&rs) % m->n_vms);
+                        Vm *vm = m->vms[vmi];
+                        char uuid[UUID_STRING_MAX];
+                        int what = (int) (test_rand(&rs) % 7);
+
+                        memcpy(uuid, vm->uuid, sizeof(uuid));
+                        switch (what) {
+                        case 0: /* vCPU move (or off-hart) */
+                        case 1: {
+                                uint32_t v = (uint32_t) (test_rand(&rs) % vm->nr_vcpus);
+                                uint32_t h = (uint32_t) (test_rand(&rs) % 9);
+
+                                ASSERT_OK(model_vcpu_place(m, vm, v, h == 8 ? NO_HART : h));
+                                ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                break;
+                        }
+                        case 2:
+                                ASSERT_OK(model_vm_set_state(m, vm, (VmState) (test_rand(&rs) % _VM_STATE_MAX)));
+                                ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                break;
+                        case 3:
+                                ASSERT_OK(model_vm_set_class(m, vm, (IsolationClass) (test_rand(&rs) % 3)));
+                                ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                break;
+                        case 4:
+                                ASSERT_OK(model_vm_set_priority(m, vm, true, (int32_t) (test_rand(&rs) % 5)));
+                                ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                break;
+                        case 5: {
+                                Device *d = m->devices[test_rand(&rs) % m->n_devices];
+                                char name[DEVICE_NAME_MAX];
+
+                                strcpy(name, d->name);
+                                if (d->nr_vectors > 0)
+                                        ASSERT_OK(model_device_set_affinity(m, d, 0, (uint32_t) (test_rand(&rs) % 8)));
+                                if (test_rand(&rs) % 4 == 0)
+                                        ASSERT_OK(model_device_set_locked(m, d, !d->locked));
+                                ASSERT_TRUE(solver_update_device(m, p, inc, name) >= 0);
+                                break;
+                        }
+                        case 6:
+                                /* Re-register: remove and add back with another size. */
+                                if (test_rand(&rs) % 3 == 0) {
+                                        ASSERT_OK(model_remove_vm(m, uuid));
+                                        ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                        {
+                                                Vm *n;
+
+                                                ASSERT_OK(model_add_vm(m, uuid, NULL, 2, &n));
+                                                ASSERT_OK(model_vm_set_state(m, n, VM_RUNNING));
+                                                ASSERT_OK(model_vcpu_place(m, n, 0, 1));
+                                                ASSERT_TRUE(solver_update_vm(m, p, inc, uuid) >= 0);
+                                        }
+                                }
+                                break;
+                        }
+                        {
+                                _cleanup_(desired_freep) Desired *full = solve(m, p);
+                                _cleanup_free_ char *a = test_desired_string(inc), *b = test_desired_string(full);
+
+                                if (!streq(a, b))
+                                        TEST_FAIL("seed %" PRIu64 " step %d (change %d): incremental differs from full",
+                                                  seed, step, what);
+                                ASSERT_EQ(inc->n_violations, full->n_violations);
+                        }
+                }
+        }
+}
+
+TEST(device_unknown_vm_and_removal) {
+        _cleanup_(model_freep) Model *m = new_model(2, 1);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        char u[UUID_STRING_MAX];
+        Device *dev;
+        Vm *vm;
+
+        ASSERT_OK(model_add_device(m, "0000:03:00.0", CAPS_ALL, &dev));
+        ASSERT_OK(model_device_set_owner(m, dev, OWNER_VM, test_uuid(9, u)));
+        ASSERT_OK(model_device_set_vectors(m, dev, 1, &(Vector) { .hart = 0, .vcpu = 0 }));
+        d = solve(m, p);
+        ASSERT_EQ(test_find(d, "0000:03:00.0")->reason, REASON_VM_UNKNOWN);
+        ASSERT_EQ(test_find(d, "0000:03:00.0")->mode, MODE_BLOCKED);
+
+        /* Registering the VM later resolves the owner. */
+        vm = test_add_vm(m, 9, 1, VM_RUNNING, CLASS_BALANCED);
+        ASSERT_OK(model_vcpu_place(m, vm, 0, 1));
+        ASSERT_EQ(solver_update_vm(m, p, d, u), 1);
+        ASSERT_EQ(test_find(d, "0000:03:00.0")->mode, MODE_GUEST_FILE);
+        ASSERT_EQ(test_find(d, "0000:03:00.0")->entries[0].kind, ENTRY_GUEST_FILE);
+
+        ASSERT_OK(model_remove_device(m, "0000:03:00.0"));
+        ASSERT_EQ(solver_update_device(m, p, d, "0000:03:00.0"), 1);
+        ASSERT_TRUE(device_table_find(&d->devices, "0000:03:00.0") == NULL);
+        ASSERT_EQ(solver_update_device(m, p, d, "0000:03:00.0"), 0);
+}
