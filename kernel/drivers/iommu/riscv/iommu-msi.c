@@ -19,20 +19,132 @@
  * the domain (iommufd, VFIO) can place its own mappings there, and mapped
  * by the driver into each paging domain when the domain is created. The
  * IRQ layer never touches an iommu_domain.
+ *
+ * Without an MSI page table the window holds the supervisor-level files
+ * only. With MSI_FLAT every device that can raise MSIs gets a table (below)
+ * and the table decides what an MSI reaches, so the window then holds the
+ * guest files as well: a write there is looked up in the table, blocked
+ * (cause 262) unless an entry allows it, instead of faulting in the page
+ * table with a cause that says nothing about MSIs.
+ *
+ * Per-device MSI page tables
+ * --------------------------
+ * With MSI_FLAT the IOMMU matches the address A that comes out of first
+ * stage against DC.msi_addr_mask/pattern and translates a match through the
+ * table at DC.msiptp. The table belongs to the device (its requester IDs),
+ * never to an iommu_domain: it must follow the device's interrupts, which
+ * the domain knows nothing about.
+ *
+ * The table is kept by a per-device irq domain inserted between the
+ * device's MSI domain and the IMSIC (DOMAIN_BUS_MSI_REMAP, an MSI parent on
+ * msi-lib). Its alloc and free see every MSI the device gets, its
+ * set_affinity sees every move. Each entry covers one interrupt file; in
+ * identity mode an entry is valid while at least one of the device's IRQs
+ * targets that file (a per-entry reference count). Everything else is
+ * blocked.
+ *
+ * The IMSIC repoints the device itself from inside its set_affinity, so the
+ * file it will pick must be open before the parent is called: the files of
+ * every online CPU in the requested mask are referenced first, the one the
+ * parent picked keeps its reference, the others drop theirs. The old file is
+ * released from an irq_work, after the new message is in the device, so an
+ * MSI already on its way to the old file is not turned into a fault.
+ *
+ * Every PTE change is followed by IOTINVAL.GVMA for the file's address and
+ * IOFENCE.C; the device context fields are written by the IODIR update path
+ * of the driver, which invalidates with IODIR.INVAL_DDT.
+ *
+ * The address/data pair is not validated by the hardware: an identity entry
+ * lets the device raise any identity in that file. The remap domain does not
+ * claim IRQ_DOMAIN_FLAG_ISOLATED_MSI.
  */
 
 #define pr_fmt(fmt) "riscv-iommu-msi: " fmt
 
+#include <linux/bitmap.h>
 #include <linux/cpumask.h>
+#include <linux/debugfs.h>
 #include <linux/generic_pt/iommu.h>
 #include <linux/iommu.h>
+#include <linux/irq.h>
+#include <linux/irq_work.h>
+#include <linux/irqchip/irq-msi-lib.h>
 #include <linux/irqchip/riscv-imsic.h>
+#include <linux/irqdomain.h>
+#include <linux/msi.h>
+#include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
 
+#include "../iommu-pages.h"
+#include "iommu-bits.h"
 #include "iommu.h"
 #include "iommu-msi.h"
+#include "msi/rvmsi_msi.h"
 
 #define RISCV_IOMMU_MSI_PROT	(IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO)
+
+/*
+ * GSCID the MSI PTEs are cached under. Linux leaves DC.iohgatp Bare with
+ * GSCID 0 for every device, so that is the tag of every cached MSI PTE.
+ */
+#define RISCV_IOMMU_MSI_GSCID	0
+
+/* The IMSIC geometry, derived once from the IMSIC driver's configuration. */
+struct riscv_iommu_msi_geom {
+	struct rvmsi_imsic_geom g;
+	u64 mask;
+	u64 pattern;
+	u64 nr_entries;
+};
+
+static DEFINE_MUTEX(riscv_iommu_msi_geom_lock);
+static struct riscv_iommu_msi_geom riscv_iommu_msi_geom;
+static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
+
+/**
+ * struct riscv_iommu_msi_dev - MSI page table of one device
+ * @iommu: the IOMMU the device sits behind
+ * @dev: the device
+ * @table: the MSI page table, @geom->nr_entries entries
+ * @refs: per entry, how many of the device's IRQs hold it open
+ * @lock: serialises @table and @refs; taken in hard interrupt context
+ * @domain: the device's MSI remapping domain
+ * @parent: the MSI parent the device had before (the IMSIC)
+ * @fwnode: @domain's fwnode
+ * @debugfs: the device's file in the debugfs directory
+ */
+struct riscv_iommu_msi_dev {
+	struct riscv_iommu_device *iommu;
+	struct device *dev;
+	struct rvmsi_msipte *table;
+	u32 *refs;
+	raw_spinlock_t lock;
+	struct irq_domain *domain;
+	struct irq_domain *parent;
+	struct fwnode_handle *fwnode;
+	struct dentry *debugfs;
+};
+
+/**
+ * struct riscv_iommu_msi_irq - chip data of one IRQ in a remapping domain
+ * @mdev: the device's table
+ * @index: entry this IRQ holds open for its current target, or -1
+ * @retired: entry of the previous target, held until @retire_work, or -1
+ * @premap: entries opened for the duration of one set_affinity call
+ * @retire_work: releases @retired once the device has the new message
+ */
+struct riscv_iommu_msi_irq {
+	struct riscv_iommu_msi_dev *mdev;
+	long index;
+	long retired;
+	unsigned long *premap;
+	struct irq_work retire_work;
+};
+
+static struct dentry *riscv_iommu_msi_debugfs_dir;
 
 /*
  * The page of the window that belongs to @cpu: the supervisor-level
@@ -44,19 +156,102 @@ static phys_addr_t riscv_iommu_msi_cpu_page(const struct imsic_global_config *gc
 	return gc ? per_cpu_ptr(gc->local, cpu)->msi_pa : 0;
 }
 
+static int riscv_iommu_msi_geom_compute(struct riscv_iommu_msi_geom *mg)
+{
+	const struct imsic_global_config *gc = imsic_get_global_config();
+	struct rvmsi_imsic_geom *g = &mg->g;
+	u32 group, hart, max_group = 0, max_hart = 0;
+	unsigned int cpu, found = 0;
+	phys_addr_t pa;
+	int ret;
+
+	if (!gc)
+		return -ENODEV;
+
+	/* Start from the widest layout the index fields allow ... */
+	g->base = gc->base_addr;
+	g->guest_index_bits = gc->guest_index_bits;
+	g->hart_index_bits = gc->hart_index_bits;
+	g->group_index_bits = gc->group_index_bits;
+	g->group_index_shift = gc->group_index_shift;
+	g->nr_groups = 1U << gc->group_index_bits;
+	g->nr_harts = 1U << gc->hart_index_bits;
+	g->geilen = gc->nr_guest_files;
+	g->nr_ids = gc->nr_ids;
+	g->nr_guest_ids = g->geilen ? gc->nr_guest_ids : 0;
+	ret = rvmsi_imsic_geom_validate(g);
+	if (ret)
+		return ret;
+
+	/* ... then shrink it to the harts that really have a file. */
+	for_each_possible_cpu(cpu) {
+		pa = riscv_iommu_msi_cpu_page(gc, cpu);
+		if (!pa)
+			continue;
+		ret = rvmsi_imsic_file_locate(g, pa, &group, &hart, NULL);
+		if (ret)
+			return ret;
+		max_group = max(max_group, group);
+		max_hart = max(max_hart, hart);
+		found++;
+	}
+	if (!found)
+		return -ENODEV;
+	g->nr_groups = max_group + 1;
+	g->nr_harts = max_hart + 1;
+
+	ret = rvmsi_imsic_msi_mask_pattern(g, &mg->mask, &mg->pattern);
+	if (ret)
+		return ret;
+	return rvmsi_imsic_table_entries(g, &mg->nr_entries);
+}
+
+/* The geometry, or NULL if there is none the MSI table can describe. */
+static const struct riscv_iommu_msi_geom *riscv_iommu_msi_get_geom(void)
+{
+	guard(mutex)(&riscv_iommu_msi_geom_lock);
+	if (!riscv_iommu_msi_geom_state) {
+		riscv_iommu_msi_geom_state =
+			riscv_iommu_msi_geom_compute(&riscv_iommu_msi_geom) ?: 1;
+		if (riscv_iommu_msi_geom_state < 0)
+			pr_warn("no usable IMSIC geometry (%d): no MSI page tables\n",
+				riscv_iommu_msi_geom_state);
+		else
+			pr_info("IMSIC: %u group(s) x %u hart(s), %u guest file(s) per hart, %llu table entries\n",
+				riscv_iommu_msi_geom.g.nr_groups,
+				riscv_iommu_msi_geom.g.nr_harts,
+				riscv_iommu_msi_geom.g.geilen,
+				riscv_iommu_msi_geom.nr_entries);
+	}
+	return riscv_iommu_msi_geom_state > 0 ? &riscv_iommu_msi_geom : NULL;
+}
+
+/*
+ * Number of pages of the window for @cpu: the S-level file alone, or the
+ * S-level file and the hart's guest files when MSI page tables filter them.
+ */
+static unsigned int riscv_iommu_msi_cpu_pages(struct riscv_iommu_device *iommu,
+					      const struct riscv_iommu_msi_geom *mg)
+{
+	if (!(iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT) || !mg)
+		return 1;
+	return 1 + mg->g.geilen;
+}
+
 /**
  * riscv_iommu_msi_get_resv_regions() - report the IMSIC window
  * @iommu: the IOMMU in front of the device
  * @head: list to add the regions to
  *
- * One IOMMU_RESV_MSI region per interrupt-file page of the window. These
- * are translated by the hardware (the driver maps them), not by an IOVA the
- * domain owner picks, hence MSI and not SW_MSI.
+ * One IOMMU_RESV_MSI region per hart. These are translated by the hardware
+ * (the driver maps them), not by an IOVA the domain owner picks, hence MSI
+ * and not SW_MSI.
  */
 void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
 				      struct list_head *head)
 {
 	const struct imsic_global_config *gc = imsic_get_global_config();
+	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu, riscv_iommu_msi_get_geom());
 	struct iommu_resv_region *region;
 	unsigned int cpu;
 	phys_addr_t pa;
@@ -65,7 +260,7 @@ void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
 		pa = riscv_iommu_msi_cpu_page(gc, cpu);
 		if (!pa)
 			continue;
-		region = iommu_alloc_resv_region(pa, IMSIC_MMIO_PAGE_SZ,
+		region = iommu_alloc_resv_region(pa, pages * IMSIC_MMIO_PAGE_SZ,
 						 RISCV_IOMMU_MSI_PROT,
 						 IOMMU_RESV_MSI, GFP_KERNEL);
 		if (!region) {
@@ -93,6 +288,7 @@ int riscv_iommu_msi_map_window(struct riscv_iommu_device *iommu,
 			       struct pt_iommu *pt)
 {
 	const struct imsic_global_config *gc = imsic_get_global_config();
+	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu, riscv_iommu_msi_get_geom());
 	unsigned int cpu;
 	size_t mapped;
 	phys_addr_t pa;
@@ -103,7 +299,7 @@ int riscv_iommu_msi_map_window(struct riscv_iommu_device *iommu,
 		if (!pa)
 			continue;
 		mapped = 0;
-		ret = pt->ops->map_range(pt, pa, pa, IMSIC_MMIO_PAGE_SZ,
+		ret = pt->ops->map_range(pt, pa, pa, pages * IMSIC_MMIO_PAGE_SZ,
 					 RISCV_IOMMU_MSI_PROT, GFP_KERNEL,
 					 &mapped);
 		if (ret) {
@@ -114,4 +310,463 @@ int riscv_iommu_msi_map_window(struct riscv_iommu_device *iommu,
 		}
 	}
 	return 0;
+}
+
+/* Table entry covering the page of @addr, or -1 if the table does not. */
+static long riscv_iommu_msi_addr_index(u64 addr)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	u64 index;
+
+	if (rvmsi_msi_index(addr, mg->mask, mg->pattern, &index) ||
+	    index >= mg->nr_entries)
+		return -1;
+	return index;
+}
+
+/* Table entry of the S-level file of @cpu's hart, or -1. */
+static long riscv_iommu_msi_cpu_index(unsigned int cpu)
+{
+	phys_addr_t pa = riscv_iommu_msi_cpu_page(imsic_get_global_config(), cpu);
+
+	return pa ? riscv_iommu_msi_addr_index(pa) : -1;
+}
+
+/* Table entry the IRQ's current MSI message targets, or -1. */
+static long riscv_iommu_msi_irq_index(struct irq_data *d)
+{
+	struct msi_msg msg = { };
+
+	if (irq_chip_compose_msi_msg(d, &msg))
+		return -1;
+	return riscv_iommu_msi_addr_index(((u64)msg.address_hi << 32) |
+					  msg.address_lo);
+}
+
+/*
+ * Write one entry and make the IOMMU forget any cached copy. An entry that
+ * becomes valid gets its second doubleword first; one that becomes invalid
+ * loses V first. Called with @mdev->lock held, possibly in hard interrupt
+ * context: the command queue helpers only spin.
+ */
+static void riscv_iommu_msi_pte_set(struct riscv_iommu_msi_dev *mdev,
+				    long index, const struct rvmsi_msipte *pte)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct rvmsi_msipte *slot = &mdev->table[index];
+	struct rvmsi_iommu_cmd icmd;
+	struct riscv_iommu_command cmd;
+	u64 addr;
+
+	if (pte->dw0 & RVMSI_MSIPTE_V) {
+		WRITE_ONCE(slot->dw1, pte->dw1);
+		dma_wmb();
+		WRITE_ONCE(slot->dw0, pte->dw0);
+	} else {
+		WRITE_ONCE(slot->dw0, pte->dw0);
+		dma_wmb();
+		WRITE_ONCE(slot->dw1, pte->dw1);
+	}
+	/* Order the PTE store before the command the IOMMU reads. */
+	dma_wmb();
+
+	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
+			 rvmsi_cmd_iotinval_gvma(RVMSI_GVMA_GV | RVMSI_GVMA_AV,
+						 RISCV_IOMMU_MSI_GSCID, addr, &icmd)))
+		return;
+	cmd.dword0 = icmd.dw0;
+	cmd.dword1 = icmd.dw1;
+	riscv_iommu_cmd_send(mdev->iommu, &cmd);
+	riscv_iommu_cmd_fence(mdev->iommu);
+}
+
+/* Take a reference on an entry, mapping its file on the first one. */
+static void riscv_iommu_msi_entry_get(struct riscv_iommu_msi_dev *mdev, long index)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct rvmsi_msipte pte;
+	u64 addr;
+
+	lockdep_assert_held(&mdev->lock);
+	if (mdev->refs[index]++)
+		return;
+	/* Identity: the entry redirects the page to itself. */
+	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
+			 rvmsi_msipte_basic(addr >> RVMSI_PAGE_SHIFT, 0, &pte)))
+		return;
+	riscv_iommu_msi_pte_set(mdev, index, &pte);
+}
+
+/* Drop a reference on an entry, blocking its file with the last one. */
+static void riscv_iommu_msi_entry_put(struct riscv_iommu_msi_dev *mdev, long index)
+{
+	struct rvmsi_msipte pte;
+
+	lockdep_assert_held(&mdev->lock);
+	if (WARN_ON_ONCE(!mdev->refs[index]) || --mdev->refs[index])
+		return;
+	rvmsi_msipte_invalid(&pte);
+	riscv_iommu_msi_pte_set(mdev, index, &pte);
+}
+
+static void riscv_iommu_msi_retire(struct irq_work *work)
+{
+	struct riscv_iommu_msi_irq *mirq =
+		container_of(work, struct riscv_iommu_msi_irq, retire_work);
+	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+
+	guard(raw_spinlock_irqsave)(&mdev->lock);
+	if (mirq->retired >= 0) {
+		riscv_iommu_msi_entry_put(mdev, mirq->retired);
+		mirq->retired = -1;
+	}
+}
+
+static int riscv_iommu_msi_set_affinity(struct irq_data *d,
+					const struct cpumask *mask, bool force)
+{
+	struct riscv_iommu_msi_irq *mirq = irq_data_get_irq_chip_data(d);
+	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
+	bool retire = false;
+	unsigned int cpu;
+	unsigned long i;
+	long index;
+	int ret;
+
+	/* Open every file the parent may pick: it repoints the device itself. */
+	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		for_each_cpu_and(cpu, mask, cpu_online_mask) {
+			index = riscv_iommu_msi_cpu_index(cpu);
+			if (index < 0 || __test_and_set_bit(index, mirq->premap))
+				continue;
+			riscv_iommu_msi_entry_get(mdev, index);
+		}
+	}
+
+	ret = irq_chip_set_affinity_parent(d, mask, force);
+	index = riscv_iommu_msi_irq_index(d);
+
+	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		if (index >= 0 && index != mirq->index) {
+			riscv_iommu_msi_entry_get(mdev, index);
+			/* A move still waiting to retire is two moves old. */
+			if (mirq->retired >= 0)
+				riscv_iommu_msi_entry_put(mdev, mirq->retired);
+			mirq->retired = mirq->index;
+			mirq->index = index;
+			retire = mirq->retired >= 0;
+		}
+		for_each_set_bit(i, mirq->premap, nr_entries)
+			riscv_iommu_msi_entry_put(mdev, i);
+		bitmap_zero(mirq->premap, nr_entries);
+	}
+	if (retire)
+		irq_work_queue(&mirq->retire_work);
+	return ret;
+}
+
+static struct irq_chip riscv_iommu_msi_chip = {
+	.name			= "RVMSI",
+	.irq_mask		= irq_chip_mask_parent,
+	.irq_unmask		= irq_chip_unmask_parent,
+	.irq_ack		= irq_chip_ack_parent,
+	.irq_retrigger		= irq_chip_retrigger_hierarchy,
+	.irq_set_affinity	= riscv_iommu_msi_set_affinity,
+	.flags			= IRQCHIP_SKIP_SET_WAKE | IRQCHIP_MASK_ON_SUSPEND,
+};
+
+static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
+{
+	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+
+	irq_work_sync(&mirq->retire_work);
+	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		if (mirq->retired >= 0)
+			riscv_iommu_msi_entry_put(mdev, mirq->retired);
+		if (mirq->index >= 0)
+			riscv_iommu_msi_entry_put(mdev, mirq->index);
+	}
+	bitmap_free(mirq->premap);
+	kfree(mirq);
+}
+
+static void riscv_iommu_msi_domain_free(struct irq_domain *domain,
+					unsigned int virq, unsigned int nr_irqs)
+{
+	struct irq_data *d;
+	unsigned int i;
+
+	for (i = 0; i < nr_irqs; i++) {
+		d = irq_domain_get_irq_data(domain, virq + i);
+		if (d && d->chip_data)
+			riscv_iommu_msi_irq_free(d->chip_data);
+		irq_domain_reset_irq_data(d);
+	}
+	irq_domain_free_irqs_parent(domain, virq, nr_irqs);
+}
+
+static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
+					unsigned int virq, unsigned int nr_irqs,
+					void *arg)
+{
+	struct riscv_iommu_msi_dev *mdev = domain->host_data;
+	struct riscv_iommu_msi_irq *mirq;
+	struct irq_data *d;
+	unsigned int i;
+	int ret;
+
+	ret = irq_domain_alloc_irqs_parent(domain, virq, nr_irqs, arg);
+	if (ret)
+		return ret;
+
+	for (i = 0; i < nr_irqs; i++) {
+		mirq = kzalloc_obj(*mirq);
+		if (mirq)
+			mirq->premap = bitmap_zalloc(riscv_iommu_msi_geom.nr_entries,
+						     GFP_KERNEL);
+		if (!mirq || !mirq->premap) {
+			kfree(mirq);
+			riscv_iommu_msi_domain_free(domain, virq, i);
+			if (i < nr_irqs)
+				irq_domain_free_irqs_parent(domain, virq + i,
+							    nr_irqs - i);
+			return -ENOMEM;
+		}
+		mirq->mdev = mdev;
+		mirq->index = -1;
+		mirq->retired = -1;
+		mirq->retire_work = IRQ_WORK_INIT_HARD(riscv_iommu_msi_retire);
+		irq_domain_set_hwirq_and_chip(domain, virq + i, virq + i,
+					      &riscv_iommu_msi_chip, mirq);
+
+		/* The IMSIC has picked a vector: open its file. */
+		d = irq_domain_get_irq_data(domain, virq + i);
+		mirq->index = riscv_iommu_msi_irq_index(d);
+		if (mirq->index < 0) {
+			dev_warn(mdev->dev, "IRQ %u targets no interrupt file\n",
+				 virq + i);
+			continue;
+		}
+		scoped_guard(raw_spinlock_irqsave, &mdev->lock)
+			riscv_iommu_msi_entry_get(mdev, mirq->index);
+	}
+	return 0;
+}
+
+static const struct irq_domain_ops riscv_iommu_msi_domain_ops = {
+	.alloc	= riscv_iommu_msi_domain_alloc,
+	.free	= riscv_iommu_msi_domain_free,
+};
+
+static bool riscv_iommu_msi_init_dev_msi_info(struct device *dev,
+					      struct irq_domain *domain,
+					      struct irq_domain *real_parent,
+					      struct msi_domain_info *info)
+{
+	if (!msi_lib_init_dev_msi_info(dev, domain, real_parent, info))
+		return false;
+
+	/*
+	 * The IMSIC below moves a PCI MSI by rewriting the message, which
+	 * plain MSI cannot do atomically: like the IMSIC's own children, move
+	 * in interrupt context.
+	 */
+	switch (info->bus_token) {
+	case DOMAIN_BUS_PCI_DEVICE_MSI:
+	case DOMAIN_BUS_PCI_DEVICE_MSIX:
+		info->chip->flags |= IRQCHIP_MOVE_DEFERRED;
+		break;
+	default:
+		break;
+	}
+	return true;
+}
+
+static const struct msi_parent_ops riscv_iommu_msi_parent_ops = {
+	.supported_flags	= MSI_GENERIC_FLAGS_MASK | MSI_FLAG_PCI_MSIX,
+	.required_flags		= MSI_FLAG_USE_DEF_DOM_OPS |
+				  MSI_FLAG_USE_DEF_CHIP_OPS |
+				  MSI_FLAG_PCI_MSI_MASK_PARENT,
+	.chip_flags		= MSI_CHIP_FLAG_SET_ACK,
+	.bus_select_token	= DOMAIN_BUS_MSI_REMAP,
+	.bus_select_mask	= MATCH_PCI_MSI,
+	.prefix			= "RVMSI-",
+	.init_dev_msi_info	= riscv_iommu_msi_init_dev_msi_info,
+};
+
+/* The CPU whose S-level file the entry at @index covers, or -1. */
+static int riscv_iommu_msi_index_cpu(long index)
+{
+	unsigned int cpu;
+
+	for_each_possible_cpu(cpu)
+		if (riscv_iommu_msi_cpu_index(cpu) == index)
+			return cpu;
+	return -1;
+}
+
+static int riscv_iommu_msi_debugfs_show(struct seq_file *s, void *unused)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct riscv_iommu_msi_dev *mdev = s->private;
+	u32 group, hart, guest;
+	unsigned long flags;
+	struct rvmsi_msipte pte;
+	u64 i;
+	u32 refs;
+
+	seq_printf(s, "entries %llu mask %#llx pattern %#llx\n",
+		   mg->nr_entries, mg->mask, mg->pattern);
+	for (i = 0; i < mg->nr_entries; i++) {
+		raw_spin_lock_irqsave(&mdev->lock, flags);
+		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
+		refs = mdev->refs[i];
+		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+		if (!(pte.dw0 & RVMSI_MSIPTE_V))
+			continue;
+		if (rvmsi_imsic_index_file(&mg->g, i, &group, &hart, &guest))
+			continue;
+		seq_printf(s, "%llu group %u hart %u guest %u cpu %d refs %u\n",
+			   i, group, hart, guest,
+			   guest ? -1 : riscv_iommu_msi_index_cpu(i), refs);
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(riscv_iommu_msi_debugfs);
+
+static void riscv_iommu_msi_debugfs_add(struct riscv_iommu_msi_dev *mdev)
+{
+	if (!IS_ENABLED(CONFIG_IOMMU_DEBUGFS) || !iommu_debugfs_dir)
+		return;
+	if (!riscv_iommu_msi_debugfs_dir)
+		riscv_iommu_msi_debugfs_dir = debugfs_create_dir("riscv-msi",
+								 iommu_debugfs_dir);
+	mdev->debugfs = debugfs_create_file(dev_name(mdev->dev), 0400,
+					    riscv_iommu_msi_debugfs_dir, mdev,
+					    &riscv_iommu_msi_debugfs_fops);
+}
+
+static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
+{
+	if (mdev->fwnode)
+		irq_domain_free_fwnode(mdev->fwnode);
+	if (mdev->table)
+		iommu_free_pages(mdev->table);
+	kfree(mdev->refs);
+	kfree(mdev);
+}
+
+/**
+ * riscv_iommu_msi_probe() - give a device its MSI page table
+ * @iommu: the IOMMU the device sits behind
+ * @dev: the device, being probed by the IOMMU core
+ *
+ * Only for an IOMMU with MSI_FLAT, a device whose MSIs go to the IMSIC,
+ * and an IMSIC geometry the table can describe. The table starts with every
+ * entry blocked; the device's MSI parent becomes its remapping domain, so
+ * each MSI it gets from now on opens its entry.
+ *
+ * Return: the table, or NULL if the device gets none.
+ */
+struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iommu,
+						  struct device *dev)
+{
+	struct irq_domain *parent = dev_get_msi_domain(dev);
+	const struct riscv_iommu_msi_geom *mg;
+	struct irq_domain_info info = {
+		.ops		= &riscv_iommu_msi_domain_ops,
+		.domain_flags	= IRQ_DOMAIN_FLAG_MSI_PARENT,
+		.hwirq_max	= ~0U,
+		.bus_token	= DOMAIN_BUS_MSI_REMAP,
+		.parent		= parent,
+	};
+	struct riscv_iommu_msi_dev *mdev;
+	u64 size, align;
+
+	if (!(iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT))
+		return NULL;
+	if (!parent || !irq_domain_is_msi_parent(parent))
+		return NULL;
+	mg = riscv_iommu_msi_get_geom();
+	if (!mg)
+		return NULL;
+	if (rvmsi_msi_table_size(mg->mask, &size) ||
+	    rvmsi_msi_table_align(mg->mask, &align))
+		return NULL;
+
+	mdev = kzalloc_obj(*mdev);
+	if (!mdev)
+		return NULL;
+	mdev->iommu = iommu;
+	mdev->dev = dev;
+	mdev->parent = parent;
+	raw_spin_lock_init(&mdev->lock);
+
+	/* Naturally aligned to its (power of two) size, at least a page. */
+	mdev->table = iommu_alloc_pages_node_sz(dev_to_node(iommu->dev),
+						GFP_KERNEL, max(size, align));
+	mdev->refs = kcalloc(mg->nr_entries, sizeof(*mdev->refs), GFP_KERNEL);
+	mdev->fwnode = irq_domain_alloc_named_fwnode(dev_name(dev));
+	if (!mdev->table || !mdev->refs || !mdev->fwnode)
+		goto err;
+	if (WARN_ON(rvmsi_msi_table_check_addr(virt_to_phys(mdev->table),
+					       mg->mask)))
+		goto err;
+
+	info.fwnode = mdev->fwnode;
+	info.host_data = mdev;
+	mdev->domain = irq_domain_instantiate(&info);
+	if (IS_ERR(mdev->domain)) {
+		mdev->domain = NULL;
+		goto err;
+	}
+	mdev->domain->msi_parent_ops = &riscv_iommu_msi_parent_ops;
+	dev_set_msi_domain(dev, mdev->domain);
+	riscv_iommu_msi_debugfs_add(mdev);
+	return mdev;
+
+err:
+	dev_warn(dev, "no MSI page table: out of memory\n");
+	riscv_iommu_msi_free(mdev);
+	return NULL;
+}
+
+/**
+ * riscv_iommu_msi_release() - take a device's MSI page table away
+ * @mdev: the table, or NULL
+ *
+ * Called when the IOMMU core releases the device, after the release domain
+ * made its device context invalid, so the IOMMU no longer reads the table.
+ */
+void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
+{
+	if (!mdev)
+		return;
+	debugfs_remove(mdev->debugfs);
+	dev_set_msi_domain(mdev->dev, mdev->parent);
+	irq_domain_remove(mdev->domain);
+	riscv_iommu_msi_free(mdev);
+}
+
+/**
+ * riscv_iommu_msi_fill_dc() - the MSI fields of a device context
+ * @mdev: the device's table, or NULL
+ * @dc: the extended device context, not valid while it is written
+ *
+ * A device without a table gets msiptp Off: its MSIs are translated like
+ * any other write.
+ */
+void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
+			     struct riscv_iommu_dc *dc)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	u64 msiptp = 0;
+
+	if (mdev && WARN_ON(rvmsi_msi_dc_encode(virt_to_phys(mdev->table),
+						mg->mask, mg->pattern, &msiptp)))
+		mdev = NULL;
+	WRITE_ONCE(dc->msiptp, mdev ? msiptp : 0);
+	WRITE_ONCE(dc->msi_addr_mask, mdev ? mg->mask : 0);
+	WRITE_ONCE(dc->msi_addr_pattern, mdev ? mg->pattern : 0);
 }
