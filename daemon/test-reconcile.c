@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include "backend-sim.h"
+#include "reconcile.h"
+#include "strv.h"
+#include "test-common.h"
+
+DEFINE_TEST_MAIN
+
+static DeviceState dev_state(const char *name, DeliveryMode mode, EntryKind fallback, uint32_t n, const Entry *e) {
+        DeviceState s = { .mode = mode, .fallback = fallback };
+
+        strcpy(s.name, name);
+        if (n > 0) {
+                s.entries = new(Entry, n);
+                ASSERT_NOT_NULL(s.entries);
+                memcpy(s.entries, e, n * sizeof(Entry));
+        }
+        s.n_entries = n;
+        return s;
+}
+
+static void put(DeviceTable *t, DeviceState s) {
+        ASSERT_OK(device_table_put(t, &s));
+        device_state_done(&s);
+}
+
+#define HOST(h) ((Entry) { .target = TARGET_HART(h), .kind = ENTRY_HOST_FILE, .hart = (h), .refcount = 1 })
+#define MRIF(t) ((Entry) { .target = (t), .kind = ENTRY_MRIF, .hart = NO_HART, .refcount = 1 })
+#define GUEST(v, h, g) ((Entry) { .target = TARGET_VCPU(v), .kind = ENTRY_GUEST_FILE, .hart = (h), .guest = (g), .refcount = 1 })
+
+TEST(phases_and_minimality_by_hand) {
+        _cleanup_(desired_freep) Desired *d = new0(Desired, 1);
+        _cleanup_(actual_freep) Actual *a = NULL;
+        _cleanup_(plan_freep) Plan *p = NULL;
+        Entry e;
+
+        ASSERT_NOT_NULL(d);
+        ASSERT_OK(actual_new(&a));
+
+        /* a: identity -> MRIF (revoke); b: blocked -> identity (grant); c: same (no op);
+         * d: MRIF -> identity (grant); e: off on both sides (no op); z: only in actual (revoke to blocked). */
+        e = HOST(1);
+        put(&d->devices, dev_state("a", MODE_MRIF, ENTRY_BLOCKED, 1, &MRIF(TARGET_HART(1))));
+        put(&a->devices, dev_state("a", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        put(&d->devices, dev_state("b", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        put(&a->devices, dev_state("b", MODE_BLOCKED, ENTRY_BLOCKED, 0, NULL));
+        put(&d->devices, dev_state("c", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        put(&a->devices, dev_state("c", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        put(&d->devices, dev_state("d", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        put(&a->devices, dev_state("d", MODE_MRIF, ENTRY_BLOCKED, 1, &MRIF(TARGET_HART(1))));
+        put(&d->devices, dev_state("e", MODE_OFF, ENTRY_BLOCKED, 0, NULL));
+        put(&a->devices, dev_state("e", MODE_OFF, ENTRY_BLOCKED, 0, NULL));
+        put(&a->devices, dev_state("z", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+
+        ASSERT_OK(reconcile_plan(d, a, 0, &p));
+        ASSERT_EQ(p->n_ops, 4);
+        ASSERT_EQ(p->n_revoke, 2);
+        ASSERT_STREQ(p->ops[0].device, "a");
+        ASSERT_EQ(p->ops[0].mode, MODE_MRIF);
+        ASSERT_TRUE(p->ops[0].revoke);
+        ASSERT_STREQ(p->ops[1].device, "z");
+        ASSERT_EQ(p->ops[1].mode, MODE_BLOCKED);
+        ASSERT_STREQ(p->ops[2].device, "b");
+        ASSERT_FALSE(p->ops[2].revoke);
+        ASSERT_STREQ(p->ops[3].device, "d");
+        /* a (1 changed), b (1 added), d (1 changed), z (1 removed) */
+        ASSERT_EQ(p->n_entries_differing, 4);
+        p = plan_free(p);
+
+        /* Subset: only b is looked at. */
+        {
+                char *names[] = { (char *) "b", NULL };
+
+                ASSERT_OK(reconcile_plan_subset(d, a, 0, names, NULL, &p));
+                ASSERT_EQ(p->n_ops, 1);
+                ASSERT_STREQ(p->ops[0].device, "b");
+        }
+}
+
+TEST(guest_mode_differences_follow_grants) {
+        DeviceState want, have;
+        bool revoke;
+        Entry we[2] = { GUEST(0, 2, 1), MRIF(TARGET_VCPU(1)) };
+        Entry he[2] = { MRIF(TARGET_VCPU(0)), MRIF(TARGET_VCPU(1)) };
+
+        want = dev_state("x", MODE_GUEST_FILE, ENTRY_MRIF, 2, we);
+        have = dev_state("x", MODE_GUEST_FILE, ENTRY_MRIF, 2, he);
+        /* The difference is a vCPU getting a file: the vCPU op does it, not a device op. */
+        ASSERT_FALSE(reconcile_device_needs_op(&want, &have, &revoke));
+        have.fallback = ENTRY_HOST_FILE;
+        ASSERT_TRUE(reconcile_device_needs_op(&want, &have, &revoke));
+        ASSERT_FALSE(revoke);   /* the guest file is new reachability */
+        device_state_done(&want);
+        device_state_done(&have);
+}
+
+/* ---- against the sim ---- */
+
+typedef struct World {
+        Backend *b;
+        Sim *sim;
+        Model *m;
+        Policy *p;
+} World;
+
+static void world_done(World *w) {
+        model_free(w->m);
+        policy_free(w->p);
+        backend_free(w->b);
+}
+
+/* n VMs with 2 vCPUs each on a 4-hart host with 1 guest file per hart; one device per VM plus host devices. */
+static void world_new(World *w, unsigned n) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 4, .nr_guest_files = 1, .nr_ids = 255 };
+        char u[UUID_STRING_MAX];
+
+        ASSERT_OK(backend_sim_new(&g, &w->b));
+        w->sim = backend_sim(w->b);
+        ASSERT_NOT_NULL(w->sim);
+        ASSERT_OK(model_new(&g, &w->m));
+        ASSERT_OK(policy_new_default(&w->p));
+        for (unsigned i = 0; i < n; i++) {
+                char name[32];
+                Vector v[2] = { { .hart = i % 4, .vcpu = 0 }, { .hart = (i + 1) % 4, .vcpu = 1 } };
+                Vm *vm;
+
+                test_uuid(i, u);
+                ASSERT_OK(sim_add_vm(w->sim, u, NULL, 2));
+                ASSERT_OK(sim_vcpu_move(w->sim, u, 0, i % 4));
+                ASSERT_OK(sim_vcpu_move(w->sim, u, 1, (i + 2) % 4));
+                ASSERT_OK(model_add_vm(w->m, u, NULL, 2, &vm));
+                ASSERT_OK(model_vm_set_state(w->m, vm, VM_RUNNING));
+                ASSERT_OK(model_vm_set_class(w->m, vm, (IsolationClass) (i % 3)));
+                ASSERT_OK(model_vcpu_place(w->m, vm, 0, i % 4));
+                ASSERT_OK(model_vcpu_place(w->m, vm, 1, (i + 2) % 4));
+                (void) snprintf(name, sizeof(name), "0000:00:%02u.0", i);
+                ASSERT_OK(sim_add_device(w->sim, name, CAPS_ALL));
+                ASSERT_OK(sim_device_set_owner(w->sim, name, OWNER_VM, u));
+                ASSERT_OK(sim_device_set_vectors(w->sim, name, 2, v));
+                {
+                        Device *d;
+
+                        ASSERT_OK(model_add_device(w->m, name, CAPS_ALL, &d));
+                        ASSERT_OK(model_device_set_owner(w->m, d, OWNER_VM, u));
+                        ASSERT_OK(model_device_set_vectors(w->m, d, 2, v));
+                }
+        }
+        for (unsigned i = 0; i < 3; i++) {
+                char name[32];
+                Vector v[2] = { { .hart = i, .vcpu = NO_HART }, { .hart = 3, .vcpu = NO_HART } };
+                Device *d;
+
+                (void) snprintf(name, sizeof(name), "0000:80:%02u.0", i);
+                ASSERT_OK(sim_add_device(w->sim, name, CAP_MSI_FLAT | CAP_MSI_MRIF));
+                ASSERT_OK(sim_device_set_owner(w->sim, name, i == 2 ? OWNER_USERSPACE : OWNER_HOST, NULL));
+                ASSERT_OK(sim_device_set_vectors(w->sim, name, 2, v));
+                ASSERT_OK(model_add_device(w->m, name, CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+                ASSERT_OK(model_device_set_owner(w->m, d, i == 2 ? OWNER_USERSPACE : OWNER_HOST, NULL));
+                ASSERT_OK(model_device_set_vectors(w->m, d, 2, v));
+        }
+}
+
+static Plan *plan_now(World *w, Desired **ret_desired) {
+        _cleanup_(actual_freep) Actual *a = NULL;
+        Desired *d;
+        Plan *p;
+
+        ASSERT_OK(solver_compute(w->m, w->p, &d));
+        ASSERT_OK(backend_dump(w->b, &a));
+        ASSERT_OK(reconcile_plan(d, a, RECONCILE_GUEST_FILES, &p));
+        if (ret_desired)
+                *ret_desired = d;
+        else
+                desired_free(d);
+        return p;
+}
+
+static void check_phases(const Plan *p) {
+        int phase = 0;
+
+        for (size_t i = 0; i < p->n_ops; i++) {
+                const Op *op = &p->ops[i];
+                int ph;
+
+                if (op->type == OP_SET_MODE)
+                        ph = op->revoke ? 0 : 3;
+                else
+                        ph = op->type == OP_VCPU_RELEASE ? 1 : 2;
+                if (ph < phase)
+                        TEST_FAIL("op %zu (%s) in phase %d after phase %d", i, op_type_to_string(op->type), ph, phase);
+                phase = ph;
+                ASSERT_EQ(op->revoke, i < p->n_revoke);
+        }
+}
+
+/* Mirror the guest files the backend reports into the model (the watcher's job). */
+static void sync_grants(World *w) {
+        const Model *world = sim_world(w->sim);
+
+        for (size_t i = 0; i < world->n_vms; i++) {
+                Vm *vm = model_find_vm(w->m, world->vms[i]->uuid);
+
+                for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
+                        if (vm->vcpus[v].hart == world->vms[i]->vcpus[v].hart)
+                                ASSERT_OK(model_vcpu_set_guest_file(w->m, vm, v, world->vms[i]->vcpus[v].guest_file));
+        }
+}
+
+static void converge(World *w) {
+        _cleanup_(plan_freep) Plan *p = plan_now(w, NULL), *again = NULL;
+        size_t applied;
+
+        check_phases(p);
+        ASSERT_OK(plan_apply(p, w->b, &applied));
+        ASSERT_EQ(applied, p->n_ops);
+        sync_grants(w);
+        /* Idempotent and minimal: nothing left to do. */
+        again = plan_now(w, NULL);
+        if (again->n_ops != 0)
+                TEST_FAIL("%zu ops left after applying (first: %s %s)", again->n_ops,
+                          op_type_to_string(again->ops[0].type), again->ops[0].device);
+        ASSERT_EQ(sim_n_violations(w->sim, NULL), 0);
+}
+
+TEST(converges_and_second_run_is_empty) {
+        World w = {};
+
+        world_new(&w, 6);
+        converge(&w);
+        /* Moving a priority around moves guest files: releases strictly before assignments. */
+        for (unsigned i = 0; i < 6; i++) {
+                char u[UUID_STRING_MAX];
+                Vm *vm = model_find_vm(w.m, test_uuid(i, u));
+
+                ASSERT_OK(model_vm_set_priority(w.m, vm, true, (int32_t) (6 - i)));
+                {
+                        _cleanup_(plan_freep) Plan *p = plan_now(&w, NULL);
+
+                        check_phases(p);
+                }
+                converge(&w);
+        }
+        world_done(&w);
+}
+
+static bool states_differ(const DeviceState *d, const DeviceState *a) {
+        uint32_t i = 0, j = 0;
+
+        if (d->mode == MODE_OFF || a->mode == MODE_OFF)
+                return false;
+        if (d->mode != a->mode || (d->mode == MODE_GUEST_FILE && d->fallback != a->fallback))
+                return true;
+        /* Compare non-blocked entries in target order. */
+        for (;;) {
+                while (i < d->n_entries && d->entries[i].kind == ENTRY_BLOCKED)
+                        i++;
+                while (j < a->n_entries && a->entries[j].kind == ENTRY_BLOCKED)
+                        j++;
+                if (i >= d->n_entries || j >= a->n_entries)
+                        return (i < d->n_entries) != (j < a->n_entries);
+                if (!entry_same_destination(&d->entries[i], &a->entries[j]))
+                        return true;
+                i++;
+                j++;
+        }
+}
+
+TEST(random_perturbations_give_exactly_the_differing_devices) {
+        World w = {};
+        uint64_t rs = 42;
+
+        world_new(&w, 9);
+        converge(&w);
+        for (int round = 0; round < 40; round++) {
+                _cleanup_(plan_freep) Plan *p = NULL;
+                _cleanup_(desired_freep) Desired *d = NULL;
+                _cleanup_(actual_freep) Actual *a = NULL;
+                _cleanup_strv_free_ char **expected = NULL;
+                const Model *world = sim_world(w.sim);
+                unsigned n = 1 + (unsigned) (test_rand(&rs) % 4);
+                size_t n_set_mode = 0;
+
+                /* Perturb the backend behind the daemon's back: random modes on random devices. */
+                for (unsigned k = 0; k < n; k++) {
+                        const Device *dev = world->devices[test_rand(&rs) % world->n_devices];
+                        Op op = { .type = OP_SET_MODE, .mode = (DeliveryMode) (1 + test_rand(&rs) % 4),
+                                  .fallback = (EntryKind) (test_rand(&rs) % 2 ? ENTRY_MRIF : ENTRY_BLOCKED) };
+
+                        strcpy(op.device, dev->name);
+                        (void) backend_apply(w.b, &op);     /* may be refused (e.g. guest-file on a host device) */
+                }
+                ASSERT_OK(solver_compute(w.m, w.p, &d));
+                ASSERT_OK(backend_dump(w.b, &a));
+                for (size_t i = 0; i < d->devices.n_devices; i++) {
+                        const DeviceState *ds = &d->devices.devices[i];
+                        const DeviceState *as = device_table_find(&a->devices, ds->name);
+
+                        ASSERT_NOT_NULL(as);
+                        if (states_differ(ds, as))
+                                ASSERT_OK(strv_extend(&expected, ds->name));
+                }
+                ASSERT_OK(reconcile_plan(d, a, RECONCILE_GUEST_FILES, &p));
+                check_phases(p);
+                for (size_t i = 0; i < p->n_ops; i++)
+                        if (p->ops[i].type == OP_SET_MODE) {
+                                n_set_mode++;
+                                if (!strv_contains(expected, p->ops[i].device))
+                                        TEST_FAIL("round %d: op for %s, which did not differ", round, p->ops[i].device);
+                        }
+                ASSERT_EQ(n_set_mode, strv_length(expected));
+                converge(&w);
+        }
+        world_done(&w);
+}
+
+TEST(reconciler_driver_coalesces) {
+        World w = {};
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        ReconcileStats st;
+        char u[UUID_STRING_MAX];
+        Vm *vm;
+
+        world_new(&w, 4);
+        ASSERT_OK(reconciler_new(w.m, &w.p, w.b, &r));
+        ASSERT_TRUE(reconciler_is_dirty(r));
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_TRUE(st.n_applied > 0);
+        ASSERT_FALSE(reconciler_is_dirty(r));
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_EQ(st.n_ops, 0);
+
+        /* A burst of events on one VM: marked dirty once, one run. */
+        test_uuid(1, u);
+        vm = model_find_vm(w.m, u);
+        ASSERT_OK(sim_vcpu_move(w.sim, u, 0, 3));
+        ASSERT_OK(model_vcpu_place(w.m, vm, 0, 3));
+        ASSERT_TRUE(reconciler_mark_dirty(r, DIRTY_VM, u));
+        ASSERT_OK(sim_vcpu_move(w.sim, u, 1, 0));
+        ASSERT_OK(model_vcpu_place(w.m, vm, 1, 0));
+        ASSERT_FALSE(reconciler_mark_dirty(r, DIRTY_VM, u));
+        sync_grants(&w);
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_FALSE(st.full);
+        ASSERT_FALSE(reconciler_is_dirty(r));
+        {
+                _cleanup_(plan_freep) Plan *p = NULL;
+
+                ASSERT_OK(reconciler_plan(r, &p));
+                ASSERT_EQ(p->n_ops, 0);
+        }
+        ASSERT_OK(reconciler_resync(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_EQ(st.n_ops, 0);
+        ASSERT_EQ(sim_n_violations(w.sim, NULL), 0);
+        r = reconciler_free(r);
+        world_done(&w);
+}
