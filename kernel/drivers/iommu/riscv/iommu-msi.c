@@ -74,6 +74,7 @@
 #include <linux/msi.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/rvmsi.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -115,6 +116,8 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @parent: the MSI parent the device had before (the IMSIC)
  * @fwnode: @domain's fwnode
  * @debugfs: the device's file in the debugfs directory
+ * @mode: enum iommu_rvmsi_mode, under @lock
+ * @node: in riscv_iommu_msi_devs
  */
 struct riscv_iommu_msi_dev {
 	struct riscv_iommu_device *iommu;
@@ -126,7 +129,13 @@ struct riscv_iommu_msi_dev {
 	struct irq_domain *parent;
 	struct fwnode_handle *fwnode;
 	struct dentry *debugfs;
+	u32 mode;
+	struct list_head node;
 };
+
+/* Every device with a table, for lookups by name and dumps. */
+static LIST_HEAD(riscv_iommu_msi_devs);
+static DEFINE_MUTEX(riscv_iommu_msi_devs_lock);
 
 /**
  * struct riscv_iommu_msi_irq - chip data of one IRQ in a remapping domain
@@ -344,20 +353,12 @@ static long riscv_iommu_msi_irq_index(struct irq_data *d)
 }
 
 /*
- * Write one entry and make the IOMMU forget any cached copy. An entry that
- * becomes valid gets its second doubleword first; one that becomes invalid
- * loses V first. Called with @mdev->lock held, possibly in hard interrupt
- * context: the command queue helpers only spin.
+ * Store one entry. An entry that becomes valid gets its second doubleword
+ * first; one that becomes invalid loses V first.
  */
-static void riscv_iommu_msi_pte_set(struct riscv_iommu_msi_dev *mdev,
-				    long index, const struct rvmsi_msipte *pte)
+static void riscv_iommu_msi_pte_write(struct rvmsi_msipte *slot,
+				      const struct rvmsi_msipte *pte)
 {
-	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	struct rvmsi_msipte *slot = &mdev->table[index];
-	struct rvmsi_iommu_cmd icmd;
-	struct riscv_iommu_command cmd;
-	u64 addr;
-
 	if (pte->dw0 & RVMSI_MSIPTE_V) {
 		WRITE_ONCE(slot->dw1, pte->dw1);
 		dma_wmb();
@@ -367,12 +368,23 @@ static void riscv_iommu_msi_pte_set(struct riscv_iommu_msi_dev *mdev,
 		dma_wmb();
 		WRITE_ONCE(slot->dw1, pte->dw1);
 	}
-	/* Order the PTE store before the command the IOMMU reads. */
-	dma_wmb();
+}
 
-	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
-			 rvmsi_cmd_iotinval_gvma(RVMSI_GVMA_GV | RVMSI_GVMA_AV,
-						 RISCV_IOMMU_MSI_GSCID, addr, &icmd)))
+/*
+ * Make the IOMMU forget cached MSI PTEs: the one for the file at @addr, or
+ * all of them (@addr == 0), then wait for it. Called with @mdev->lock held,
+ * possibly in hard interrupt context: the command queue helpers only spin.
+ */
+static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
+{
+	struct rvmsi_iommu_cmd icmd;
+	struct riscv_iommu_command cmd;
+	u32 flags = RVMSI_GVMA_GV | (addr ? RVMSI_GVMA_AV : 0);
+
+	/* Order the PTE stores before the command the IOMMU reads. */
+	dma_wmb();
+	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, RISCV_IOMMU_MSI_GSCID,
+						 addr, &icmd)))
 		return;
 	cmd.dword0 = icmd.dw0;
 	cmd.dword1 = icmd.dw1;
@@ -380,33 +392,68 @@ static void riscv_iommu_msi_pte_set(struct riscv_iommu_msi_dev *mdev,
 	riscv_iommu_cmd_fence(mdev->iommu);
 }
 
+/* The entry @index should hold under the device's mode and references. */
+static void riscv_iommu_msi_entry_want(struct riscv_iommu_msi_dev *mdev,
+				       long index, struct rvmsi_msipte *pte)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	u64 addr;
+
+	rvmsi_msipte_invalid(pte);
+	if (mdev->mode != IOMMU_RVMSI_MODE_IDENTITY || !mdev->refs[index])
+		return;
+	/* Identity: the entry redirects the file's page to itself. */
+	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
+			 rvmsi_msipte_basic(addr >> RVMSI_PAGE_SHIFT, 0, pte)))
+		rvmsi_msipte_invalid(pte);
+}
+
+/*
+ * Bring one entry in line with the mode and its references. Returns true
+ * if it changed (and the caller owes an invalidation).
+ */
+static bool riscv_iommu_msi_entry_update(struct riscv_iommu_msi_dev *mdev,
+					 long index)
+{
+	struct rvmsi_msipte *slot = &mdev->table[index];
+	struct rvmsi_msipte pte;
+
+	lockdep_assert_held(&mdev->lock);
+	riscv_iommu_msi_entry_want(mdev, index, &pte);
+	if (READ_ONCE(slot->dw0) == pte.dw0 && READ_ONCE(slot->dw1) == pte.dw1)
+		return false;
+	riscv_iommu_msi_pte_write(slot, &pte);
+	return true;
+}
+
+static void riscv_iommu_msi_entry_sync(struct riscv_iommu_msi_dev *mdev,
+				       long index)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	u64 addr;
+
+	if (!riscv_iommu_msi_entry_update(mdev, index))
+		return;
+	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr)))
+		addr = 0;
+	riscv_iommu_msi_inval(mdev, addr);
+}
+
 /* Take a reference on an entry, mapping its file on the first one. */
 static void riscv_iommu_msi_entry_get(struct riscv_iommu_msi_dev *mdev, long index)
 {
-	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	struct rvmsi_msipte pte;
-	u64 addr;
-
 	lockdep_assert_held(&mdev->lock);
-	if (mdev->refs[index]++)
-		return;
-	/* Identity: the entry redirects the page to itself. */
-	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
-			 rvmsi_msipte_basic(addr >> RVMSI_PAGE_SHIFT, 0, &pte)))
-		return;
-	riscv_iommu_msi_pte_set(mdev, index, &pte);
+	if (!mdev->refs[index]++)
+		riscv_iommu_msi_entry_sync(mdev, index);
 }
 
 /* Drop a reference on an entry, blocking its file with the last one. */
 static void riscv_iommu_msi_entry_put(struct riscv_iommu_msi_dev *mdev, long index)
 {
-	struct rvmsi_msipte pte;
-
 	lockdep_assert_held(&mdev->lock);
 	if (WARN_ON_ONCE(!mdev->refs[index]) || --mdev->refs[index])
 		return;
-	rvmsi_msipte_invalid(&pte);
-	riscv_iommu_msi_pte_set(mdev, index, &pte);
+	riscv_iommu_msi_entry_sync(mdev, index);
 }
 
 static void riscv_iommu_msi_retire(struct irq_work *work)
@@ -701,6 +748,8 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->iommu = iommu;
 	mdev->dev = dev;
 	mdev->parent = parent;
+	mdev->mode = IOMMU_RVMSI_MODE_IDENTITY;
+	INIT_LIST_HEAD(&mdev->node);
 	raw_spin_lock_init(&mdev->lock);
 
 	/* Naturally aligned to its (power of two) size, at least a page. */
@@ -724,6 +773,8 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->domain->msi_parent_ops = &riscv_iommu_msi_parent_ops;
 	dev_set_msi_domain(dev, mdev->domain);
 	riscv_iommu_msi_debugfs_add(mdev);
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+		list_add_tail(&mdev->node, &riscv_iommu_msi_devs);
 	return mdev;
 
 err:
@@ -743,6 +794,8 @@ void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
 {
 	if (!mdev)
 		return;
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+		list_del(&mdev->node);
 	debugfs_remove(mdev->debugfs);
 	dev_set_msi_domain(mdev->dev, mdev->parent);
 	irq_domain_remove(mdev->domain);
@@ -769,4 +822,204 @@ void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 	WRITE_ONCE(dc->msiptp, mdev ? msiptp : 0);
 	WRITE_ONCE(dc->msi_addr_mask, mdev ? mg->mask : 0);
 	WRITE_ONCE(dc->msi_addr_pattern, mdev ? mg->pattern : 0);
+}
+
+/*
+ * The rvmsi interface (include/linux/rvmsi.h): what iommufd and the rvmsi
+ * netlink family see of a device's table. Physical addresses never leave
+ * this file: files are named by (group, hart, guest) and by Linux CPU.
+ */
+
+/*
+ * The table of @dev. The caller holds riscv_iommu_msi_devs_lock, which
+ * keeps the table from being released.
+ */
+static struct riscv_iommu_msi_dev *riscv_iommu_msi_lookup(struct device *dev)
+{
+	struct riscv_iommu_msi_dev *mdev;
+
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
+		if (mdev->dev == dev)
+			return mdev;
+	return NULL;
+}
+
+static u64 riscv_iommu_msi_caps(struct riscv_iommu_device *iommu)
+{
+	u64 caps = 0;
+
+	if (iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT)
+		caps |= IOMMU_RVMSI_CAP_MSI_FLAT;
+	if (iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_MRIF)
+		caps |= IOMMU_RVMSI_CAP_MSI_MRIF;
+	if (iommu->caps & RISCV_IOMMU_CAPABILITIES_AMO_MRIF)
+		caps |= IOMMU_RVMSI_CAP_AMO_MRIF;
+	return caps;
+}
+
+static u32 riscv_iommu_msi_nr_harts(void)
+{
+	const struct imsic_global_config *gc = imsic_get_global_config();
+	unsigned int cpu;
+	u32 n = 0;
+
+	for_each_possible_cpu(cpu)
+		if (riscv_iommu_msi_cpu_page(gc, cpu))
+			n++;
+	return n;
+}
+
+/**
+ * rvmsi_dev_get_info() - geometry, capabilities and mode of a device
+ * @dev: the device
+ * @info: filled from @info->out_capabilities on; the rest is untouched
+ *
+ * Return: 0, or -ENODEV if the device has no MSI page table.
+ */
+int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct riscv_iommu_msi_dev *mdev;
+	unsigned long flags;
+	u32 i, valid = 0;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	for (i = 0; i < mg->nr_entries; i++)
+		if (READ_ONCE(mdev->table[i].dw0) & RVMSI_MSIPTE_V)
+			valid++;
+	info->out_mode = mdev->mode;
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+
+	info->out_capabilities = riscv_iommu_msi_caps(mdev->iommu);
+	/* Identity entries point at files other interrupts share. */
+	info->out_isolation = valid && info->out_mode == IOMMU_RVMSI_MODE_IDENTITY ?
+			      IOMMU_RVMSI_ISOLATION_SHARED :
+			      IOMMU_RVMSI_ISOLATION_ISOLATED;
+	info->out_nr_groups = mg->g.nr_groups;
+	info->out_nr_harts = riscv_iommu_msi_nr_harts();
+	info->out_nr_guest_files = mg->g.geilen;
+	info->out_nr_ids = mg->g.nr_ids;
+	info->out_nr_entries = mg->nr_entries;
+	info->out_nr_valid = valid;
+	return 0;
+}
+
+/**
+ * rvmsi_dev_set_mode() - switch how a device's MSIs are delivered
+ * @dev: the device
+ * @mode: enum iommu_rvmsi_mode
+ *
+ * Every entry is recomputed from the device's IRQs and written, then one
+ * invalidation covers them all. Identity and blocked differ only in which
+ * way entries change, so no file the new mode forbids is reachable once
+ * this returns.
+ *
+ * Return: 0, -ENODEV (no table), -EINVAL (not a settable mode),
+ * -EOPNOTSUPP (MRIF, guest files: not available).
+ */
+int rvmsi_dev_set_mode(struct device *dev, u32 mode)
+{
+	struct riscv_iommu_msi_dev *mdev;
+	bool changed = false;
+	unsigned long flags;
+	u64 i;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+	switch (mode) {
+	case IOMMU_RVMSI_MODE_BLOCKED:
+	case IOMMU_RVMSI_MODE_IDENTITY:
+		break;
+	case IOMMU_RVMSI_MODE_MRIF:
+	case IOMMU_RVMSI_MODE_GUEST_FILE:
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	if (mdev->mode != mode) {
+		mdev->mode = mode;
+		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
+			changed |= riscv_iommu_msi_entry_update(mdev, i);
+		if (changed)
+			riscv_iommu_msi_inval(mdev, 0);
+	}
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	if (changed)
+		dev_info(dev, "rvmsi: MSI delivery mode %u\n", mode);
+	return 0;
+}
+
+/**
+ * rvmsi_dev_get_entries() - the valid entries of a device's table
+ * @dev: the device
+ * @ents: room for @max entries, filled in index order
+ * @max: capacity of @ents
+ * @ret_count: number of valid entries, even when more than @max
+ *
+ * Return: 0, -ENODEV (no table) or -EMSGSIZE (@max too small; nothing
+ * beyond @max was written).
+ */
+int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
+			  u32 max, u32 *ret_count)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct riscv_iommu_msi_dev *mdev;
+	struct iommu_rvmsi_entry *e;
+	struct rvmsi_msipte_info pi;
+	struct rvmsi_msipte pte;
+	u32 group, hart, guest, tguest;
+	unsigned long flags;
+	u32 n = 0, refs;
+	u64 i;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+
+	for (i = 0; i < mg->nr_entries; i++) {
+		raw_spin_lock_irqsave(&mdev->lock, flags);
+		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
+		pte.dw1 = READ_ONCE(mdev->table[i].dw1);
+		refs = mdev->refs[i];
+		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+
+		if (rvmsi_msipte_decode(&pte, &pi) || pi.kind == RVMSI_MSIPTE_INVALID)
+			continue;
+		if (n++ >= max)
+			continue;
+		e = &ents[n - 1];
+		memset(e, 0, sizeof(*e));
+		if (rvmsi_imsic_index_file(&mg->g, i, &group, &hart, &guest)) {
+			group = U32_MAX;
+			hart = U32_MAX;
+			guest = U32_MAX;
+		}
+		e->index = i;
+		e->group = group;
+		e->hart = hart;
+		e->guest = guest;
+		e->cpu = guest ? -1 : riscv_iommu_msi_index_cpu(i);
+		e->refcount = refs;
+		/* Where the write really goes: an MRIF, an S-level or a guest file. */
+		if (pi.kind == RVMSI_MSIPTE_MRIF)
+			e->kind = IOMMU_RVMSI_ENTRY_MRIF;
+		else if (!rvmsi_imsic_file_locate(&mg->g, pi.ppn << RVMSI_PAGE_SHIFT,
+						  NULL, NULL, &tguest) && !tguest)
+			e->kind = IOMMU_RVMSI_ENTRY_HOST_FILE;
+		else
+			e->kind = IOMMU_RVMSI_ENTRY_GUEST_FILE;
+	}
+	*ret_count = n;
+	return n > max ? -EMSGSIZE : 0;
 }
