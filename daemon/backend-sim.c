@@ -49,6 +49,8 @@ struct Sim {
         SimDevice **devices;    /* sorted by name */
         size_t n_devices, n_devices_allocated;
         VcpuRef *holders;       /* [nr_harts * (geilen + 1)]: who holds each guest file */
+        uint32_t *file_refs;    /* same index: valid GUEST_FILE entries pointing at each file */
+        bool record_windows;
         SimWindow *windows;
         size_t n_windows, n_windows_allocated;
         uint64_t clock;
@@ -141,8 +143,17 @@ static SimDevice *sim_find_device(const Sim *s, const char *name) {
         return NULL;
 }
 
+static size_t file_slot(const Sim *s, uint32_t hart, uint8_t guest) {
+        return (size_t) hart * (s->world->geometry.nr_guest_files + 1) + guest;
+}
+
 static VcpuRef *holder(const Sim *s, uint32_t hart, uint8_t guest) {
-        return &s->holders[(size_t) hart * (s->world->geometry.nr_guest_files + 1) + guest];
+        return &s->holders[file_slot(s, hart, guest)];
+}
+
+static void file_ref(Sim *s, const SimEntry *e, int delta) {
+        if (e->kind == ENTRY_GUEST_FILE)
+                s->file_refs[file_slot(s, e->hart, e->guest)] += (uint32_t) delta;
 }
 
 /* The device's address space: host IMSIC, or its owner VM's guest IMSIC. */
@@ -244,6 +255,10 @@ static int window_open(Sim *s, const Device *d, const SimDevice *sd, SimEntry *e
         if (!reach_allowed(s, d, sd, e))
                 violation(s, "t=%" PRIu64 ": device %s maps %s hart %u guest %u, which its owner does not own",
                           s->clock, sd->name, entry_kind_to_string(e->kind), e->hart, e->guest);
+        if (!s->record_windows) {
+                e->window = SIZE_MAX;
+                return 0;
+        }
         if (!GREEDY_REALLOC(s->windows, s->n_windows_allocated, s->n_windows + 1))
                 return -ENOMEM;
         w = &s->windows[s->n_windows];
@@ -396,6 +411,7 @@ static int entry_write(Sim *s, const Device *d, SimDevice *sd, SimEntry *e, cons
         s->clock++;
         s->counters.pte_writes++;
         window_close(s, e);
+        file_ref(s, e, -1);
         if (w) {
                 bool keep_mrif = e->kind == ENTRY_MRIF && w->kind == ENTRY_MRIF;
 
@@ -409,6 +425,7 @@ static int entry_write(Sim *s, const Device *d, SimDevice *sd, SimEntry *e, cons
                 }
         } else
                 e->kind = ENTRY_BLOCKED;
+        file_ref(s, e, +1);
         r = encode_pte(s, e);
         if (r < 0)
                 return r;
@@ -582,15 +599,7 @@ static int vcpu_release(Sim *s, Vm *vm, uint32_t vcpu) {
 }
 
 static bool file_has_open_windows(const Sim *s, uint32_t hart, uint8_t guest) {
-        /* Every device's entries are sparse and small; this is a test-size scan. */
-        for (size_t i = 0; i < s->n_devices; i++)
-                for (uint32_t k = 0; k < s->devices[i]->n_entries; k++) {
-                        const SimEntry *e = &s->devices[i]->entries[k];
-
-                        if (e->kind == ENTRY_GUEST_FILE && e->hart == hart && e->guest == guest)
-                                return true;
-                }
-        return false;
+        return s->file_refs[file_slot(s, hart, guest)] > 0;
 }
 
 static int vcpu_assign(Sim *s, Vm *vm, uint32_t vcpu, uint8_t guest) {
@@ -682,8 +691,10 @@ int sim_remove_device(Sim *s, const char *name) {
         if (!sd)
                 return -ENODEV;
         s->clock++;
-        for (uint32_t k = 0; k < sd->n_entries; k++)
+        for (uint32_t k = 0; k < sd->n_entries; k++) {
                 window_close(s, &sd->entries[k]);
+                file_ref(s, &sd->entries[k], -1);
+        }
         i = sim_devices_lower_bound(s, name);
         memmove(s->devices + i, s->devices + i + 1, (s->n_devices - i - 1) * sizeof(SimDevice *));
         s->n_devices--;
@@ -880,6 +891,50 @@ int sim_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files) {
                 if ((reserved_files & (UINT64_C(1) << g)) && holder(s, hart, (uint8_t) g)->vm)
                         return -EBUSY;
         return model_set_hart_reserved(s->world, hart, reserved_files);
+}
+
+int sim_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind, uint32_t hart, uint8_t guest) {
+        const Device *d;
+        SimDevice *sd;
+        SimEntry *e = NULL, *n;
+        Want w = { .target = target, .kind = (uint8_t) kind, .hart = hart, .guest = guest, .refcount = 1 };
+        uint32_t pos;
+        int r;
+
+        assert_return(s && device, -EINVAL);
+        assert_return(kind > ENTRY_BLOCKED && kind < _ENTRY_KIND_MAX, -EINVAL);
+        d = model_find_device(s->world, device);
+        sd = sim_find_device(s, device);
+        if (!d || !sd)
+                return -ENODEV;
+        if ((kind == ENTRY_HOST_FILE || kind == ENTRY_GUEST_FILE) && hart >= s->world->geometry.nr_harts)
+                return -ERANGE;
+        if (kind == ENTRY_GUEST_FILE && (guest == 0 || guest > s->world->geometry.nr_guest_files))
+                return -ERANGE;
+        for (uint32_t k = 0; k < sd->n_entries; k++)
+                if (sd->entries[k].target == target)
+                        e = &sd->entries[k];
+        if (!e) {
+                n = realloc(sd->entries, (sd->n_entries + 1) * sizeof(SimEntry));
+                if (!n)
+                        return -ENOMEM;
+                sd->entries = n;
+                pos = sd->n_entries;
+                while (pos > 0 && sd->entries[pos - 1].target > target) {
+                        sd->entries[pos] = sd->entries[pos - 1];
+                        pos--;
+                }
+                e = &sd->entries[pos];
+                *e = (SimEntry) { .target = target, .kind = ENTRY_BLOCKED, .hart = NO_HART, .window = SIZE_MAX };
+                sd->n_entries++;
+                r = entry_index(s, d, target, &e->index);
+                if (r < 0) {
+                        memmove(e, e + 1, (size_t) (sd->entries + sd->n_entries - e - 1) * sizeof(SimEntry));
+                        sd->n_entries--;
+                        return r;
+                }
+        }
+        return entry_write(s, d, sd, e, &w);
 }
 
 /* ---- MSI writes ---- */
@@ -1114,10 +1169,14 @@ static int sim_open(Backend *b, const char *args) {
         if (r < 0)
                 return r;
         s->holders = new0(VcpuRef, (size_t) g->nr_harts * (g->nr_guest_files + 1));
-        if (!s->holders) {
+        s->file_refs = new0(uint32_t, (size_t) g->nr_harts * (g->nr_guest_files + 1));
+        if (!s->holders || !s->file_refs) {
+                free(s->holders);
+                free(s->file_refs);
                 model_free(s->world);
                 return -ENOMEM;
         }
+        s->record_windows = true;
         s->backend = b;
         b->data = TAKE_PTR(s);
         return 0;
@@ -1132,6 +1191,7 @@ static void sim_close(Backend *b) {
                 sim_device_free(s->devices[i]);
         free(s->devices);
         free(s->holders);
+        free(s->file_refs);
         free(s->windows);
         model_free(s->world);
         free(s);
@@ -1293,6 +1353,11 @@ const Model *sim_world(const Sim *s) {
 
 uint64_t sim_now(const Sim *s) {
         return s ? s->clock : 0;
+}
+
+void sim_set_record_windows(Sim *s, bool record) {
+        if (s)
+                s->record_windows = record;
 }
 
 size_t sim_n_windows(const Sim *s) {

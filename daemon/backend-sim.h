@@ -92,8 +92,21 @@ typedef struct SimWindow {
         uint64_t from, to;      /* to == UINT64_MAX: still open */
 } SimWindow;
 
+/*
+ * Keep a log of every window (default) or not: the ownership checks run
+ * either way, but at bench scale the log would grow with every PTE write.
+ */
+void sim_set_record_windows(Sim *s, bool record);
 size_t sim_n_windows(const Sim *s);
 const SimWindow *sim_window(const Sim *s, size_t i);
+/*
+ * Fault injection for tests of the checks themselves: write one entry as a
+ * buggy kernel might, bypassing every rule above (the device's mode is not
+ * changed). A destination the device's owner does not own is counted as a
+ * violation the moment it is mapped.
+ */
+int sim_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind, uint32_t hart, uint8_t guest);
+
 /* Invariant violations seen so far (0: none). ret_first (optional) describes the first one. */
 size_t sim_n_violations(const Sim *s, const char **ret_first);
 /* Counters: PTE writes, faults, MRIF notices, delivered MSIs. */

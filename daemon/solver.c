@@ -229,8 +229,13 @@ const VmGrants *desired_find_vm(const Desired *d, const char *uuid) {
         return NULL;
 }
 
+/* For UUIDs taken from the model, which are canonical already: no normalization on the hot path. */
 static VmGrants *desired_find_vm_mut(Desired *d, const char *uuid) {
-        return (VmGrants *) desired_find_vm(d, uuid);
+        size_t i = grants_lower_bound(d, uuid);
+
+        if (i < d->n_vms && streq(d->vms[i].uuid, uuid))
+                return &d->vms[i];
+        return NULL;
 }
 
 /* ---- guest-file allocation, one hart at a time ---- */
@@ -387,10 +392,12 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
         }
 
         /* Round-robin position of each vCPU within its VM (by vCPU index). */
-        qsort(cand, n, sizeof(Candidate), candidate_cmp_vm);
+        if (n > 1)
+                qsort(cand, n, sizeof(Candidate), candidate_cmp_vm);
         for (uint32_t i = 0; i < n; i++)
                 cand[i].rr = (i > 0 && cand[i - 1].vm == cand[i].vm) ? cand[i - 1].rr + 1 : 0;
-        qsort(cand, n, sizeof(Candidate), candidate_cmp);
+        if (n > 1)
+                qsort(cand, n, sizeof(Candidate), candidate_cmp);
 
         for (uint32_t g = 1; g <= nfiles; g++)
                 if (!(h->reserved_files & (UINT64_C(1) << g)))
@@ -572,7 +579,7 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
                 s->fallback = ENTRY_BLOCKED;
         s->reason = (uint8_t) dev_reason;
 
-        g = desired_find_vm(d, vm->uuid);
+        g = desired_find_vm_mut((Desired *) d, vm->uuid);
         for (uint32_t i = 0; i < s->n_entries; i++) {
                 Entry *e = &s->entries[i];
                 uint32_t v = TARGET_INDEX(e->target);
@@ -801,9 +808,14 @@ int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const 
         const Vm *vm;
         VmGrants *g;
         size_t n_harts = 0, cap;
+        char canonical[UUID_STRING_MAX];
         int r, n_changed = 0;
 
         assert_return(m && p && d && uuid, -EINVAL);
+        r = uuid_normalize(uuid, canonical);
+        if (r < 0)
+                return r;
+        uuid = canonical;
 
         vm = model_find_vm(m, uuid);
         g = desired_find_vm_mut(d, uuid);

@@ -230,6 +230,59 @@ TEST(guest_files_follow_vcpus) {
         ASSERT_EQ(sim_n_violations(s, NULL), 0);
 }
 
+/* The checks themselves: a buggy entry is caught the moment it is mapped, and so is a write through it. */
+TEST(injected_bad_entries_are_caught) {
+        _cleanup_(backend_freep) Backend *b = NULL;
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 2, .nr_ids = 255 };
+        Vector v[1] = { { .hart = 0, .vcpu = 0 } };
+        char a[UUID_STRING_MAX], c[UUID_STRING_MAX];
+        const char *first;
+        SimMsiResult res;
+        uint64_t addr;
+        Sim *s;
+
+        ASSERT_OK(backend_sim_new(&g, &b));
+        s = backend_sim(b);
+        test_uuid(1, a);
+        test_uuid(2, c);
+        ASSERT_OK(sim_add_vm(s, a, NULL, 1));
+        ASSERT_OK(sim_add_vm(s, c, NULL, 1));
+        ASSERT_OK(sim_vcpu_move(s, c, 0, 1));
+        ASSERT_OK(sim_vm_set_state(s, c, VM_RUNNING));          /* c holds hart 1's guest file 1 */
+        ASSERT_OK(sim_add_device(s, "0000:06:00.0", CAPS_ALL));
+        ASSERT_OK(sim_device_set_owner(s, "0000:06:00.0", OWNER_VM, a));
+        ASSERT_OK(sim_device_set_vectors(s, "0000:06:00.0", 1, v));
+        ASSERT_EQ(sim_n_violations(s, NULL), 0);
+
+        /* MRIF is always its own: fine. */
+        ASSERT_OK(sim_inject_entry(s, "0000:06:00.0", TARGET_VCPU(0), ENTRY_MRIF, NO_HART, 0));
+        ASSERT_EQ(sim_n_violations(s, NULL), 0);
+        /* VM c's guest file mapped for VM a's device: caught. */
+        ASSERT_OK(sim_inject_entry(s, "0000:06:00.0", TARGET_VCPU(0), ENTRY_GUEST_FILE, 1, 1));
+        ASSERT_EQ(sim_n_violations(s, &first), 1);
+        ASSERT_TRUE(strstr(first, "0000:06:00.0") != NULL);
+        ASSERT_OK(sim_target_addr(s, "0000:06:00.0", TARGET_VCPU(0), &addr));
+        ASSERT_OK(sim_msi_write(s, "0000:06:00.0", addr, 4, &res));
+        ASSERT_EQ(res.outcome, SIM_MSI_DELIVERED);
+        ASSERT_EQ(res.hart, 1);
+        ASSERT_EQ(res.guest, 1);
+        ASSERT_EQ(sim_n_violations(s, NULL), 2);
+        /* A host file the device has no IRQ affined to: caught too. */
+        ASSERT_OK(sim_inject_entry(s, "0000:06:00.0", TARGET_VCPU(0), ENTRY_HOST_FILE, 1, 0));
+        ASSERT_EQ(sim_n_violations(s, NULL), 3);
+        /* And handing a guest file over while a device still maps it. */
+        ASSERT_OK(sim_inject_entry(s, "0000:06:00.0", TARGET_VCPU(0), ENTRY_GUEST_FILE, 0, 2));
+        ASSERT_EQ(sim_n_violations(s, NULL), 4);                /* nobody holds hart 0's file 2 */
+        ASSERT_OK(sim_vcpu_move(s, c, 0, 0));
+        {
+                Op op = { .type = OP_VCPU_ASSIGN, .vcpu = 0, .hart = 0, .guest = 2 };
+
+                memcpy(op.vm, c, sizeof(op.vm));
+                ASSERT_OK(backend_apply(b, &op));
+        }
+        ASSERT_EQ(sim_n_violations(s, NULL), 5);
+}
+
 /* Randomized world events; after each reconcile the backend equals the desired state and no window broke a rule. */
 TEST(randomized_invariants) {
         for (uint64_t seed = 1; seed <= 25; seed++) {
