@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "host-gen.h"
+#include "model.h"
 
 HostParams host_params(uint32_t k, uint64_t seed) {
         return (HostParams) {
@@ -161,5 +162,121 @@ int host_generate(const HostParams *hp, Model **ret) {
         }
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+static int jadd(json_object *o, const char *key, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_object_add(o, key, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int jpush(json_object *a, json_object *v) {
+        if (!v)
+                return -ENOMEM;
+        if (json_object_array_add(a, v) < 0) {
+                json_object_put(v);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static const char *const cap_names[] = { "msi-flat", "msi-mrif", "amo-mrif", "guest-file" };
+
+int host_to_scenario(const Model *m, const char *name, bool compact, json_object **ret) {
+        _cleanup_json_ json_object *root = json_object_new_object();
+        json_object *geo, *vms, *devs;
+        int r = 0;
+
+        if (!root)
+                return -ENOMEM;
+        geo = json_object_new_object();
+        vms = json_object_new_array();
+        devs = json_object_new_array();
+        if ((r = jadd(root, "version", json_object_new_int(1))) < 0 ||
+            (r = jadd(root, "name", json_object_new_string(name))) < 0 ||
+            (r = jadd(root, "geometry", geo)) < 0 ||
+            (r = jadd(root, "vms", vms)) < 0 ||
+            (r = jadd(root, "devices", devs)) < 0)
+                return r;
+        if ((r = jadd(geo, "groups", json_object_new_int64(m->geometry.nr_groups))) < 0 ||
+            (r = jadd(geo, "harts", json_object_new_int64(m->geometry.nr_harts))) < 0 ||
+            (r = jadd(geo, "guest_files", json_object_new_int64(m->geometry.nr_guest_files))) < 0 ||
+            (r = jadd(geo, "ids", json_object_new_int64(m->geometry.nr_ids))) < 0)
+                return r;
+
+        for (size_t i = 0; i < m->n_vms; i++) {
+                const Vm *vm = m->vms[i];
+                json_object *o = json_object_new_object(), *pl = json_object_new_array();
+
+                if ((r = jpush(vms, o)) < 0) {
+                        json_object_put(pl);
+                        return r;
+                }
+                if ((r = jadd(o, "placement", pl)) < 0 ||
+                    (r = jadd(o, "uuid", json_object_new_string(vm->uuid))) < 0 ||
+                    (vm->name && (r = jadd(o, "name", json_object_new_string(vm->name))) < 0) ||
+                    (r = jadd(o, "vcpus", json_object_new_int64(vm->nr_vcpus))) < 0 ||
+                    (r = jadd(o, "state", json_object_new_string(vm_state_to_string(vm->state)))) < 0)
+                        return r;
+                if (vm->klass >= 0 && (r = jadd(o, "class", json_object_new_string(isolation_class_to_string(vm->klass)))) < 0)
+                        return r;
+                if (vm->priority_set && (r = jadd(o, "priority", json_object_new_int64(vm->priority))) < 0)
+                        return r;
+                for (uint32_t v = 0; v < vm->nr_vcpus; v++) {
+                        /* JSON null (not placed) is a NULL json_object. */
+                        if (vm->vcpus[v].hart == NO_HART)
+                                r = json_object_array_add(pl, NULL) < 0 ? -ENOMEM : 0;
+                        else
+                                r = jpush(pl, json_object_new_int64(vm->vcpus[v].hart));
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        for (size_t i = 0; i < m->n_devices; i++) {
+                const Device *d = m->devices[i];
+                json_object *o = json_object_new_object(), *caps = json_object_new_array(), *vec = json_object_new_array();
+
+                if ((r = jpush(devs, o)) < 0) {
+                        json_object_put(caps);
+                        json_object_put(vec);
+                        return r;
+                }
+                if ((r = jadd(o, "caps", caps)) < 0) {
+                        json_object_put(vec);
+                        return r;
+                }
+                if ((r = jadd(o, "vectors", vec)) < 0 ||
+                    (r = jadd(o, "name", json_object_new_string(d->name))) < 0 ||
+                    (r = jadd(o, "owner", json_object_new_string(owner_kind_to_string(d->owner)))) < 0)
+                        return r;
+                if (d->owner == OWNER_VM && (r = jadd(o, "vm", json_object_new_string(d->owner_vm))) < 0)
+                        return r;
+                if (d->owner_label && (r = jadd(o, "label", json_object_new_string(d->owner_label))) < 0)
+                        return r;
+                if (d->locked && (r = jadd(o, "locked", json_object_new_boolean(true))) < 0)
+                        return r;
+                for (size_t c = 0; c < ELEMENTSOF(cap_names); c++)
+                        if ((d->caps & (UINT64_C(1) << c)) && (r = jpush(caps, json_object_new_string(cap_names[c]))) < 0)
+                                return r;
+                for (uint32_t v = 0; v < d->nr_vectors; v++) {
+                        json_object *x = json_object_new_object();
+
+                        if ((r = jpush(vec, x)) < 0)
+                                return r;
+                        if (d->vectors[v].hart != NO_HART && !(compact && d->owner == OWNER_VM) &&
+                            (r = jadd(x, "hart", json_object_new_int64(d->vectors[v].hart))) < 0)
+                                return r;
+                        if (d->vectors[v].vcpu != NO_HART &&
+                            (r = jadd(x, "vcpu", json_object_new_int64(d->vectors[v].vcpu))) < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(root);
         return 0;
 }

@@ -19,6 +19,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "model.h"
@@ -50,3 +51,14 @@ int host_generate(const HostParams *hp, Model **ret);
 
 /* Totals of a model: (device, target) pairs and vectors. */
 uint64_t host_count_pairs(const Model *m);
+
+/*
+ * The same host as a scenario file (docs/scenario.md) for rvmsid --scenario:
+ * geometry, VMs (state, class, priority, placement) and devices with their
+ * vectors. Guest-file reservations are left out (a scenario reserves through
+ * its timeline, which would race with the vCPUs starting). compact leaves
+ * out the host affinity of VM-owned vectors (used only by a host-path
+ * fallback), which keeps the largest host under rvmsid's 16 MiB limit for
+ * scenario files.
+ */
+int host_to_scenario(const Model *m, const char *name, bool compact, json_object **ret);

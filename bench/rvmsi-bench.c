@@ -86,6 +86,7 @@ static unsigned arg_solves = 5;
 static uint64_t arg_seed = 1;
 static const char *arg_json = NULL;
 static bool arg_smoke = false;
+static const char *arg_write_scenario = NULL;
 static uint32_t arg_sizes[16];
 static size_t arg_n_sizes = 0;
 static unsigned failures = 0;
@@ -541,6 +542,29 @@ static int emit(SizeResult *res, size_t n) {
         return 0;
 }
 
+static int write_scenario(uint32_t k, const char *path) {
+        _cleanup_(model_freep) Model *m = NULL;
+        _cleanup_json_ json_object *o = NULL;
+        HostParams hp = host_params(k, arg_seed);
+        char name[64];
+        int r;
+
+        r = host_generate(&hp, &m);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "bench-size-%u", k);
+        r = host_to_scenario(m, name, k >= 64, &o);
+        if (r < 0)
+                return r;
+        if (json_object_to_file_ext(path, o, JSON_C_TO_STRING_PLAIN) < 0) {
+                fprintf(stderr, "Failed to write '%s': %s\n", path, json_util_get_last_err());
+                return -EIO;
+        }
+        fprintf(stderr, "%s: %u harts, %zu VMs, %zu devices, %" PRIu64 " (device, file) pairs\n", path,
+                m->geometry.nr_harts, m->n_vms, m->n_devices, host_count_pairs(m));
+        return 0;
+}
+
 static void help(void) {
         printf("rvmsi-bench [OPTIONS]\n\n"
                "  --sizes=K,K,...   size factors (1 = 16 harts, 256 = 4096 harts); default 1,4,16,64,256\n"
@@ -550,6 +574,9 @@ static void help(void) {
                "  --solves=N        full solves to time per size (default 5)\n"
                "  --seed=N          generator seed (default 1)\n"
                "  --json=PATH       also write the results as JSON\n"
+               "  --write-scenario=PATH  write the host of the first --sizes as a scenario file\n"
+               "                    for rvmsid --scenario (bench/describe-rtt.sh) and exit; from\n"
+               "                    size 64 on without the host affinity of VM-owned vectors\n"
                "  --smoke           sizes 1,4, 10 timed and 100 verified events of each kind (the 'bench' suite)\n");
 }
 
@@ -594,6 +621,7 @@ int main(int argc, char *argv[]) {
                 { "seed", required_argument, NULL, 'r' },
                 { "json", required_argument, NULL, 'j' },
                 { "smoke", no_argument, NULL, 'k' },
+                { "write-scenario", required_argument, NULL, 'w' },
                 {}
         };
         _cleanup_free_ SizeResult *res = NULL;
@@ -641,6 +669,9 @@ int main(int argc, char *argv[]) {
                 case 'k':
                         arg_smoke = true;
                         break;
+                case 'w':
+                        arg_write_scenario = optarg;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -655,6 +686,9 @@ int main(int argc, char *argv[]) {
                 arg_verify = 100;
                 arg_solves = 1;
         }
+
+        if (arg_write_scenario)
+                return write_scenario(arg_sizes[0], arg_write_scenario) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
         res = new0(SizeResult, arg_n_sizes);
         if (!res)
