@@ -28,7 +28,7 @@ typedef struct SimEntry {
         uint64_t index;         /* MSI table index of the target's page */
         struct rvmsi_msipte pte;
         uint64_t mrif_pa;       /* MRIF entries */
-        u64 mrif[RVMSI_MRIF_DWORDS];
+        u64 *mrif;              /* MRIF entries: the 64-doubleword image (allocated only for them) */
         uint64_t notices;
         size_t window;          /* open window, SIZE_MAX if none */
 } SimEntry;
@@ -405,24 +405,32 @@ static int entry_index(const Sim *s, const Device *d, uint32_t target, uint64_t 
 }
 
 static int entry_write(Sim *s, const Device *d, SimDevice *sd, SimEntry *e, const Want *w) {
+        bool keep_mrif = w && e->kind == ENTRY_MRIF && w->kind == ENTRY_MRIF;
+        _cleanup_free_ u64 *image = NULL;
         int r;
+
+        /* Allocate before touching anything, so that -ENOMEM leaves the entry as it was. */
+        if (w && w->kind == ENTRY_MRIF && !keep_mrif) {
+                image = new0(u64, RVMSI_MRIF_DWORDS);
+                if (!image)
+                        return -ENOMEM;
+        }
 
         /* One PTE write: the old destination stops and the new one starts at the same instant. */
         s->clock++;
         s->counters.pte_writes++;
         window_close(s, e);
         file_ref(s, e, -1);
+        if (!keep_mrif) {
+                e->mrif_pa = 0;
+                e->mrif = mfree(e->mrif);
+                e->mrif = TAKE_PTR(image);
+        }
         if (w) {
-                bool keep_mrif = e->kind == ENTRY_MRIF && w->kind == ENTRY_MRIF;
-
                 e->kind = w->kind;
                 e->hart = w->hart;
                 e->guest = w->guest;
                 e->refcount = w->refcount;
-                if (!keep_mrif) {
-                        e->mrif_pa = 0;
-                        memset(e->mrif, 0, sizeof(e->mrif));
-                }
         } else
                 e->kind = ENTRY_BLOCKED;
         file_ref(s, e, +1);
@@ -652,6 +660,8 @@ static int vcpu_take_free(Sim *s, Vm *vm, uint32_t vcpu) {
 static SimDevice *sim_device_free(SimDevice *sd) {
         if (!sd)
                 return NULL;
+        for (uint32_t k = 0; k < sd->n_entries; k++)
+                free(sd->entries[k].mrif);
         free(sd->entries);
         return mfree(sd);
 }

@@ -211,7 +211,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
                 STRV_FOREACH(name, devices) {
                         const DeviceState *d = device_table_find(dt, *name), *a = device_table_find(at, *name);
 
-                        if (d)
+                        if (d && a)
                                 r = plan_device(p, d, a, revokes, &n_revokes, grants, &n_grants);
                         else if (a) {
                                 DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
@@ -240,8 +240,11 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
                         if (c == 0)
                                 r = plan_device(p, &dt->devices[i++], &at->devices[j++], revokes, &n_revokes,
                                                 grants, &n_grants);
-                        else if (c < 0)
-                                r = plan_device(p, &dt->devices[i++], NULL, revokes, &n_revokes, grants, &n_grants);
+                        else if (c < 0) {
+                                /* The backend has no such device (yet): nothing to program. */
+                                i++;
+                                r = 0;
+                        }
                         else {
                                 /* Known to the backend, not to the model: nobody may be reached through it. */
                                 DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
@@ -528,6 +531,21 @@ static void note_applied(Reconciler *r, const Plan *p, size_t n_applied) {
         }
 }
 
+/* Take the held guest files from the backend, for vCPUs the model places on the same hart. */
+static void sync_held_files(Model *m, const Actual *a) {
+        for (size_t i = 0; i < a->n_vms; i++) {
+                Vm *vm = model_find_vm(m, a->vms[i].uuid);
+
+                for (uint32_t v = 0; vm && v < MIN(vm->nr_vcpus, a->vms[i].nr_vcpus); v++) {
+                        const VcpuGrant *g = &a->vms[i].vcpus[v];
+
+                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == g->hart &&
+                            g->guest <= m->geometry.nr_guest_files)
+                                vm->vcpus[v].guest_file = g->guest;
+                }
+        }
+}
+
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_(actual_freep) Actual *actual = NULL;
@@ -541,6 +559,11 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         if (full || !r->desired || r->dirty_all) {
                 _cleanup_(desired_freep) Desired *d = NULL;
 
+                /* Read first: which guest files vCPUs hold now is an input of the solve (incumbency). */
+                k = backend_dump(r->backend, &actual);
+                if (k < 0)
+                        return k;
+                sync_held_files(r->model, actual);
                 k = solver_compute(r->model, policy, &d);
                 if (k < 0)
                         return k;
@@ -548,9 +571,6 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 r->desired = TAKE_PTR(d);
                 st.full = true;
                 st.n_devices_resolved = r->desired->devices.n_devices;
-                k = backend_dump(r->backend, &actual);
-                if (k < 0)
-                        return k;
                 k = reconcile_plan(r->desired, actual, flags, &plan);
                 if (k < 0)
                         return k;

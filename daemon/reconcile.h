@@ -37,9 +37,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Plan *, plan_free);
 
 /*
  * Plan over all devices of desired and actual. Devices only in actual (not in
- * the model) are set to blocked; devices only in desired are planned against
- * an empty (blocked) actual, since a device the backend does not know yet
- * cannot be programmed and its op will fail harmlessly with -ENODEV.
+ * the model) are set to blocked; devices only in desired get no operation:
+ * the backend does not have them (yet), so there is nothing to program, and
+ * an operation bound to fail would stop plan_apply() before the others.
  */
 int reconcile_plan(const Desired *desired, const Actual *actual, unsigned flags, Plan **ret);
 /* Only the named devices and VMs (NULL-terminated lists, may be NULL). */
