@@ -458,12 +458,14 @@ static void reconciler_clean(Reconciler *r) {
 }
 
 /* Read back only what is needed; falls back to a full dump without per-object dump ops. */
-static int read_subset(Reconciler *r, char *const *devices, char *const *vms, Actual **ret) {
+static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bool need_vms, Actual **ret) {
         _cleanup_(actual_freep) Actual *a = NULL;
         Backend *b = r->backend;
         int k;
 
-        if (!b->ops->dump_device || (!b->ops->dump_vm && !(!vms || !*vms)))
+        if (!need_vms)
+                vms = NULL;
+        if (!b->ops->dump_device || (!b->ops->dump_vm && vms && *vms))
                 return backend_dump(b, ret);
 
         k = actual_new(&a);
@@ -576,12 +578,23 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                         return k;
         } else {
                 STRV_FOREACH(uuid, r->dirty_vms) {
+                        const Vm *vm;
+
                         k = solver_update_vm_changed(r->model, policy, r->desired, *uuid, &devices, &vms);
                         if (k < 0)
                                 return k;
                         st.n_devices_resolved += (size_t) k;
                         if (!strv_contains(vms, *uuid) && (k = strv_extend(&vms, *uuid)) < 0)
                                 return k;
+                        /*
+                         * The event may have changed the VM's devices in the backend even where
+                         * the decision stayed (the kernel follows vCPUs itself): read them back.
+                         */
+                        vm = model_find_vm(r->model, *uuid);
+                        for (size_t i = 0; vm && i < vm->n_devices; i++)
+                                if (!strv_contains(devices, vm->devices[i]->name) &&
+                                    (k = strv_extend(&devices, vm->devices[i]->name)) < 0)
+                                        return k;
                 }
                 STRV_FOREACH(name, r->dirty_devices) {
                         k = solver_update_device(r->model, policy, r->desired, *name);
@@ -591,7 +604,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                         if (!strv_contains(devices, *name) && (k = strv_extend(&devices, *name)) < 0)
                                 return k;
                 }
-                k = read_subset(r, devices, vms, &actual);
+                k = read_subset(r, devices, vms, flags & RECONCILE_GUEST_FILES, &actual);
                 if (k < 0)
                         return k;
                 k = reconcile_plan_subset(r->desired, actual, flags, devices, vms, &plan);

@@ -52,6 +52,8 @@ TEST(phases_and_minimality_by_hand) {
         put(&d->devices, dev_state("e", MODE_OFF, ENTRY_BLOCKED, 0, NULL));
         put(&a->devices, dev_state("e", MODE_OFF, ENTRY_BLOCKED, 0, NULL));
         put(&a->devices, dev_state("z", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
+        /* y: only in the model, the backend has no such device: nothing to program. */
+        put(&d->devices, dev_state("y", MODE_IDENTITY, ENTRY_BLOCKED, 1, &e));
 
         ASSERT_OK(reconcile_plan(d, a, 0, &p));
         ASSERT_EQ(p->n_ops, 4);
