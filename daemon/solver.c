@@ -35,14 +35,14 @@ static const char *const reason_text[_REASON_MAX] = {
         [REASON_VM_NOT_ACTIVE] = "the owning VM is not running, paused or migrating",
         [REASON_GUEST_FILE] = "the vCPU holds a guest interrupt file on its hart: direct injection",
         [REASON_FALLBACK_NO_GUEST_FILE] =
-                "every guest interrupt file of the vCPU's hart went to a vCPU ranked higher "
-                "(priority, class, round-robin between VMs)",
+                ("every guest interrupt file of the vCPU's hart went to a vCPU ranked higher "
+                 "(priority, class, round-robin between VMs)"),
         [REASON_FALLBACK_VCPU_NOT_RESIDENT] = "the vCPU is not running on any hart",
         [REASON_FALLBACK_VM_LIMIT] = "the VM's max_guest_files limit does not cover this vCPU",
         [REASON_FALLBACK_NO_GUEST_CAP] = "the IOMMU cannot deliver into guest interrupt files",
         [REASON_FALLBACK_NO_GEILEN] = "the host has no guest interrupt files",
         [REASON_REQUIREMENT_UNMET] =
-                "nothing the isolation class allows is possible here: blocked, and reported as a violation",
+                ("nothing the isolation class allows is possible here: blocked, and reported as a violation"),
         [REASON_LOCKED] = "the device is isolation-locked: only MRIF or blocked entries",
         [REASON_NO_MRIF_CAP] = "MRIF wanted but the IOMMU has no MRIF support: blocked",
         [REASON_NO_TARGET] = "no vector of the device is routed anywhere",

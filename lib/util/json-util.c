@@ -9,7 +9,7 @@
 
 #define JSON_FILE_MAX (16U * 1024U * 1024U)
 
-static void json_error_vset(JsonError *e, const char *field, const char *fmt, va_list ap) {
+_printf_(3, 0) static void json_error_vset(JsonError *e, const char *field, const char *fmt, va_list ap) {
         if (!e)
                 return;
         (void) snprintf(e->field, sizeof(e->field), "%s", strempty(field));
