@@ -387,19 +387,6 @@ typedef struct StepContext {
         bool apply;
 } StepContext;
 
-static Vm *need_vm(StepContext *c, json_object *o, const char *path, char uuid[static UUID_STRING_MAX], JsonError *e) {
-        Vm *vm;
-
-        if (get_uuid(o, path, "vm", uuid, e) < 0)
-                return NULL;
-        if (!c->apply)
-                return NULL;
-        vm = model_find_vm(sim_world(c->sim), uuid);
-        if (!vm)
-                (void) json_error_set_errno(e, -ENOENT, path, "no VM %s in the scenario", uuid);
-        return vm;
-}
-
 static int expect_check(StepContext *c, json_object *o, const char *path, JsonError *e) {
         static const char *const keys[] = { "event", "device", "mode", "isolation", "violation", "entries", "kind",
                                             "vm", "vcpu", "guest_file", "violations", NULL };
@@ -492,11 +479,13 @@ static int expect_check(StepContext *c, json_object *o, const char *path, JsonEr
                         any = true;
                 else if (json_check_int64(gf, json_path_key(fpath, path, "guest_file"), 0, 63, &want, e) < 0)
                         return -EINVAL;
-                vm = need_vm(c, o, path, uuid, e);
+                if (get_uuid(o, path, "vm", uuid, e) < 0)
+                        return -EINVAL;
                 if (!c->apply)
-                        return isempty(e ? e->reason : NULL) ? 0 : -EINVAL;
+                        return 0;
+                vm = model_find_vm(sim_world(c->sim), uuid);
                 if (!vm)
-                        return -ENOENT;
+                        return json_error_set_errno(e, -ENOENT, path, "no VM %s in the scenario", uuid);
                 if (vcpu >= vm->nr_vcpus)
                         return json_error_set(e, json_path_key(fpath, path, "vcpu"), "no such vCPU");
                 if (any ? vm->vcpus[vcpu].guest_file == 0 : vm->vcpus[vcpu].guest_file != want)
