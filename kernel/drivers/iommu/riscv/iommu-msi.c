@@ -74,16 +74,19 @@
 #include <linux/msi.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
+#include <linux/ratelimit.h>
 #include <linux/rvmsi.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/workqueue.h>
 
 #include "../iommu-pages.h"
 #include "iommu-bits.h"
 #include "iommu.h"
 #include "iommu-msi.h"
 #include "msi/rvmsi_msi.h"
+#include "rvmsi-nl.h"
 
 #define RISCV_IOMMU_MSI_PROT	(IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO)
 
@@ -117,6 +120,11 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @fwnode: @domain's fwnode
  * @debugfs: the device's file in the debugfs directory
  * @mode: enum iommu_rvmsi_mode, under @lock
+ * @locked: isolation lock: only blocked (and MRIF) entries, under @lock
+ * @rid: the first requester ID of the device
+ * @nr_irqs: IRQs allocated in @domain
+ * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
+ * @ntf_work: sends the entry-changed events (not from hard IRQ context)
  * @node: in riscv_iommu_msi_devs
  */
 struct riscv_iommu_msi_dev {
@@ -130,6 +138,11 @@ struct riscv_iommu_msi_dev {
 	struct fwnode_handle *fwnode;
 	struct dentry *debugfs;
 	u32 mode;
+	bool locked;
+	u32 rid;
+	atomic_t nr_irqs;
+	unsigned long ntf_reasons;
+	struct work_struct ntf_work;
 	struct list_head node;
 };
 
@@ -154,6 +167,13 @@ struct riscv_iommu_msi_irq {
 };
 
 static struct dentry *riscv_iommu_msi_debugfs_dir;
+
+/* Queue an entry-changed event; safe in any context. */
+static void riscv_iommu_msi_event(struct riscv_iommu_msi_dev *mdev, u32 reason)
+{
+	set_bit(reason, &mdev->ntf_reasons);
+	schedule_work(&mdev->ntf_work);
+}
 
 /*
  * The page of the window that belongs to @cpu: the supervisor-level
@@ -508,8 +528,10 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 			riscv_iommu_msi_entry_put(mdev, i);
 		bitmap_zero(mirq->premap, nr_entries);
 	}
-	if (retire)
+	if (retire) {
 		irq_work_queue(&mirq->retire_work);
+		riscv_iommu_msi_event(mdev, RVMSI_REASON_AFFINITY);
+	}
 	return ret;
 }
 
@@ -534,6 +556,8 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 		if (mirq->index >= 0)
 			riscv_iommu_msi_entry_put(mdev, mirq->index);
 	}
+	atomic_dec(&mdev->nr_irqs);
+	riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_FREE);
 	bitmap_free(mirq->premap);
 	kfree(mirq);
 }
@@ -581,6 +605,7 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 			return -ENOMEM;
 		}
 		mirq->mdev = mdev;
+		atomic_inc(&mdev->nr_irqs);
 		mirq->index = -1;
 		mirq->retired = -1;
 		mirq->retire_work = IRQ_WORK_INIT_HARD(riscv_iommu_msi_retire);
@@ -597,6 +622,7 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 		}
 		scoped_guard(raw_spinlock_irqsave, &mdev->lock)
 			riscv_iommu_msi_entry_get(mdev, mirq->index);
+		riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_ALLOC);
 	}
 	return 0;
 }
@@ -694,6 +720,15 @@ static void riscv_iommu_msi_debugfs_add(struct riscv_iommu_msi_dev *mdev)
 					    &riscv_iommu_msi_debugfs_fops);
 }
 
+static u32 fwspec_rid(struct device *dev)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
+
+	return fwspec && fwspec->num_ids ? fwspec->ids[0] : 0;
+}
+
+static void riscv_iommu_msi_ntf_work(struct work_struct *work);
+
 static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
 {
 	if (mdev->fwnode)
@@ -749,6 +784,8 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->dev = dev;
 	mdev->parent = parent;
 	mdev->mode = IOMMU_RVMSI_MODE_IDENTITY;
+	mdev->rid = fwspec_rid(dev);
+	INIT_WORK(&mdev->ntf_work, riscv_iommu_msi_ntf_work);
 	INIT_LIST_HEAD(&mdev->node);
 	raw_spin_lock_init(&mdev->lock);
 
@@ -796,6 +833,8 @@ void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
 		return;
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
 		list_del(&mdev->node);
+	cancel_work_sync(&mdev->ntf_work);
+	rvmsi_nl_notify_gone(dev_name(mdev->dev), mdev->rid);
 	debugfs_remove(mdev->debugfs);
 	dev_set_msi_domain(mdev->dev, mdev->parent);
 	irq_domain_remove(mdev->domain);
@@ -825,9 +864,10 @@ void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 }
 
 /*
- * The rvmsi interface (include/linux/rvmsi.h): what iommufd and the rvmsi
- * netlink family see of a device's table. Physical addresses never leave
- * this file: files are named by (group, hart, guest) and by Linux CPU.
+ * The rvmsi interface: what iommufd (include/linux/rvmsi.h) and the rvmsi
+ * netlink family (rvmsi-nl.c) see of a device's table. Physical addresses
+ * never leave this file: files are named by (group, hart, guest) and by
+ * Linux CPU.
  */
 
 /*
@@ -841,6 +881,17 @@ static struct riscv_iommu_msi_dev *riscv_iommu_msi_lookup(struct device *dev)
 	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
 	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
 		if (mdev->dev == dev)
+			return mdev;
+	return NULL;
+}
+
+static struct riscv_iommu_msi_dev *riscv_iommu_msi_lookup_name(const char *name)
+{
+	struct riscv_iommu_msi_dev *mdev;
+
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
+		if (!strcmp(dev_name(mdev->dev), name))
 			return mdev;
 	return NULL;
 }
@@ -870,110 +921,27 @@ static u32 riscv_iommu_msi_nr_harts(void)
 	return n;
 }
 
-/**
- * rvmsi_dev_get_info() - geometry, capabilities and mode of a device
- * @dev: the device
- * @info: filled from @info->out_capabilities on; the rest is untouched
- *
- * Return: 0, or -ENODEV if the device has no MSI page table.
- */
-int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
+/* Bound to iommufd or VFIO: someone other than the kernel owns its DMA. */
+static bool riscv_iommu_msi_user_bound(struct device *dev)
 {
-	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	struct riscv_iommu_msi_dev *mdev;
-	unsigned long flags;
-	u32 i, valid = 0;
+	struct iommu_group *group = iommu_group_get(dev);
+	bool claimed;
 
-	guard(mutex)(&riscv_iommu_msi_devs_lock);
-	mdev = riscv_iommu_msi_lookup(dev);
-	if (!mdev)
-		return -ENODEV;
-
-	raw_spin_lock_irqsave(&mdev->lock, flags);
-	for (i = 0; i < mg->nr_entries; i++)
-		if (READ_ONCE(mdev->table[i].dw0) & RVMSI_MSIPTE_V)
-			valid++;
-	info->out_mode = mdev->mode;
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
-
-	info->out_capabilities = riscv_iommu_msi_caps(mdev->iommu);
-	/* Identity entries point at files other interrupts share. */
-	info->out_isolation = valid && info->out_mode == IOMMU_RVMSI_MODE_IDENTITY ?
-			      IOMMU_RVMSI_ISOLATION_SHARED :
-			      IOMMU_RVMSI_ISOLATION_ISOLATED;
-	info->out_nr_groups = mg->g.nr_groups;
-	info->out_nr_harts = riscv_iommu_msi_nr_harts();
-	info->out_nr_guest_files = mg->g.geilen;
-	info->out_nr_ids = mg->g.nr_ids;
-	info->out_nr_entries = mg->nr_entries;
-	info->out_nr_valid = valid;
-	return 0;
+	if (!group)
+		return false;
+	claimed = iommu_group_dma_owner_claimed(group);
+	iommu_group_put(group);
+	return claimed;
 }
 
-/**
- * rvmsi_dev_set_mode() - switch how a device's MSIs are delivered
- * @dev: the device
- * @mode: enum iommu_rvmsi_mode
- *
- * Every entry is recomputed from the device's IRQs and written, then one
- * invalidation covers them all. Identity and blocked differ only in which
- * way entries change, so no file the new mode forbids is reachable once
- * this returns.
- *
- * Return: 0, -ENODEV (no table), -EINVAL (not a settable mode),
- * -EOPNOTSUPP (MRIF, guest files: not available).
+/*
+ * Describe the valid entries into @ents (room for @max) and return how
+ * many there are, even beyond @max.
  */
-int rvmsi_dev_set_mode(struct device *dev, u32 mode)
-{
-	struct riscv_iommu_msi_dev *mdev;
-	bool changed = false;
-	unsigned long flags;
-	u64 i;
-
-	guard(mutex)(&riscv_iommu_msi_devs_lock);
-	mdev = riscv_iommu_msi_lookup(dev);
-	if (!mdev)
-		return -ENODEV;
-	switch (mode) {
-	case IOMMU_RVMSI_MODE_BLOCKED:
-	case IOMMU_RVMSI_MODE_IDENTITY:
-		break;
-	case IOMMU_RVMSI_MODE_MRIF:
-	case IOMMU_RVMSI_MODE_GUEST_FILE:
-		return -EOPNOTSUPP;
-	default:
-		return -EINVAL;
-	}
-
-	raw_spin_lock_irqsave(&mdev->lock, flags);
-	if (mdev->mode != mode) {
-		mdev->mode = mode;
-		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
-			changed |= riscv_iommu_msi_entry_update(mdev, i);
-		if (changed)
-			riscv_iommu_msi_inval(mdev, 0);
-	}
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
-	if (changed)
-		dev_info(dev, "rvmsi: MSI delivery mode %u\n", mode);
-	return 0;
-}
-
-/**
- * rvmsi_dev_get_entries() - the valid entries of a device's table
- * @dev: the device
- * @ents: room for @max entries, filled in index order
- * @max: capacity of @ents
- * @ret_count: number of valid entries, even when more than @max
- *
- * Return: 0, -ENODEV (no table) or -EMSGSIZE (@max too small; nothing
- * beyond @max was written).
- */
-int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
-			  u32 max, u32 *ret_count)
+static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev,
+				    struct iommu_rvmsi_entry *ents, u32 max)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	struct riscv_iommu_msi_dev *mdev;
 	struct iommu_rvmsi_entry *e;
 	struct rvmsi_msipte_info pi;
 	struct rvmsi_msipte pte;
@@ -981,11 +949,6 @@ int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
 	unsigned long flags;
 	u32 n = 0, refs;
 	u64 i;
-
-	guard(mutex)(&riscv_iommu_msi_devs_lock);
-	mdev = riscv_iommu_msi_lookup(dev);
-	if (!mdev)
-		return -ENODEV;
 
 	for (i = 0; i < mg->nr_entries; i++) {
 		raw_spin_lock_irqsave(&mdev->lock, flags);
@@ -1020,6 +983,331 @@ int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
 		else
 			e->kind = IOMMU_RVMSI_ENTRY_GUEST_FILE;
 	}
-	*ret_count = n;
-	return n > max ? -EMSGSIZE : 0;
+	return n;
+}
+
+/* Mode, isolation and the number of valid entries, consistently. */
+static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
+				  u32 *isolation, u32 *nr_valid)
+{
+	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
+	bool shared = false, locked;
+	unsigned long flags;
+	u32 valid = 0;
+	u64 i;
+
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	for (i = 0; i < nr_entries; i++) {
+		if (!(READ_ONCE(mdev->table[i].dw0) & RVMSI_MSIPTE_V))
+			continue;
+		valid++;
+		/* A basic-mode entry of the host reaches a shared file. */
+		if (mdev->mode == IOMMU_RVMSI_MODE_IDENTITY)
+			shared = true;
+	}
+	*mode = mdev->mode;
+	locked = mdev->locked;
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+
+	if (locked)
+		*isolation = IOMMU_RVMSI_ISOLATION_LOCKED;
+	else if (shared)
+		*isolation = IOMMU_RVMSI_ISOLATION_SHARED;
+	else
+		*isolation = IOMMU_RVMSI_ISOLATION_ISOLATED;
+	*nr_valid = valid;
+}
+
+static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev)
+{
+	u32 max = riscv_iommu_msi_geom.nr_entries;
+	struct rvmsi_snapshot *snap;
+
+	snap = kzalloc(struct_size(snap, ents, max), GFP_KERNEL);
+	if (!snap)
+		return NULL;
+	strscpy(snap->name, dev_name(mdev->dev));
+	strscpy(snap->iommu, dev_name(mdev->iommu->dev));
+	snap->rid = mdev->rid;
+	snap->caps = riscv_iommu_msi_caps(mdev->iommu);
+	riscv_iommu_msi_state(mdev, &snap->mode, &snap->isolation, &snap->nr_valid);
+	snap->locked = snap->isolation == IOMMU_RVMSI_ISOLATION_LOCKED;
+	snap->user_bound = riscv_iommu_msi_user_bound(mdev->dev);
+	snap->nr_entries = max;
+	snap->nr_irqs = atomic_read(&mdev->nr_irqs);
+	snap->nr_ents = min(riscv_iommu_msi_describe(mdev, snap->ents, max), max);
+	return snap;
+}
+
+/**
+ * rvmsi_snapshot_get() - state of a device, by name or by position
+ * @name: device name, or NULL to take the @n-th device
+ * @n: position in the list of devices with a table, if @name is NULL
+ *
+ * Return: a snapshot to kfree(), or NULL if there is no such device (or no
+ * memory).
+ */
+struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n)
+{
+	struct riscv_iommu_msi_dev *mdev;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	if (name) {
+		mdev = riscv_iommu_msi_lookup_name(name);
+		return mdev ? riscv_iommu_msi_snap(mdev) : NULL;
+	}
+	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
+		if (!n--)
+			return riscv_iommu_msi_snap(mdev);
+	return NULL;
+}
+
+/**
+ * rvmsi_host_get() - the IMSIC geometry and the number of devices
+ * @host: filled in
+ *
+ * Return: 0, or -ENODEV without a usable geometry.
+ */
+int rvmsi_host_get(struct rvmsi_host *host)
+{
+	const struct riscv_iommu_msi_geom *mg = riscv_iommu_msi_get_geom();
+	struct riscv_iommu_msi_dev *mdev;
+
+	if (!mg)
+		return -ENODEV;
+	host->nr_groups = mg->g.nr_groups;
+	host->nr_harts = riscv_iommu_msi_nr_harts();
+	host->nr_guest_files = mg->g.geilen;
+	host->nr_ids = mg->g.nr_ids;
+	host->nr_devices = 0;
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
+		host->nr_devices++;
+	return 0;
+}
+
+/*
+ * Switch the mode; the caller holds riscv_iommu_msi_devs_lock. Identity on
+ * a locked device is refused: the lock promises that the table only ever
+ * holds blocked and MRIF entries.
+ */
+static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
+{
+	bool changed = false;
+	unsigned long flags;
+	int ret = 0;
+	u64 i;
+
+	switch (mode) {
+	case IOMMU_RVMSI_MODE_BLOCKED:
+	case IOMMU_RVMSI_MODE_IDENTITY:
+		break;
+	case IOMMU_RVMSI_MODE_MRIF:
+	case IOMMU_RVMSI_MODE_GUEST_FILE:
+		return -EOPNOTSUPP;
+	default:
+		return -EINVAL;
+	}
+
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	if (mode == IOMMU_RVMSI_MODE_IDENTITY && mdev->locked) {
+		ret = -EPERM;
+	} else if (mdev->mode != mode) {
+		mdev->mode = mode;
+		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
+			changed |= riscv_iommu_msi_entry_update(mdev, i);
+		if (changed)
+			riscv_iommu_msi_inval(mdev, 0);
+	}
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	if (changed) {
+		dev_info(mdev->dev, "rvmsi: MSI delivery mode %u\n", mode);
+		riscv_iommu_msi_event(mdev, RVMSI_REASON_MODE);
+	}
+	return ret;
+}
+
+/*
+ * Set or clear the isolation lock. Only while no user owns the device's
+ * DMA: whether MSIs are isolated is what iommufd and VFIO check when they
+ * bind, so it must not change under a bound user. Locking a device in
+ * identity mode blocks it.
+ */
+static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
+{
+	unsigned long flags;
+	int ret;
+
+	if (mdev->locked == lock)
+		return 0;
+	if (riscv_iommu_msi_user_bound(mdev->dev))
+		return -EBUSY;
+	if (lock) {
+		ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_BLOCKED);
+		if (ret)
+			return ret;
+	}
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	mdev->locked = lock;
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	/* What iommufd and VFIO test at bind time, see docs/isolation.md. */
+	if (lock)
+		mdev->domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+	else
+		mdev->domain->flags &= ~IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+	dev_info(mdev->dev, "rvmsi: isolation lock %s\n", lock ? "set" : "cleared");
+	riscv_iommu_msi_event(mdev, RVMSI_REASON_MODE);
+	return 0;
+}
+
+/**
+ * rvmsi_dev_set() - the netlink DEV_SET: mode and/or isolation lock
+ * @name: device name
+ * @mode: new mode, or NULL to leave it
+ * @lock: new lock state, or NULL to leave it
+ *
+ * A lock change comes first, so "lock and block" and "unlock and identity"
+ * both work in one request. On failure of the second step the first stays.
+ *
+ * Return: 0, -ENODEV, -EINVAL, -EOPNOTSUPP, -EPERM or -EBUSY.
+ */
+int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
+{
+	struct riscv_iommu_msi_dev *mdev;
+	int ret = 0;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup_name(name);
+	if (!mdev)
+		return -ENODEV;
+	if (mode && *mode == IOMMU_RVMSI_MODE_OFF)
+		return -EINVAL;
+	if (lock)
+		ret = riscv_iommu_msi_set_lock(mdev, *lock);
+	if (!ret && mode)
+		ret = riscv_iommu_msi_set_mode(mdev, *mode);
+	return ret;
+}
+
+static void riscv_iommu_msi_ntf_work(struct work_struct *work)
+{
+	struct riscv_iommu_msi_dev *mdev =
+		container_of(work, struct riscv_iommu_msi_dev, ntf_work);
+	struct rvmsi_snapshot *snap = NULL;
+	u32 reason;
+
+	for (reason = RVMSI_REASON_IRQ_ALLOC; reason <= RVMSI_REASON_MODE; reason++) {
+		if (!test_and_clear_bit(reason, &mdev->ntf_reasons))
+			continue;
+		if (!snap) {
+			scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+				snap = riscv_iommu_msi_snap(mdev);
+			if (!snap)
+				return;
+		}
+		rvmsi_nl_notify_entries(snap, reason);
+	}
+	kfree(snap);
+}
+
+/**
+ * riscv_iommu_msi_fault() - a record from the fault queue
+ * @iommu: the IOMMU that reported it
+ * @rec: the record, decoded by lib/msi
+ *
+ * Called from the fault queue's threaded handler for every record; MSI
+ * causes get a rate-limited log line and a netlink event.
+ */
+void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
+			   const struct riscv_iommu_fq_record *rec)
+{
+	static DEFINE_RATELIMIT_STATE(rs, 5 * HZ, 10);
+	static u32 suppressed;
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct rvmsi_fault_record raw = {
+		.hdr = rec->hdr, .iotval = rec->iotval, .iotval2 = rec->iotval2,
+	};
+	struct riscv_iommu_msi_dev *mdev;
+	struct rvmsi_fault_info fi;
+	struct rvmsi_fault f = { };
+	u32 cause;
+
+	rvmsi_fault_decode(&raw, &fi);
+	cause = fi.cause;
+	f.rid = fi.did;
+	f.cause = fi.cause;
+	f.ttyp = fi.ttyp;
+	f.addr = fi.iotval;
+	if (!rvmsi_fault_cause_is_msi(cause))
+		return;
+
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		list_for_each_entry(mdev, &riscv_iommu_msi_devs, node) {
+			if (mdev->iommu == iommu && mdev->rid == fi.did) {
+				strscpy(f.dev_name, dev_name(mdev->dev));
+				break;
+			}
+		}
+	}
+	f.has_file = riscv_iommu_msi_geom_state > 0 &&
+		     !rvmsi_imsic_file_locate(&mg->g, fi.iotval, &f.group, &f.hart,
+					      &f.guest);
+
+	if (!__ratelimit(&rs)) {
+		suppressed++;
+		return;
+	}
+	f.suppressed = suppressed;
+	suppressed = 0;
+	dev_warn(iommu->dev, "rvmsi: %s: MSI fault %u (%s) at %#llx\n",
+		 f.dev_name[0] ? f.dev_name : "unknown device", cause,
+		 rvmsi_fault_cause_name(cause), fi.iotval);
+	rvmsi_nl_notify_fault(&f);
+}
+
+/* iommufd: include/linux/rvmsi.h */
+
+int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct riscv_iommu_msi_dev *mdev;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+
+	riscv_iommu_msi_state(mdev, &info->out_mode, &info->out_isolation,
+			      &info->out_nr_valid);
+	info->out_capabilities = riscv_iommu_msi_caps(mdev->iommu);
+	info->out_nr_groups = mg->g.nr_groups;
+	info->out_nr_harts = riscv_iommu_msi_nr_harts();
+	info->out_nr_guest_files = mg->g.geilen;
+	info->out_nr_ids = mg->g.nr_ids;
+	info->out_nr_entries = mg->nr_entries;
+	return 0;
+}
+
+int rvmsi_dev_set_mode(struct device *dev, u32 mode)
+{
+	struct riscv_iommu_msi_dev *mdev;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+	return riscv_iommu_msi_set_mode(mdev, mode);
+}
+
+int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
+			  u32 max, u32 *ret_count)
+{
+	struct riscv_iommu_msi_dev *mdev;
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	mdev = riscv_iommu_msi_lookup(dev);
+	if (!mdev)
+		return -ENODEV;
+	*ret_count = riscv_iommu_msi_describe(mdev, ents, max);
+	return *ret_count > max ? -EMSGSIZE : 0;
 }

@@ -19,6 +19,7 @@ struct device;
 struct pt_iommu;
 struct riscv_iommu_dc;
 struct riscv_iommu_device;
+struct riscv_iommu_fq_record;
 struct riscv_iommu_msi_dev;
 
 void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
@@ -31,5 +32,7 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev);
 void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 			     struct riscv_iommu_dc *dc);
+void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
+			   const struct riscv_iommu_fq_record *rec);
 
 #endif

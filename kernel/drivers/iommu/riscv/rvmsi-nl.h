@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * rvmsi: the generic netlink family "rvmsi" (rvmsi-nl.c) and what it needs
+ * from the MSI page table code (iommu-msi.c).
+ */
+#ifndef _RISCV_RVMSI_NL_H_
+#define _RISCV_RVMSI_NL_H_
+
+#include <linux/types.h>
+#include <uapi/linux/rvmsi.h>
+
+/* A consistent copy of one device's state, for a netlink message. */
+struct rvmsi_snapshot {
+	char name[64];
+	char iommu[64];
+	u32 rid;
+	u64 caps;
+	u32 mode;
+	u32 isolation;
+	bool locked;
+	bool user_bound;
+	u32 nr_entries;
+	u32 nr_irqs;
+	u32 nr_valid;
+	u32 nr_ents;
+	struct iommu_rvmsi_entry ents[];
+};
+
+struct rvmsi_host {
+	u32 nr_groups;
+	u32 nr_harts;
+	u32 nr_guest_files;
+	u32 nr_ids;
+	u32 nr_devices;
+};
+
+struct rvmsi_fault {
+	char dev_name[64];
+	u32 rid;
+	u32 cause;
+	u32 ttyp;
+	u64 addr;
+	bool has_file;
+	u32 group;
+	u32 hart;
+	u32 guest;
+	u32 suppressed;
+};
+
+/* iommu-msi.c */
+struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n);
+int rvmsi_host_get(struct rvmsi_host *host);
+int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock);
+
+/* rvmsi-nl.c */
+void rvmsi_nl_notify_entries(const struct rvmsi_snapshot *snap, u32 reason);
+void rvmsi_nl_notify_gone(const char *name, u32 rid);
+void rvmsi_nl_notify_fault(const struct rvmsi_fault *f);
+
+#endif
