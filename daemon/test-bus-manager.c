@@ -163,7 +163,7 @@ TEST(register_vm) {
         ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM", &error,
                                      &reply, "ssua(uau)si", "web1", UUID1, 2, 1, 0, 1, 1, "strict", 0));
         ASSERT_OK(sd_bus_message_read(reply, "o", &path));
-        ASSERT_STREQ(path, "/org/rvmsi/Manager1/vm/6c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01");
+        ASSERT_STREQ(path, "/org/rvmsi/Manager1/vm/_36c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01");
         ASSERT_OK(sd_bus_get_property_string(client, NULL, path, RVMSI_BUS_IFACE_VM, "State", &error, &state));
         ASSERT_STREQ(state, "defined");
         free(state);
@@ -173,7 +173,7 @@ TEST(register_vm) {
 
         /* the node enumerator lists it */
         xml = introspect(RVMSI_BUS_VM_PREFIX);
-        ASSERT_NOT_NULL(strstr(xml, "6c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01"));
+        ASSERT_NOT_NULL(strstr(xml, "_36c0f7e2a_2d9d1e_2d4b55_2d8a57_2d0a2b6c1b9d01"));
         sd_bus_message_unref(reply);
 
         /* an unknown VM object is not there */

@@ -1,0 +1,583 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rvmsid on the sim backend, on a private dbus-daemon, driven over D-Bus
+ * the way rvmsictl and the libvirt hook drive it. Every test starts its own
+ * bus and daemon (harness.c).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "bus-names.h"
+#include "harness.h"
+#include "macro.h"
+#include "tests.h"
+
+#define UUID1 "6c0f7e2a-9d1e-4b55-8a57-0a2b6c1b9d01"
+#define UUID2 "0b9e2c7d-3f41-4a6e-9c2d-5e8f7a1b2c3d"
+#define DEV1 "0000:00:03.0"
+#define DEV2 "0000:00:04.0"
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static int call(const Harness *h, sd_bus *bus, const char *method, sd_bus_error *error, sd_bus_message **reply,
+                const char *types, ...) {
+        sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus ?: h->bus, &m, RVMSI_BUS_NAME, RVMSI_BUS_PATH,
+                                           RVMSI_BUS_IFACE_MANAGER, method);
+        ASSERT_OK(r);
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                ASSERT_OK(r);
+        }
+        r = sd_bus_call(bus ?: h->bus, m, 0, error, reply);
+        sd_bus_message_unref(m);
+        return r;
+}
+
+/* Expect a call to fail with this error name. */
+#define EXPECT_ERROR(h, ename, method, ...)                                                      \
+        do {                                                                                    \
+                sd_bus_error _e = SD_BUS_ERROR_NULL;                                            \
+                int _r = call((h), NULL, (method), &_e, NULL, __VA_ARGS__);                     \
+                if (_r >= 0)                                                                    \
+                        TEST_FAIL("%s() succeeded, expected %s", (method), (ename));             \
+                if (!sd_bus_error_has_name(&_e, (ename)))                                        \
+                        TEST_FAIL("%s() failed with %s (%s), expected %s", (method),            \
+                                  _e.name, _e.message, (ename));                                 \
+                if (!_e.message || !*_e.message)                                                \
+                        TEST_FAIL("%s(): error %s without a message", (method), (ename));        \
+                sd_bus_error_free(&_e);                                                         \
+        } while (0)
+
+#define EXPECT_OK(h, method, ...)                                                               \
+        do {                                                                                    \
+                sd_bus_error _e = SD_BUS_ERROR_NULL;                                            \
+                int _r = call((h), NULL, (method), &_e, NULL, __VA_ARGS__);                     \
+                if (_r < 0)                                                                     \
+                        TEST_FAIL("%s() failed: %s: %s", (method), _e.name, _e.message);        \
+                sd_bus_error_free(&_e);                                                         \
+        } while (0)
+
+static json_object *describe_json(const Harness *h) {
+        _cleanup_free_ char *s = harness_describe(h);
+        json_object *j = json_tokener_parse(s);
+
+        if (!j)
+                TEST_FAIL("Describe() is not JSON: %s", s);
+        return j;
+}
+
+static json_object *jget(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                TEST_FAIL("no key '%s' in %s", key, json_object_to_json_string(o));
+        return v;
+}
+
+static json_object *find_by(json_object *array, const char *key, const char *value) {
+        for (size_t i = 0; i < json_object_array_length(array); i++) {
+                json_object *o = json_object_array_get_idx(array, i), *v;
+
+                if (json_object_object_get_ex(o, key, &v) && streq(json_object_get_string(v), value))
+                        return o;
+        }
+        return NULL;
+}
+
+static void register_vm(const Harness *h, const char *name, const char *uuid, const char *klass) {
+        /* vCPU 0 pinned to CPU 1, vCPU 1 to CPU 2 */
+        EXPECT_OK(h, "RegisterVM", "ssua(uau)si", name, uuid, 2, 2, 0, 1, 1, 1, 1, 2, klass, 100);
+}
+
+static char *get_policy(const Harness *h) {
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *s;
+        char *copy;
+
+        if (call(h, NULL, "GetPolicy", &e, &reply, NULL) < 0)
+                TEST_FAIL("GetPolicy: %s", e.message);
+        ASSERT_OK(sd_bus_message_read(reply, "s", &s));
+        copy = strdup(s);
+        sd_bus_message_unref(reply);
+        return copy;
+}
+
+static char *get_string_property(const Harness *h, const char *prop) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *s = NULL;
+
+        if (sd_bus_get_property_string(h->bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, prop, &e,
+                                       &s) < 0)
+                TEST_FAIL("Get %s: %s", prop, e.message);
+        return s;
+}
+
+static uint64_t get_u64_property(const Harness *h, const char *prop) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        uint64_t v = 0;
+
+        if (sd_bus_get_property_trivial(h->bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, prop, &e,
+                                        't', &v) < 0)
+                TEST_FAIL("Get %s: %s", prop, e.message);
+        return v;
+}
+
+static int get_bool_property(const Harness *h, const char *prop) {
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int v = 0;
+
+        if (sd_bus_get_property_trivial(h->bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, prop, &e,
+                                        'b', &v) < 0)
+                TEST_FAIL("Get %s: %s", prop, e.message);
+        return v;
+}
+
+/* ---- tests ----------------------------------------------------------------------------- */
+
+TEST(lifecycle) {
+        Harness h;
+        json_object *j, *vm, *dev;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *target, *mode, *code, *text;
+        char *state = NULL;
+        _cleanup_free_ char *vm_path = NULL;
+        int n = 0;
+
+        harness_start(&h, NULL);
+
+        register_vm(&h, "web1", UUID1, "strict");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "vm", UUID1);
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV2, "host", "");
+
+        j = describe_json(&h);
+        vm = find_by(jget(j, "vms"), "uuid", UUID1);
+        ASSERT_NOT_NULL(vm);
+        ASSERT_STREQ(json_object_get_string(jget(vm, "state")), "defined");
+        ASSERT_STREQ(json_object_get_string(jget(vm, "class")), "strict");
+        ASSERT_EQ(json_object_get_int(jget(vm, "priority")), 100);
+        ASSERT_EQ(json_object_array_length(jget(vm, "pinning")), 2);
+        dev = find_by(jget(j, "devices"), "pci", DEV1);
+        ASSERT_NOT_NULL(dev);
+        ASSERT_STREQ(json_object_get_string(jget(dev, "owner")), "vm");
+        ASSERT_STREQ(json_object_get_string(jget(dev, "vm")), UUID1);
+        /* a device of a VM that does not run is blocked */
+        ASSERT_STREQ(json_object_get_string(jget(dev, "mode")), "blocked");
+        json_object_put(j);
+
+        /* libvirt's order for a start */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "prepare");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "start");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "started");
+        ASSERT_OK(sd_bus_path_encode(RVMSI_BUS_VM_PREFIX, UUID1, &vm_path));
+        ASSERT_OK(sd_bus_get_property_string(h.bus, RVMSI_BUS_NAME, vm_path, RVMSI_BUS_IFACE_VM, "State", &e,
+                                             &state));
+        ASSERT_STREQ(state, "running");
+        free(state);
+
+        /* a running VM's device cannot be detached; a stopped one can */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_BUSY, "DetachDevice", "s", DEV1);
+        /* started again is fine, release while running is not */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_TRANSITION, "VMEvent", "ss", UUID1, "release");
+
+        /* Explain answers for the device, one row per target or one for the device */
+        ASSERT_OK(call(&h, NULL, "Explain", &e, &reply, "ss", DEV1, ""));
+        ASSERT_OK(sd_bus_message_enter_container(reply, 'a', "(ssss)"));
+        while (sd_bus_message_read(reply, "(ssss)", &target, &mode, &code, &text) > 0) {
+                ASSERT_TRUE(*mode);
+                ASSERT_TRUE(*code);
+                ASSERT_TRUE(*text);
+                n++;
+        }
+        ASSERT_TRUE(n >= 1);
+        sd_bus_message_unref(reply);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_TARGET, "Explain", "ss", DEV1, "hart:63");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "Explain", "ss", DEV1, "core:1");
+
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "stopped");
+        j = describe_json(&h);
+        vm = find_by(jget(j, "vms"), "uuid", UUID1);
+        ASSERT_STREQ(json_object_get_string(jget(vm, "state")), "stopped");
+        dev = find_by(jget(j, "devices"), "pci", DEV1);
+        ASSERT_STREQ(json_object_get_string(jget(dev, "mode")), "blocked");
+        json_object_put(j);
+
+        /* release forgets the VM; its device becomes nobody's */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "release");
+        j = describe_json(&h);
+        ASSERT_TRUE(find_by(jget(j, "vms"), "uuid", UUID1) == NULL);
+        dev = find_by(jget(j, "devices"), "pci", DEV1);
+        ASSERT_STREQ(json_object_get_string(jget(dev, "owner")), "none");
+        ASSERT_STREQ(json_object_get_string(jget(dev, "mode")), "blocked");
+        json_object_put(j);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_VM, "VMEvent", "ss", UUID1, "started");
+
+        harness_stop(&h);
+}
+
+TEST(migration) {
+        Harness h;
+        json_object *j;
+
+        harness_start(&h, NULL);
+        register_vm(&h, "db1", UUID2, "balanced");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "vm", UUID2);
+
+        /* destination side: ready before the guest runs here */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "migrate-in-prepare");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_TRANSITION, "VMEvent", "ss", UUID2, "migrate-out-begin");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "migrate-done");
+        j = describe_json(&h);
+        ASSERT_STREQ(json_object_get_string(jget(find_by(jget(j, "vms"), "uuid", UUID2), "state")), "running");
+        json_object_put(j);
+
+        /* source side: keeps everything until done, then forgets */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "migrate-out-begin");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "migrate-done");
+        j = describe_json(&h);
+        ASSERT_TRUE(find_by(jget(j, "vms"), "uuid", UUID2) == NULL);
+        json_object_put(j);
+
+        /* reconnect after a libvirtd restart: register again, then reconnect */
+        register_vm(&h, "db1", UUID2, "balanced");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "reconnect");
+        /* registering the same VM again is an update, not an error */
+        register_vm(&h, "db1", UUID2, "balanced");
+        j = describe_json(&h);
+        ASSERT_STREQ(json_object_get_string(jget(find_by(jget(j, "vms"), "uuid", UUID2), "state")), "running");
+        json_object_put(j);
+
+        harness_stop(&h);
+}
+
+TEST(bad_arguments_change_nothing) {
+        Harness h;
+        _cleanup_free_ char *before = NULL, *after = NULL, *bad_uuid_pin = NULL;
+
+        harness_start(&h, NULL);
+        register_vm(&h, "web1", UUID1, "strict");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "vm", UUID1);
+        before = harness_describe(&h);
+
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "", UUID2, 1, 0, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "-x", UUID2, 1, 0, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "a/b", UUID2, 1, 0, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", "1234", 1, 0, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 0, 0, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 100000, 0, "",
+                     0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 1, 0, "fast",
+                     0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 1, 0, "", 5000);
+        /* pinning: vCPU out of range, CPU that does not exist, vCPU twice */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 1, 1, 3, 1, 0,
+                     "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 1, 1, 0, 1,
+                     999, "", 0);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "vm2", UUID2, 2, 2, 0, 1, 0,
+                     0, 1, 1, "", 0);
+        /* a name another VM has */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_EXISTS, "RegisterVM", "ssua(uau)si", "web1", UUID2, 1, 0, "", 0);
+
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "UnregisterVM", "s", "nope");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_VM, "UnregisterVM", "s", UUID2);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "VMEvent", "ss", UUID1, "explode");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_VM, "VMEvent", "ss", UUID2, "prepare");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_TRANSITION, "VMEvent", "ss", UUID1, "migrate-done");
+
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", "00:03.0", "host", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", "0000:00:03.0\n", "host", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", "0000:00:03.8", "host", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", "0000:00:03.0", "root", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", DEV2, "host", UUID1);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "AttachDevice", "sss", DEV2, "vm", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_VM, "AttachDevice", "sss", DEV2, "vm", UUID2);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_EXISTS, "AttachDevice", "sss", DEV1, "host", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_DEVICE, "DetachDevice", "s", DEV2);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "DetachDevice", "s", "x");
+
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "SetPolicy", "s", "");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "SetPolicy", "s", "{\"version\": 99}");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "SetPolicy", "s", "[1,2");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "CheckPolicy", "s", "{\"version\": 1, \"bogus\": true}");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_SCENARIO_INVALID, "Plan", "s", "{}");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_SCENARIO_INVALID, "Plan", "s", "not json");
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_DEVICE, "Explain", "ss", DEV2, "");
+
+        after = harness_describe(&h);
+        if (!streq(before, after))
+                TEST_FAIL("a refused call changed the state:\nbefore: %s\nafter: %s", before, after);
+        (void) bad_uuid_pin;
+        harness_stop(&h);
+}
+
+/* In a child that is not root: every mutating method, with arguments that
+ * are valid (so that only the credential check can refuse), must get
+ * NotPermitted; reads still work. Returns the number of failures. */
+static int nonroot_calls(const Harness *h, const char *policy) {
+        struct {
+                const char *method, *types;
+        } const calls[] = {
+                { "RegisterVM", "ssua(uau)si" },
+                { "UnregisterVM", "s" },
+                { "VMEvent", "ss" },
+                { "AttachDevice", "sss" },
+                { "DetachDevice", "s" },
+                { "SetPolicy", "s" },
+                { "Reload", NULL },
+                { "Resync", NULL },
+        };
+        sd_bus *bus;
+        int failures = 0;
+
+        if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0) {
+                fprintf(stderr, "setresuid: %m\n");
+                return 100;
+        }
+        bus = harness_connect(h);
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                int r;
+
+                if (streq(calls[i].method, "RegisterVM"))
+                        r = call(h, bus, "RegisterVM", &e, NULL, calls[i].types, "vm9", UUID2, 1, 0, "", 0);
+                else if (streq(calls[i].method, "UnregisterVM"))
+                        r = call(h, bus, "UnregisterVM", &e, NULL, "s", UUID1);
+                else if (streq(calls[i].method, "VMEvent"))
+                        r = call(h, bus, "VMEvent", &e, NULL, "ss", UUID1, "prepare");
+                else if (streq(calls[i].method, "AttachDevice"))
+                        r = call(h, bus, "AttachDevice", &e, NULL, "sss", DEV2, "userspace", "");
+                else if (streq(calls[i].method, "DetachDevice"))
+                        r = call(h, bus, "DetachDevice", &e, NULL, "s", DEV1);
+                else if (streq(calls[i].method, "SetPolicy"))
+                        r = call(h, bus, "SetPolicy", &e, NULL, "s", policy);
+                else
+                        r = call(h, bus, calls[i].method, &e, NULL, NULL);
+                if (r >= 0 || !sd_bus_error_has_name(&e, RVMSI_BUS_ERROR_NOT_PERMITTED)) {
+                        fprintf(stderr, "non-root %s(): %s (%s)\n", calls[i].method, r >= 0 ? "succeeded" : e.name,
+                                strempty(e.message));
+                        failures++;
+                }
+                sd_bus_error_free(&e);
+        }
+        /* reading is for everyone */
+        {
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+                sd_bus_message *reply = NULL;
+
+                if (call(h, bus, "Describe", &e, &reply, NULL) < 0) {
+                        fprintf(stderr, "non-root Describe(): %s\n", e.message);
+                        failures++;
+                }
+                sd_bus_message_unref(reply);
+                sd_bus_error_free(&e);
+        }
+        sd_bus_flush_close_unref(bus);
+        return failures;
+}
+
+TEST(nonroot_refused) {
+        Harness h;
+        _cleanup_free_ char *before = NULL, *after = NULL, *policy = NULL;
+        pid_t pid;
+        int status;
+
+        if (geteuid() != 0)
+                TEST_FAIL("this test must run as root (it drops to uid 65534 in a child)");
+        harness_start(&h, NULL);
+        register_vm(&h, "web1", UUID1, "performance");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "host", "");
+        policy = get_policy(&h);
+        before = harness_describe(&h);
+
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                h.bus = NULL;   /* the parent's connection is not ours */
+                _exit(nonroot_calls(&h, policy));
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) != 0)
+                TEST_FAIL("%d mutating call(s) were not refused for a non-root caller", WEXITSTATUS(status));
+
+        after = harness_describe(&h);
+        if (!streq(before, after))
+                TEST_FAIL("a refused non-root call changed the state");
+        /* and root may do all of it */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "prepare");
+        EXPECT_OK(&h, "SetPolicy", "s", policy);
+        EXPECT_OK(&h, "Resync", NULL);
+        EXPECT_OK(&h, "Reload", NULL);
+        harness_stop(&h);
+}
+
+static bool generation_is(const Harness *h, void *userdata) {
+        return get_u64_property(h, "PolicyGeneration") == *(uint64_t *) userdata;
+}
+
+static bool is_degraded(const Harness *h, void *userdata) {
+        return get_bool_property(h, "Degraded");
+}
+
+TEST(reload) {
+        Harness h;
+        _cleanup_free_ char *policy = NULL, *source = NULL, *after = NULL, *expected_source = NULL;
+        uint64_t gen, want;
+
+        harness_start(&h, NULL);
+        policy = get_policy(&h);
+        source = get_string_property(&h, "PolicySource");
+        ASSERT_STREQ(source, "builtin");
+        ASSERT_FALSE(get_bool_property(&h, "Degraded"));
+
+        /* a good file, by Reload() */
+        harness_write_config(&h, "policy.json", policy);
+        gen = get_u64_property(&h, "PolicyGeneration");
+        EXPECT_OK(&h, "Reload", NULL);
+        ASSERT_EQ(get_u64_property(&h, "PolicyGeneration"), gen + 1);
+        free(source);
+        source = get_string_property(&h, "PolicySource");
+        ASSERT_TRUE(asprintf(&expected_source, "%s/policy.json", h.config_dir) > 0);
+        ASSERT_STREQ(source, expected_source);
+
+        /* a good file, by SIGHUP */
+        want = gen + 2;
+        ASSERT_OK(kill(h.daemon_pid, SIGHUP));
+        if (!harness_wait_for(&h, generation_is, &want, 10000))
+                TEST_FAIL("SIGHUP did not reload the policy");
+
+        /* a bad file: SIGHUP keeps the last good policy and says so */
+        harness_write_config(&h, "policy.json", "{ \"version\": 1, \"default_class\": \"fastest\" }\n");
+        ASSERT_OK(kill(h.daemon_pid, SIGHUP));
+        if (!harness_wait_for(&h, is_degraded, NULL, 10000))
+                TEST_FAIL("a bad policy file did not make the daemon degraded");
+        ASSERT_EQ(get_u64_property(&h, "PolicyGeneration"), want);
+        after = get_policy(&h);
+        ASSERT_STREQ(after, policy);
+        free(source);
+        source = get_string_property(&h, "PolicySource");
+        ASSERT_STREQ(source, expected_source);
+        /* and Reload() reports the file's error */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "Reload", NULL);
+        ASSERT_EQ(get_u64_property(&h, "PolicyGeneration"), want);
+
+        /* fixed again: no longer degraded */
+        harness_write_config(&h, "policy.json", policy);
+        EXPECT_OK(&h, "Reload", NULL);
+        ASSERT_FALSE(get_bool_property(&h, "Degraded"));
+        harness_stop(&h);
+}
+
+/* Which guest file (1..GEILEN) of its hart a vCPU holds is KVM's choice of
+ * a free one: after a restart the sim's world is rebuilt (on a host, KVM
+ * would have kept it) and may hand out another, equivalent index. Whether a
+ * vCPU holds a guest file, on which hart, and every mode are compared. */
+static void normalize_guest_indexes(json_object *o) {
+        if (json_object_is_type(o, json_type_array)) {
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        normalize_guest_indexes(json_object_array_get_idx(o, i));
+                return;
+        }
+        if (!json_object_is_type(o, json_type_object))
+                return;
+        json_object_object_foreach(o, key, val) {
+                if ((streq(key, "guest_file") || streq(key, "guest")) && json_object_is_type(val, json_type_int))
+                        json_object_object_add(o, key, json_object_new_boolean(json_object_get_int(val) > 0));
+                else
+                        normalize_guest_indexes(val);
+        }
+}
+
+/* The parts of Describe() that are the converged state (not counters). */
+static char *converged_state(const Harness *h) {
+        json_object *j = describe_json(h), *o = json_object_new_object();
+        char *s;
+
+        json_object_object_add(o, "host", json_object_get(jget(j, "host")));
+        json_object_object_add(o, "policy", json_object_get(jget(j, "policy")));
+        json_object_object_add(o, "vms", json_object_get(jget(j, "vms")));
+        json_object_object_add(o, "devices", json_object_get(jget(j, "devices")));
+        json_object_object_add(o, "unsatisfied", json_object_get(jget(j, "unsatisfied")));
+        normalize_guest_indexes(o);
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY));
+        json_object_put(o);
+        json_object_put(j);
+        return s;
+}
+
+TEST(restart_converges) {
+        Harness h;
+        _cleanup_free_ char *before = NULL, *after = NULL, *after2 = NULL;
+        int status;
+
+        harness_start(&h, NULL);
+        register_vm(&h, "web1", UUID1, "strict");
+        register_vm(&h, "db1", UUID2, "performance");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "vm", UUID1);
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV2, "vm", UUID2);
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "prepare");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "started");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "prepare");
+        before = converged_state(&h);
+
+        /* no goodbye: the state on disk is all the next one gets */
+        status = harness_stop_daemon(&h, SIGKILL);
+        ASSERT_TRUE(WIFSIGNALED(status));
+        harness_start_daemon(&h);
+        after = converged_state(&h);
+        if (!streq(before, after))
+                TEST_FAIL("state after kill -9 and restart differs:\nbefore: %s\nafter: %s", before, after);
+
+        /* and once more, with a resync in between: nothing moves */
+        EXPECT_OK(&h, "Resync", NULL);
+        status = harness_stop_daemon(&h, SIGKILL);
+        harness_start_daemon(&h);
+        after2 = converged_state(&h);
+        ASSERT_STREQ(after2, before);
+        harness_stop(&h);
+}
+
+TEST(plan) {
+        Harness h;
+        _cleanup_free_ char *scenario = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        const char *s;
+        json_object *j;
+
+        harness_start(&h, NULL);
+        scenario = harness_read_data("scenarios/plan-demo.json");
+        before = harness_describe(&h);
+        if (call(&h, NULL, "Plan", &e, &reply, "s", scenario) < 0)
+                TEST_FAIL("Plan: %s: %s", e.name, e.message);
+        ASSERT_OK(sd_bus_message_read(reply, "s", &s));
+        j = json_tokener_parse(s);
+        ASSERT_NOT_NULL(j);
+        ASSERT_TRUE(json_object_get_int(jget(jget(j, "report"), "steps")) > 0);
+        ASSERT_EQ(json_object_get_int(jget(jget(j, "report"), "invariant_violations")), 0);
+        ASSERT_NOT_NULL(jget(j, "desired"));
+        json_object_put(j);
+        sd_bus_message_unref(reply);
+        /* a what-if changes nothing in the daemon */
+        after = harness_describe(&h);
+        ASSERT_STREQ(after, before);
+        harness_stop(&h);
+}
+
+DEFINE_TEST_MAIN

@@ -1,0 +1,138 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# The main job: run rvmsid on the simulated host and show what it decided.
+#
+#   tools/run-sim.sh BUILDDIR [--scenario FILE] [--oneshot]
+#
+# Starts a private dbus-daemon (nothing is installed, nothing touches the
+# system bus), rvmsid --backend=sim on it with a demo scenario from
+# tests/data/scenarios/, then shows the daemon's status, devices, VMs and
+# the reason for every decision through busctl. Without --oneshot it keeps
+# running until Ctrl-C, printing the bus address so that you can drive it:
+#   busctl --address=ADDRESS call org.rvmsi.Manager1 /org/rvmsi/Manager1 \
+#          org.rvmsi.Manager1.Manager Describe
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+usage() {
+        echo "usage: $0 BUILDDIR [--scenario FILE] [--oneshot]" >&2
+        exit 2
+}
+
+[ $# -ge 1 ] || usage
+build=$(cd "$1" && pwd)
+shift
+scenario=""
+oneshot=0
+while [ $# -gt 0 ]; do
+        case "$1" in
+        --scenario) [ $# -ge 2 ] || usage; scenario=$2; shift 2 ;;
+        --scenario=*) scenario=${1#--scenario=}; shift ;;
+        --oneshot) oneshot=1; shift ;;
+        *) usage ;;
+        esac
+done
+
+rvmsid=$build/daemon/rvmsid
+[ -x "$rvmsid" ] || { echo "run-sim: $rvmsid not built (ninja -C $build)" >&2; exit 1; }
+command -v dbus-daemon >/dev/null || { echo "run-sim: dbus-daemon is not installed (apt install dbus)" >&2; exit 1; }
+command -v busctl >/dev/null || { echo "run-sim: busctl (systemd) is not installed" >&2; exit 1; }
+
+if [ -z "$scenario" ]; then
+        for f in "$top"/tests/data/scenarios/demo*.json; do
+                [ -e "$f" ] && { scenario=$f; break; }
+        done
+fi
+
+tmp=$(mktemp -d /tmp/rvmsi-sim.XXXXXX)
+bus_pid=""
+daemon_pid=""
+cleanup() {
+        [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
+        [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null && wait "$bus_pid" 2>/dev/null || true
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+mkdir -p "$tmp/state" "$tmp/config"
+cat >"$tmp/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>rvmsi-sim</type>
+  <listen>unix:path=$tmp/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+  </policy>
+</busconfig>
+CONF
+
+dbus-daemon --config-file="$tmp/bus.conf" --nofork --nosyslog --print-address=3 3>"$tmp/address" &
+bus_pid=$!
+for _ in $(seq 100); do [ -s "$tmp/address" ] && break; sleep 0.05; done
+address=$(head -n1 "$tmp/address")
+[ -n "$address" ] || { echo "run-sim: dbus-daemon did not start" >&2; exit 1; }
+
+args=(--backend=sim --bus="$address" --state="$tmp/state" --config="$tmp/config")
+[ -n "$scenario" ] && args+=(--scenario="$scenario")
+echo "== rvmsid ${args[*]}"
+"$rvmsid" "${args[@]}" &
+daemon_pid=$!
+
+bc() { busctl --address="$address" "$@"; }
+has_name() {
+        bc call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus NameHasOwner s org.rvmsi.Manager1 \
+                2>/dev/null | grep -q true
+}
+for _ in $(seq 200); do
+        has_name && break
+        kill -0 "$daemon_pid" 2>/dev/null || { echo "run-sim: rvmsid exited" >&2; daemon_pid=""; exit 1; }
+        sleep 0.05
+done
+has_name || { echo "run-sim: rvmsid did not take its bus name" >&2; exit 1; }
+
+mgr=(org.rvmsi.Manager1 /org/rvmsi/Manager1 org.rvmsi.Manager1.Manager)
+# busctl quotes strings; print JSON results as they are
+json_result() { bc --json=short call "${mgr[@]}" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])'; }
+
+echo
+echo "== status"
+bc get-property "${mgr[@]}" Backend Geometry NVMs NDevices NGuestFiles NGuestFilesFree NUnsatisfied Degraded Status
+echo
+echo "== objects"
+bc tree org.rvmsi.Manager1
+echo
+echo "== devices"
+bc call "${mgr[@]}" ListDevices
+echo
+echo "== why (Explain)"
+for dev in $(bc --json=short call "${mgr[@]}" ListDevices | python3 -c '
+import json, sys
+for name, owner, path in json.load(sys.stdin)["data"][0]:
+    print(name)'); do
+        echo "-- $dev"
+        bc --json=short call "${mgr[@]}" Explain ss "$dev" "" | python3 -c '
+import json, sys
+for target, mode, code, text in json.load(sys.stdin)["data"][0]:
+    print(f"   {target or \"(device)\":10} {mode:11} {code:28} {text}")'
+done
+echo
+echo "== Describe()"
+json_result Describe
+
+if [ "$oneshot" = 1 ]; then
+        exit 0
+fi
+echo
+echo "rvmsid is running on the private bus $address"
+echo "try: busctl --address=$address introspect org.rvmsi.Manager1 /org/rvmsi/Manager1"
+echo "Ctrl-C to stop."
+wait "$daemon_pid"
+daemon_pid=""
