@@ -489,6 +489,11 @@ static int op_release(Hook *h) {
         }
 }
 
+static void hook_done(Hook *h) {
+        h->bus = sd_bus_flush_close_unref(h->bus);
+        h->dom = domain_info_free(h->dom);
+}
+
 static int read_stdin(char **ret, size_t *ret_len) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, size = 0;
@@ -531,7 +536,7 @@ static int read_stdin(char **ret, size_t *ret_len) {
 int main(int argc, char *argv[]) {
         _cleanup_free_ char *xml = NULL;
         char errbuf[1024];
-        Hook h = { .op = _OP_MAX };
+        _cleanup_(hook_done) Hook h = { .op = _OP_MAX };
         size_t len = 0;
         int r, ret;
 
@@ -608,7 +613,5 @@ int main(int argc, char *argv[]) {
                 break;
         }
 
-        h.bus = sd_bus_flush_close_unref(h.bus);
-        domain_info_free(h.dom);
         return ret;
 }
