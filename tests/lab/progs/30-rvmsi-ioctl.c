@@ -261,8 +261,7 @@ TEST_F(rv, bad_modes)
 	ASSERT_EQ(-EINVAL, set_mode(&self->e, IOMMU_RVMSI_MODE_OFF));
 	ASSERT_EQ(-EINVAL, set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE + 1));
 	ASSERT_EQ(-EINVAL, set_mode(&self->e, 0xffffffff));
-	/* Not available in this kernel (MRIF) or anywhere yet (guest files). */
-	ASSERT_EQ(-EOPNOTSUPP, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	/* Guest files need irqbypass, which RISC-V KVM does not have. */
 	ASSERT_EQ(-EOPNOTSUPP, set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE));
 	/* Setting the current mode again is fine and changes nothing. */
 	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
@@ -303,6 +302,70 @@ TEST_F(rv, blocked_mode_faults_real_msis)
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
 	ASSERT_EQ(after, lab_klog_count("Fault 262 ", devid));
+}
+
+/*
+ * MRIF: edu's file is replaced by a kernel-owned MRIF; its MSIs arrive as
+ * notices on the kernel's notice interrupt, which runs edu's handler, so the
+ * eventfd still fires. The entry follows affinity moves like an identity
+ * entry, and identity mode brings direct delivery back.
+ */
+TEST_F(rv, mrif_mode_delivers_through_notices)
+{
+	char name[64];
+	struct iommu_rvmsi_info info;
+	struct iommu_rvmsi_entry ent[4];
+	long long notice_before, notice_after;
+	int notice_irq = -1, cpu, i;
+	uint64_t got = 0;
+	uint32_t n = 4;
+
+	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, info.out_mode);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_ISOLATED, info.out_isolation);
+	ASSERT_EQ(1U, info.out_nr_valid);
+	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(1U, n);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
+	ASSERT_EQ(lab_irq_effective_cpu(self->irq), ent[0].cpu);
+	ASSERT_EQ(1U, ent[0].refcount);
+
+	snprintf(name, sizeof(name), "rvmsi-notice-%s", self->e.bdf);
+	notice_before = proc_irq_count(name, &notice_irq);
+	ASSERT_LE(0, notice_before) TH_LOG("no %s in /proc/interrupts", name);
+	for (i = 0; i < 3; i++) {
+		edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+		got += edu_wait_irq(&self->e, 2000);
+	}
+	notice_after = proc_irq_count(name, NULL);
+	n = 4;
+	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	TH_LOG("MRIF: 3 raises, eventfd %llu, notice IRQ %d count %lld -> %lld, entry notices %llu",
+	       (unsigned long long)got, notice_irq, notice_before, notice_after,
+	       (unsigned long long)ent[0].notices);
+	ASSERT_EQ(3ULL, (unsigned long long)got);
+	ASSERT_EQ(notice_before + 3, notice_after);
+	ASSERT_EQ(3ULL, (unsigned long long)ent[0].notices);
+
+	/* The MRIF entry follows the IRQ and delivery goes on. */
+	cpu = (ent[0].cpu + 1) % sysconf(_SC_NPROCESSORS_ONLN);
+	ASSERT_EQ(cpu, edu_move_irq(&self->e, self->irq, cpu));
+	n = 4;
+	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(1U, n);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
+	ASSERT_EQ(cpu, ent[0].cpu);
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
+
+	/* Back to identity: direct delivery, no more notices. */
+	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
+	assert_unchanged(_metadata, &self->e, self->irq);
+	notice_before = proc_irq_count(name, NULL);
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
+	ASSERT_EQ(notice_before, proc_irq_count(name, NULL));
 }
 
 TEST_HARNESS_MAIN

@@ -393,68 +393,66 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 }
 
 /*
- * The isolation lock, set before the device is bound: iommufd binds it
- * without allow_unsafe_interrupts. No fixture: edu must start unbound.
+ * The isolation lock, set before the device is bound: the table holds only
+ * MRIF (or blocked) entries, iommufd binds the device without
+ * allow_unsafe_interrupts, and its MSIs still arrive through the MRIF
+ * notice. No fixture: edu must start unbound.
  */
 TEST(isolation_lock)
 {
 	struct genl_family_info fi = { .group = NULL };
 	struct iommu_rvmsi_set_mode sm = { .size = sizeof(sm) };
-	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
-	char bdf[32], cdev[300];
+	const char *step = "";
+	char bdf[32];
 	struct find_dev f;
-	int sock, iommufd, devfd;
+	struct edu e;
+	int sock, r;
 
 	ASSERT_EQ(0, edu_find(bdf, sizeof(bdf)));
 	ASSERT_EQ(0, edu_bind_vfio(bdf));
-	ASSERT_EQ(0, edu_cdev_path(bdf, cdev, sizeof(cdev)));
 	sock = genl_open();
 	ASSERT_LE(0, sock);
 	ASSERT_EQ(0, genl_resolve(sock, RVMSI_FAMILY_NAME, &fi));
 
-	/* Lock while unbound: the device is blocked and reported as locked. */
+	/* Lock while unbound: MRIF (the IOMMU has MSI_MRIF), reported as locked. */
 	ASSERT_EQ(0, dev_set(sock, fi.id, bdf, -1, 1));
 	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(1, f.dev.locked);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_LOCKED, f.dev.isolation);
-	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, f.dev.mode);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, f.dev.mode);
 	ASSERT_EQ(-EPERM, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
 
-	/* Bound without the override. */
+	/* Bound without the override, and its MSI arrives. */
 	ASSERT_EQ(0, edu_set_unsafe_interrupts(0));
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	devfd = open(cdev, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, iommufd);
-	ASSERT_LE(0, devfd);
-	bind.iommufd = iommufd;
-	ASSERT_EQ(0, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
-		TH_LOG("bind of a locked device without allow_unsafe_interrupts: %s",
-		       strerror(errno));
-	TH_LOG("locked %s bound to iommufd without allow_unsafe_interrupts, dev_id %u",
-	       bdf, bind.out_devid);
+	r = edu_open(&e, &step);
+	ASSERT_EQ(0, r) TH_LOG("locked device, allow_unsafe_interrupts=0: %s: %s",
+			       step, strerror(-r));
+	ASSERT_EQ(0, edu_enable_msi(&e));
+	edu_w32(&e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&e, 2000));
+	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
+	TH_LOG("locked %s bound without allow_unsafe_interrupts; MSI delivered; %d entry, kind %u",
+	       bdf, f.dev.nents, f.dev.nents ? f.dev.ents[0].kind : 0);
+	ASSERT_EQ(1, f.dev.nents);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, f.dev.ents[0].kind);
+	ASSERT_EQ(1, f.dev.user_bound);
 
 	/* While bound: no identity (ioctl or netlink), no unlocking. */
-	sm.dev_id = bind.out_devid;
+	sm.dev_id = e.dev_id;
 	sm.mode = IOMMU_RVMSI_MODE_IDENTITY;
-	ASSERT_NE(0, ioctl(iommufd, IOMMU_RVMSI_SET_MODE, &sm));
+	ASSERT_NE(0, ioctl(e.iommufd, IOMMU_RVMSI_SET_MODE, &sm));
 	ASSERT_EQ(EPERM, errno);
 	ASSERT_EQ(-EPERM, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
 	ASSERT_EQ(-EBUSY, dev_set(sock, fi.id, bdf, -1, 0));
 	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(1, f.dev.locked);
-	ASSERT_EQ(1, f.dev.user_bound);
-	close(devfd);
-	close(iommufd);
+	edu_close(&e);
 
 	/* Unlocked, the device needs the override again. */
 	ASSERT_EQ(0, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, 0));
-	iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	devfd = open(cdev, O_RDWR | O_CLOEXEC);
-	bind.iommufd = iommufd;
-	ASSERT_NE(0, ioctl(devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind));
-	ASSERT_EQ(EPERM, errno);
-	close(devfd);
-	close(iommufd);
+	r = edu_open(&e, &step);
+	edu_close(&e);
+	ASSERT_EQ(-EPERM, r) TH_LOG("unlocked device bound without the override: %s", step);
 	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
 	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(0, f.dev.locked);

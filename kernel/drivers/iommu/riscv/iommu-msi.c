@@ -126,6 +126,14 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
  * @ntf_work: sends the entry-changed events (not from hard IRQ context)
  * @node: in riscv_iommu_msi_devs
+ * @irqs: the device's IRQs (struct riscv_iommu_msi_irq), under @lock
+ * @mrifs: MRIF mode: one 512-byte MRIF per entry, kernel memory
+ * @notices: per entry, identities received through its MRIF
+ * @forged: identities found in an MRIF that are none of the device's
+ * @notice_virq: the kernel-owned interrupt the notice MSIs go to
+ * @notice_addr: its IMSIC address (page of the notice MSI), under @lock
+ * @notice_id: its IMSIC identity (NID), under @lock
+ * @notice_name: its name in /proc/interrupts
  */
 struct riscv_iommu_msi_dev {
 	struct riscv_iommu_device *iommu;
@@ -144,6 +152,14 @@ struct riscv_iommu_msi_dev {
 	unsigned long ntf_reasons;
 	struct work_struct ntf_work;
 	struct list_head node;
+	struct list_head irqs;
+	u64 *mrifs;
+	u64 *notices;
+	u64 forged;
+	unsigned int notice_virq;
+	u64 notice_addr;
+	u32 notice_id;
+	char *notice_name;
 };
 
 /* Every device with a table, for lookups by name and dumps. */
@@ -157,9 +173,15 @@ static DEFINE_MUTEX(riscv_iommu_msi_devs_lock);
  * @retired: entry of the previous target, held until @retire_work, or -1
  * @premap: entries opened for the duration of one set_affinity call
  * @retire_work: releases @retired once the device has the new message
+ * @node: in @mdev->irqs
+ * @virq: the Linux IRQ
+ * @id: the IMSIC identity of its current target, under @mdev->lock
  */
 struct riscv_iommu_msi_irq {
 	struct riscv_iommu_msi_dev *mdev;
+	struct list_head node;
+	unsigned int virq;
+	u32 id;
 	long index;
 	long retired;
 	unsigned long *premap;
@@ -361,13 +383,17 @@ static long riscv_iommu_msi_cpu_index(unsigned int cpu)
 	return pa ? riscv_iommu_msi_addr_index(pa) : -1;
 }
 
-/* Table entry the IRQ's current MSI message targets, or -1. */
-static long riscv_iommu_msi_irq_index(struct irq_data *d)
+/*
+ * Table entry the IRQ's current MSI message targets, or -1; @id gets the
+ * identity (the message data).
+ */
+static long riscv_iommu_msi_irq_target(struct irq_data *d, u32 *id)
 {
 	struct msi_msg msg = { };
 
 	if (irq_chip_compose_msi_msg(d, &msg))
 		return -1;
+	*id = msg.data;
 	return riscv_iommu_msi_addr_index(((u64)msg.address_hi << 32) |
 					  msg.address_lo);
 }
@@ -420,7 +446,23 @@ static void riscv_iommu_msi_entry_want(struct riscv_iommu_msi_dev *mdev,
 	u64 addr;
 
 	rvmsi_msipte_invalid(pte);
-	if (mdev->mode != IOMMU_RVMSI_MODE_IDENTITY || !mdev->refs[index])
+	if (!mdev->refs[index])
+		return;
+	if (mdev->mode == IOMMU_RVMSI_MODE_MRIF) {
+		/*
+		 * The file is replaced by the device's own MRIF; the notice
+		 * goes to the kernel's notice interrupt. Nothing the device
+		 * writes reaches an interrupt file.
+		 */
+		if (!mdev->mrifs || !mdev->notice_addr ||
+		    WARN_ON_ONCE(rvmsi_msipte_mrif(virt_to_phys(mdev->mrifs) +
+						   index * RVMSI_MRIF_SIZE,
+						   mdev->notice_addr >> RVMSI_PAGE_SHIFT,
+						   mdev->notice_id, pte)))
+			rvmsi_msipte_invalid(pte);
+		return;
+	}
+	if (mdev->mode != IOMMU_RVMSI_MODE_IDENTITY)
 		return;
 	/* Identity: the entry redirects the file's page to itself. */
 	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
@@ -499,6 +541,7 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	unsigned int cpu;
 	unsigned long i;
 	long index;
+	u32 id = 0;
 	int ret;
 
 	/* Open every file the parent may pick: it repoints the device itself. */
@@ -512,9 +555,10 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	}
 
 	ret = irq_chip_set_affinity_parent(d, mask, force);
-	index = riscv_iommu_msi_irq_index(d);
+	index = riscv_iommu_msi_irq_target(d, &id);
 
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		mirq->id = id;
 		if (index >= 0 && index != mirq->index) {
 			riscv_iommu_msi_entry_get(mdev, index);
 			/* A move still waiting to retire is two moves old. */
@@ -551,6 +595,7 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 
 	irq_work_sync(&mirq->retire_work);
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		list_del(&mirq->node);
 		if (mirq->retired >= 0)
 			riscv_iommu_msi_entry_put(mdev, mirq->retired);
 		if (mirq->index >= 0)
@@ -614,14 +659,16 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 
 		/* The IMSIC has picked a vector: open its file. */
 		d = irq_domain_get_irq_data(domain, virq + i);
-		mirq->index = riscv_iommu_msi_irq_index(d);
-		if (mirq->index < 0) {
+		mirq->virq = virq + i;
+		mirq->index = riscv_iommu_msi_irq_target(d, &mirq->id);
+		scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+			list_add_tail(&mirq->node, &mdev->irqs);
+			if (mirq->index >= 0)
+				riscv_iommu_msi_entry_get(mdev, mirq->index);
+		}
+		if (mirq->index < 0)
 			dev_warn(mdev->dev, "IRQ %u targets no interrupt file\n",
 				 virq + i);
-			continue;
-		}
-		scoped_guard(raw_spinlock_irqsave, &mdev->lock)
-			riscv_iommu_msi_entry_get(mdev, mirq->index);
 		riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_ALLOC);
 	}
 	return 0;
@@ -728,6 +775,7 @@ static u32 fwspec_rid(struct device *dev)
 }
 
 static void riscv_iommu_msi_ntf_work(struct work_struct *work);
+static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_dev *mdev);
 
 static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
 {
@@ -735,6 +783,10 @@ static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
 		irq_domain_free_fwnode(mdev->fwnode);
 	if (mdev->table)
 		iommu_free_pages(mdev->table);
+	if (mdev->mrifs)
+		iommu_free_pages(mdev->mrifs);
+	kfree(mdev->notice_name);
+	kfree(mdev->notices);
 	kfree(mdev->refs);
 	kfree(mdev);
 }
@@ -787,14 +839,16 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->rid = fwspec_rid(dev);
 	INIT_WORK(&mdev->ntf_work, riscv_iommu_msi_ntf_work);
 	INIT_LIST_HEAD(&mdev->node);
+	INIT_LIST_HEAD(&mdev->irqs);
 	raw_spin_lock_init(&mdev->lock);
 
 	/* Naturally aligned to its (power of two) size, at least a page. */
 	mdev->table = iommu_alloc_pages_node_sz(dev_to_node(iommu->dev),
 						GFP_KERNEL, max(size, align));
 	mdev->refs = kcalloc(mg->nr_entries, sizeof(*mdev->refs), GFP_KERNEL);
+	mdev->notices = kcalloc(mg->nr_entries, sizeof(*mdev->notices), GFP_KERNEL);
 	mdev->fwnode = irq_domain_alloc_named_fwnode(dev_name(dev));
-	if (!mdev->table || !mdev->refs || !mdev->fwnode)
+	if (!mdev->table || !mdev->refs || !mdev->notices || !mdev->fwnode)
 		goto err;
 	if (WARN_ON(rvmsi_msi_table_check_addr(virt_to_phys(mdev->table),
 					       mg->mask)))
@@ -834,6 +888,7 @@ void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
 		list_del(&mdev->node);
 	cancel_work_sync(&mdev->ntf_work);
+	riscv_iommu_msi_notice_free(mdev);
 	rvmsi_nl_notify_gone(dev_name(mdev->dev), mdev->rid);
 	debugfs_remove(mdev->debugfs);
 	dev_set_msi_domain(mdev->dev, mdev->parent);
@@ -861,6 +916,224 @@ void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 	WRITE_ONCE(dc->msiptp, mdev ? msiptp : 0);
 	WRITE_ONCE(dc->msi_addr_mask, mdev ? mg->mask : 0);
 	WRITE_ONCE(dc->msi_addr_pattern, mdev ? mg->pattern : 0);
+}
+
+/*
+ * MRIF mode
+ * ---------
+ * Each entry the device's IRQs use points at a 512-byte MRIF of the device
+ * in kernel memory. The IOMMU records the device's MSI there and writes the
+ * notice MSI, whose address and identity the kernel put in the entry, to a
+ * host interrupt the kernel owns: one per device, allocated from the IMSIC
+ * through a small domain of its own whose write_msi_msg rewrites the MRIF
+ * entries if the IMSIC ever moves that interrupt. The notice handler takes
+ * the pending identities out of the device's MRIFs and runs, for each, the
+ * device's own IRQ that has this identity on this file; anything else is
+ * counted and dropped. A device in MRIF mode cannot reach any interrupt file.
+ */
+
+static DEFINE_MUTEX(riscv_iommu_msi_notice_lock);
+static struct irq_domain *riscv_iommu_msi_notice_domain;
+
+/* The IMSIC (re)targeted the notice interrupt: follow it in every entry. */
+static void riscv_iommu_msi_notice_write_msg(struct irq_data *d, struct msi_msg *msg)
+{
+	struct riscv_iommu_msi_dev *mdev = irq_data_get_irq_chip_data(d);
+	bool changed = false;
+	unsigned long flags;
+	u64 i;
+
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	mdev->notice_addr = ((u64)msg->address_hi << 32) | msg->address_lo;
+	mdev->notice_id = msg->data;
+	if (mdev->mode == IOMMU_RVMSI_MODE_MRIF) {
+		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
+			changed |= riscv_iommu_msi_entry_update(mdev, i);
+		if (changed)
+			riscv_iommu_msi_inval(mdev, 0);
+	}
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+}
+
+static struct irq_chip riscv_iommu_msi_notice_chip = {
+	.name			= "RVMSI-notice",
+	.irq_mask		= irq_chip_mask_parent,
+	.irq_unmask		= irq_chip_unmask_parent,
+	.irq_ack		= irq_chip_ack_parent,
+	.irq_retrigger		= irq_chip_retrigger_hierarchy,
+	.irq_set_affinity	= irq_chip_set_affinity_parent,
+	.irq_write_msi_msg	= riscv_iommu_msi_notice_write_msg,
+	.flags			= IRQCHIP_SKIP_SET_WAKE,
+};
+
+static int riscv_iommu_msi_notice_alloc(struct irq_domain *domain, unsigned int virq,
+					unsigned int nr_irqs, void *arg)
+{
+	int ret;
+
+	if (nr_irqs != 1)
+		return -EINVAL;
+	ret = irq_domain_alloc_irqs_parent(domain, virq, nr_irqs, NULL);
+	if (ret)
+		return ret;
+	irq_domain_set_hwirq_and_chip(domain, virq, virq,
+				      &riscv_iommu_msi_notice_chip, arg);
+	return 0;
+}
+
+static void riscv_iommu_msi_notice_dfree(struct irq_domain *domain, unsigned int virq,
+					 unsigned int nr_irqs)
+{
+	irq_domain_reset_irq_data(irq_domain_get_irq_data(domain, virq));
+	irq_domain_free_irqs_parent(domain, virq, nr_irqs);
+}
+
+static const struct irq_domain_ops riscv_iommu_msi_notice_ops = {
+	.alloc	= riscv_iommu_msi_notice_alloc,
+	.free	= riscv_iommu_msi_notice_dfree,
+};
+
+#define RISCV_IOMMU_MSI_NOTICE_BATCH	16
+
+/*
+ * Forward what the device's MRIFs hold. Runs as the notice interrupt's
+ * handler, and is re-triggered after leaving MRIF mode to drain leftovers.
+ */
+static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
+{
+	struct riscv_iommu_msi_dev *mdev = data;
+	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
+	unsigned int virqs[RISCV_IOMMU_MSI_NOTICE_BATCH];
+	struct riscv_iommu_msi_irq *mirq;
+	unsigned int n, k, forged;
+	unsigned long flags;
+	u64 *mrif;
+	int id;
+	u64 i;
+
+	do {
+		n = 0;
+		forged = 0;
+		raw_spin_lock_irqsave(&mdev->lock, flags);
+		for (i = 0; i < nr_entries && n < ARRAY_SIZE(virqs); i++) {
+			mrif = mdev->mrifs + i * RVMSI_MRIF_DWORDS;
+			id = 0;
+			while (n < ARRAY_SIZE(virqs) &&
+			       (id = rvmsi_mrif_take_pending(mrif, id)) > 0) {
+				mdev->notices[i]++;
+				list_for_each_entry(mirq, &mdev->irqs, node)
+					if (mirq->index == (long)i && mirq->id == id)
+						break;
+				if (list_entry_is_head(mirq, &mdev->irqs, node)) {
+					mdev->forged++;
+					forged++;
+				} else {
+					virqs[n++] = mirq->virq;
+				}
+			}
+		}
+		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+
+		if (forged)
+			dev_warn_ratelimited(mdev->dev,
+					     "rvmsi: %u identity(ies) in its MRIFs that are none of its interrupts, dropped\n",
+					     forged);
+		/* The device's own handlers, e.g. VFIO's eventfd trigger. */
+		for (k = 0; k < n; k++)
+			generic_handle_irq(virqs[k]);
+	} while (n == ARRAY_SIZE(virqs));
+	return IRQ_HANDLED;
+}
+
+/*
+ * Give the device its MRIFs and notice interrupt, once; process context,
+ * with riscv_iommu_msi_devs_lock held.
+ */
+static int riscv_iommu_msi_notice_init(struct riscv_iommu_msi_dev *mdev)
+{
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct irq_domain_info info = {
+		.ops		= &riscv_iommu_msi_notice_ops,
+		.hwirq_max	= ~0U,
+		.parent		= mdev->parent,
+	};
+	struct msi_msg msg = { };
+	u64 *mrifs, i;
+	int virq, ret;
+	u32 id;
+
+	if (mdev->notice_virq)
+		return 0;
+	if (!(mdev->iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_MRIF))
+		return -EOPNOTSUPP;
+
+	scoped_guard(mutex, &riscv_iommu_msi_notice_lock) {
+		if (!riscv_iommu_msi_notice_domain) {
+			info.fwnode = irq_domain_alloc_named_fwnode("rvmsi-notice");
+			if (!info.fwnode)
+				return -ENOMEM;
+			riscv_iommu_msi_notice_domain = irq_domain_instantiate(&info);
+			if (IS_ERR(riscv_iommu_msi_notice_domain)) {
+				ret = PTR_ERR(riscv_iommu_msi_notice_domain);
+				riscv_iommu_msi_notice_domain = NULL;
+				irq_domain_free_fwnode(info.fwnode);
+				return ret;
+			}
+		}
+	}
+
+	mrifs = iommu_alloc_pages_node_sz(dev_to_node(mdev->iommu->dev), GFP_KERNEL,
+					  mg->nr_entries * RVMSI_MRIF_SIZE);
+	mdev->notice_name = kasprintf(GFP_KERNEL, "rvmsi-notice-%s", dev_name(mdev->dev));
+	if (!mrifs || !mdev->notice_name) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
+	/* Every identity enabled: the notice handler decides, not the MRIF. */
+	for (i = 0; i < mg->nr_entries; i++)
+		for (id = 1; id <= mg->g.nr_ids; id++)
+			rvmsi_mrif_set_enable(mrifs + i * RVMSI_MRIF_DWORDS, id, true);
+	mdev->mrifs = mrifs;
+
+	virq = irq_domain_alloc_irqs(riscv_iommu_msi_notice_domain, 1, NUMA_NO_NODE, mdev);
+	if (virq <= 0) {
+		ret = virq ?: -ENOSPC;
+		goto err_mrifs;
+	}
+	ret = request_irq(virq, riscv_iommu_msi_notice, 0, mdev->notice_name, mdev);
+	if (ret) {
+		irq_domain_free_irqs(virq, 1);
+		goto err_mrifs;
+	}
+	if (irq_chip_compose_msi_msg(irq_get_irq_data(virq), &msg)) {
+		free_irq(virq, mdev);
+		irq_domain_free_irqs(virq, 1);
+		ret = -EIO;
+		goto err_mrifs;
+	}
+	mdev->notice_virq = virq;
+	riscv_iommu_msi_notice_write_msg(irq_get_irq_data(virq), &msg);
+	dev_info(mdev->dev, "rvmsi: MRIFs ready, notice interrupt %d\n", virq);
+	return 0;
+
+err_mrifs:
+	mdev->mrifs = NULL;
+err_free:
+	if (mrifs)
+		iommu_free_pages(mrifs);
+	kfree(mdev->notice_name);
+	mdev->notice_name = NULL;
+	return ret;
+}
+
+/* After the device context stopped using the table. */
+static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_dev *mdev)
+{
+	if (!mdev->notice_virq)
+		return;
+	free_irq(mdev->notice_virq, mdev);
+	irq_domain_free_irqs(mdev->notice_virq, 1);
+	mdev->notice_virq = 0;
 }
 
 /*
@@ -948,13 +1221,14 @@ static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev,
 	u32 group, hart, guest, tguest;
 	unsigned long flags;
 	u32 n = 0, refs;
-	u64 i;
+	u64 i, notices;
 
 	for (i = 0; i < mg->nr_entries; i++) {
 		raw_spin_lock_irqsave(&mdev->lock, flags);
 		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
 		pte.dw1 = READ_ONCE(mdev->table[i].dw1);
 		refs = mdev->refs[i];
+		notices = mdev->notices[i];
 		raw_spin_unlock_irqrestore(&mdev->lock, flags);
 
 		if (rvmsi_msipte_decode(&pte, &pi) || pi.kind == RVMSI_MSIPTE_INVALID)
@@ -974,6 +1248,7 @@ static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev,
 		e->guest = guest;
 		e->cpu = guest ? -1 : riscv_iommu_msi_index_cpu(i);
 		e->refcount = refs;
+		e->notices = notices;
 		/* Where the write really goes: an MRIF, an S-level or a guest file. */
 		if (pi.kind == RVMSI_MSIPTE_MRIF)
 			e->kind = IOMMU_RVMSI_ENTRY_MRIF;
@@ -1093,7 +1368,7 @@ int rvmsi_host_get(struct rvmsi_host *host)
  */
 static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 {
-	bool changed = false;
+	bool changed = false, left_mrif = false;
 	unsigned long flags;
 	int ret = 0;
 	u64 i;
@@ -1103,6 +1378,11 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 	case IOMMU_RVMSI_MODE_IDENTITY:
 		break;
 	case IOMMU_RVMSI_MODE_MRIF:
+		/* Without MSI_MRIF, or without memory: nothing changes. */
+		ret = riscv_iommu_msi_notice_init(mdev);
+		if (ret)
+			return ret == -EOPNOTSUPP ? ret : -ENOMEM;
+		break;
 	case IOMMU_RVMSI_MODE_GUEST_FILE:
 		return -EOPNOTSUPP;
 	default:
@@ -1113,6 +1393,7 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 	if (mode == IOMMU_RVMSI_MODE_IDENTITY && mdev->locked) {
 		ret = -EPERM;
 	} else if (mdev->mode != mode) {
+		left_mrif = mdev->mode == IOMMU_RVMSI_MODE_MRIF;
 		mdev->mode = mode;
 		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
 			changed |= riscv_iommu_msi_entry_update(mdev, i);
@@ -1120,6 +1401,9 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 			riscv_iommu_msi_inval(mdev, 0);
 	}
 	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	/* MSIs recorded in the MRIFs before the switch still get delivered. */
+	if (left_mrif && mdev->notice_virq)
+		irq_chip_retrigger_hierarchy(irq_get_irq_data(mdev->notice_virq));
 	if (changed) {
 		dev_info(mdev->dev, "rvmsi: MSI delivery mode %u\n", mode);
 		riscv_iommu_msi_event(mdev, RVMSI_REASON_MODE);
@@ -1142,8 +1426,11 @@ static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
 		return 0;
 	if (riscv_iommu_msi_user_bound(mdev->dev))
 		return -EBUSY;
-	if (lock) {
-		ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_BLOCKED);
+	if (lock && mdev->mode == IOMMU_RVMSI_MODE_IDENTITY) {
+		/* MRIF keeps the device's MSIs working; blocked is the fallback. */
+		ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_MRIF);
+		if (ret)
+			ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_BLOCKED);
 		if (ret)
 			return ret;
 	}
