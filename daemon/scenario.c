@@ -946,7 +946,7 @@ int scenario_setup(const Scenario *s, Backend **ret_backend, Model **ret_model, 
         _cleanup_(backend_freep) Backend *b = NULL;
         _cleanup_(model_freep) Model *m = NULL;
         _cleanup_(policy_freep) Policy *p = NULL;
-        json_object *geo, *pol, *vms, *devs;
+        json_object *geo, *pol = NULL, *vms = NULL, *devs = NULL;
         Geometry g = { .nr_groups = 1, .nr_ids = 255 };
         Sim *sim;
         int r;

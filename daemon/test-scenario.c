@@ -96,6 +96,19 @@ TEST(bad_scenarios_are_rejected_at_load) {
         }
 }
 
+/* Everything but version and geometry is optional (found by fuzz-scenario: absent arrays were read). */
+TEST(minimal_scenario) {
+        const char *t = "{ \"version\": 1, \"geometry\": { \"harts\": 1, \"guest_files\": 0 } }";
+        _cleanup_(scenario_freep) Scenario *s = NULL;
+        ScenarioReport rep;
+        JsonError e = {};
+
+        ASSERT_OK(scenario_parse_buffer(t, strlen(t), "min.json", &s, &e));
+        ASSERT_EQ(scenario_n_steps(s), 0);
+        ASSERT_OK(scenario_run(s, &rep, &e));
+        ASSERT_EQ(rep.n_ops, 0);
+}
+
 /* Expectations really check: a wrong one fails the run. */
 TEST(wrong_expectations_fail) {
         static const char *const wrong[] = {
