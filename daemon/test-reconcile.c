@@ -359,3 +359,69 @@ TEST(reconciler_driver_coalesces) {
         r = reconciler_free(r);
         world_done(&w);
 }
+
+/* A backend that refuses operations on one device: a failed revoke must stop everything after it. */
+static char failing_device[DEVICE_NAME_MAX];
+
+static int failing_apply(Backend *b, const Op *op) {
+        if (op->type == OP_SET_MODE && streq(op->device, failing_device))
+                return -EIO;
+        return backend_sim_ops.apply(b, op);
+}
+
+TEST(failed_revoke_stops_the_plan) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        BackendOps ops = backend_sim_ops;
+        _cleanup_(backend_freep) Backend *b = NULL;
+        _cleanup_(model_freep) Model *m = NULL;
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        ReconcileStats st;
+        Device *d;
+        Sim *s;
+
+        ops.apply = failing_apply;
+        ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_NOT_NULL(s);
+        ASSERT_OK(model_new(&g, &m));
+        ASSERT_OK(policy_new_default(&p));
+        /* a: host device currently identity, to become MRIF (revoke); b: blocked, to become identity (grant). */
+        for (int i = 0; i < 2; i++) {
+                const char *name = i == 0 ? "a" : "b";
+
+                ASSERT_OK(sim_add_device(s, name, CAP_MSI_FLAT | CAP_MSI_MRIF));
+                ASSERT_OK(sim_device_set_owner(s, name, OWNER_HOST, NULL));
+                ASSERT_OK(sim_device_set_vectors(s, name, 1, v));
+                ASSERT_OK(model_add_device(m, name, CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+                ASSERT_OK(model_device_set_owner(m, d, i == 0 ? OWNER_USERSPACE : OWNER_HOST, NULL));
+                ASSERT_OK(model_device_set_vectors(m, d, 1, v));
+        }
+        {
+                Op op = { .type = OP_SET_MODE, .mode = MODE_IDENTITY };
+
+                strcpy(op.device, "a");
+                ASSERT_OK(backend_apply(b, &op));
+        }
+        strcpy(failing_device, "a");
+        ASSERT_OK(reconciler_new(m, &p, b, &r));
+        ASSERT_ERROR(reconciler_run(r, &st), EIO);
+        ASSERT_EQ(st.n_ops, 2);
+        ASSERT_EQ(st.n_revoke, 1);
+        ASSERT_EQ(st.n_applied, 0);
+        ASSERT_TRUE(reconciler_is_dirty(r));
+        {
+                DeviceState ds = {};
+
+                ASSERT_OK(b->ops->dump_device(b, "b", &ds));
+                ASSERT_EQ(ds.mode, MODE_BLOCKED);       /* the grant did not run */
+                device_state_done(&ds);
+        }
+        failing_device[0] = 0;
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_EQ(st.n_applied, 2);
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_EQ(st.n_ops, 0);
+}
