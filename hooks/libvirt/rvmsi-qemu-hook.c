@@ -580,9 +580,14 @@ int main(int argc, char *argv[]) {
                         return ret;
                 return EXIT_SUCCESS;
         }
-        if (!streq(h.dom->name, h.guest))
-                return hook_fail(&h, "domain XML is for '%s', but the hook was called for '%s'", h.dom->name,
-                                 h.guest);
+        if (!streq(h.dom->name, h.guest)) {
+                ret = hook_fail(&h, "domain XML is for '%s', but the hook was called for '%s'", h.dom->name,
+                                h.guest);
+                /* same rule as for bad XML: never kill a running guest over it */
+                if (op_table[h.op].can_fail || h.op == OP_STOPPED || h.op == OP_RELEASE)
+                        return ret;
+                return EXIT_SUCCESS;
+        }
 
         switch (h.op) {
         case OP_PREPARE:

@@ -413,6 +413,7 @@ TEST(malformed_xml_changes_nothing) {
         }
         /* well-formed, but for another guest than the one libvirt named */
         expect_refused_unchanged(&h, "db1", "prepare", "begin", "web1.xml", 1, "hook was called for 'db1'");
+        expect_refused_unchanged(&h, "db1", "reconnect", "begin", "web1.xml", 0, "hook was called for 'db1'");
         expect_vm_state(&h, WEB1, "running");
 }
 
