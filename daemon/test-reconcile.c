@@ -268,9 +268,34 @@ static bool states_differ(const DeviceState *d, const DeviceState *a) {
         }
 }
 
+/* Entries (non-blocked, by target) that are added, removed or point elsewhere. */
+static size_t count_differing_entries(const DeviceState *d, const DeviceState *a) {
+        size_t n = 0;
+
+        for (int pass = 0; pass < 2; pass++) {
+                const DeviceState *x = pass ? a : d, *y = pass ? d : a;
+
+                for (uint32_t i = 0; i < x->n_entries; i++) {
+                        const Entry *e = &x->entries[i], *o = NULL;
+
+                        if (e->kind == ENTRY_BLOCKED)
+                                continue;
+                        for (uint32_t k = 0; k < y->n_entries; k++)
+                                if (y->entries[k].target == e->target && y->entries[k].kind != ENTRY_BLOCKED)
+                                        o = &y->entries[k];
+                        if (!o)
+                                n++;
+                        else if (pass == 0 && !entry_same_destination(e, o))
+                                n++;
+                }
+        }
+        return n;
+}
+
 TEST(random_perturbations_give_exactly_the_differing_devices) {
         World w = {};
         uint64_t rs = 42;
+        size_t total_devices = 0, total_entries = 0;
 
         world_new(&w, 9);
         converge(&w);
@@ -281,7 +306,7 @@ TEST(random_perturbations_give_exactly_the_differing_devices) {
                 _cleanup_strv_free_ char **expected = NULL;
                 const Model *world = sim_world(w.sim);
                 unsigned n = 1 + (unsigned) (test_rand(&rs) % 4);
-                size_t n_set_mode = 0;
+                size_t n_set_mode = 0, n_entries = 0;
 
                 /* Perturb the backend behind the daemon's back: random modes on random devices. */
                 for (unsigned k = 0; k < n; k++) {
@@ -301,8 +326,10 @@ TEST(random_perturbations_give_exactly_the_differing_devices) {
                         ASSERT_NOT_NULL(as);
                         if (states_differ(ds, as))
                                 ASSERT_OK(strv_extend(&expected, ds->name));
+                        n_entries += count_differing_entries(ds, as);
                 }
                 ASSERT_OK(reconcile_plan(d, a, RECONCILE_GUEST_FILES, &p));
+                ASSERT_EQ(p->n_entries_differing, n_entries);
                 check_phases(p);
                 for (size_t i = 0; i < p->n_ops; i++)
                         if (p->ops[i].type == OP_SET_MODE) {
@@ -311,8 +338,14 @@ TEST(random_perturbations_give_exactly_the_differing_devices) {
                                         TEST_FAIL("round %d: op for %s, which did not differ", round, p->ops[i].device);
                         }
                 ASSERT_EQ(n_set_mode, strv_length(expected));
+                total_devices += n_set_mode;
+                total_entries += n_entries;
                 converge(&w);
         }
+        /* The perturbations did perturb. */
+        fprintf(stderr, "%zu devices, %zu entries differed over 40 rounds\n", total_devices, total_entries);
+        ASSERT_TRUE(total_devices >= 20);
+        ASSERT_TRUE(total_entries >= total_devices);
         world_done(&w);
 }
 
