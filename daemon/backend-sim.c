@@ -158,7 +158,7 @@ static void file_ref(Sim *s, const SimEntry *e, int delta) {
 
 /* The device's address space: host IMSIC, or its owner VM's guest IMSIC. */
 static int device_space(const Sim *s, const Device *d, struct rvmsi_imsic_geom *ret) {
-        if (d->owner == OWNER_VM) {
+        if (device_targets_vcpus(d)) {
                 if (!d->vm)
                         return -ENOENT;
                 return geom_for_vm(d->vm->nr_vcpus, ret);
@@ -171,13 +171,13 @@ static int target_location(const Sim *s, const Device *d, uint32_t target, u32 *
         uint32_t hpg = geometry_harts_per_group(&s->world->geometry);
 
         if (TARGET_IS_VCPU(target)) {
-                if (d->owner != OWNER_VM || !d->vm || TARGET_INDEX(target) >= d->vm->nr_vcpus)
+                if (!device_targets_vcpus(d) || !d->vm || TARGET_INDEX(target) >= d->vm->nr_vcpus)
                         return -ENOENT;
                 *group = 0;
                 *hart = TARGET_INDEX(target);
                 return 0;
         }
-        if (d->owner == OWNER_VM || TARGET_INDEX(target) >= s->world->geometry.nr_harts)
+        if (device_targets_vcpus(d) || TARGET_INDEX(target) >= s->world->geometry.nr_harts)
                 return -ENOENT;
         *group = TARGET_INDEX(target) / hpg;
         *hart = TARGET_INDEX(target) % hpg;

@@ -697,7 +697,7 @@ int device_targets(const Device *d, uint32_t **ret_targets, uint32_t **ret_count
 
         assert_return(d && ret_n, -EINVAL);
 
-        vm_owned = d->owner == OWNER_VM;
+        vm_owned = device_targets_vcpus(d);
         keys = new(uint64_t, d->nr_vectors);
         if (!keys)
                 return -ENOMEM;

@@ -127,11 +127,13 @@ static inline uint32_t geometry_harts_per_group(const Geometry *g) {
 
 /*
  * A target is the interrupt file a device's vector aims at, in the device's
- * own address space: for devices not owned by a VM, the S-level file of a host
- * hart (from the IRQ's effective affinity); for VM-owned devices, the virtual
- * interrupt file of one of the VM's vCPUs. One MSI table entry serves every
- * vector aimed at the same target, so decisions are per (device, target).
- * Encoded in 32 bits: bit 31 set = vCPU.
+ * own address space: for a VM-owned device behind an IOMMU that can deliver
+ * into guest files (CAP_GUEST_FILE, i.e. irqbypass), the virtual interrupt
+ * file of one of the VM's vCPUs; for every other device (VM-owned ones
+ * included, whose MSIs then take the host path programmed by VFIO) the
+ * S-level file of a host hart, from the IRQ's effective affinity. One MSI
+ * table entry serves every vector aimed at the same target, so decisions are
+ * per (device, target). Encoded in 32 bits: bit 31 set = vCPU.
  */
 #define TARGET_VCPU_FLAG UINT32_C(0x80000000)
 #define TARGET_HART(h) ((uint32_t) (h))
@@ -274,12 +276,16 @@ int model_device_set_affinity(Model *m, Device *d, uint32_t vector, uint32_t har
 
 /*
  * The distinct targets of a device's vectors, sorted, with the number of
- * vectors per target: VM-owned devices target vCPUs (unrouted vectors are
- * skipped), all others target the hart of each vector's affinity. *ret is
+ * vectors per target: VM-owned devices with CAP_GUEST_FILE target vCPUs
+ * (unrouted vectors are skipped), all others target the hart of each vector's
+ * affinity (see device_targets_vcpus()). *ret is
  * allocated (may be NULL with 0 targets). ret_hart_of_target[i] (optional) is
  * the affinity hart of the lowest-numbered vector of target i, i.e. where the
  * host path of that target goes.
  */
+static inline bool device_targets_vcpus(const Device *d) {
+        return d->owner == OWNER_VM && (d->caps & CAP_GUEST_FILE);
+}
 int device_targets(const Device *d, uint32_t **ret_targets, uint32_t **ret_counts,
                    uint32_t **ret_hart_of_target, uint32_t *ret_n);
 

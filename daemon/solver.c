@@ -583,7 +583,7 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
         for (uint32_t i = 0; i < s->n_entries; i++) {
                 Entry *e = &s->entries[i];
                 uint32_t v = TARGET_INDEX(e->target);
-                const VcpuGrant *vg = g && v < g->nr_vcpus ? &g->vcpus[v] : NULL;
+                const VcpuGrant *vg = g && TARGET_IS_VCPU(e->target) && v < g->nr_vcpus ? &g->vcpus[v] : NULL;
                 EntryKind kind;
                 ReasonCode why;
 

@@ -109,6 +109,16 @@ TEST(vms_devices_and_links) {
         free(counts);
         free(hart_of);
 
+        /* Without guest-file delivery the MSIs take the host path: the targets are the affinity harts. */
+        ASSERT_OK(model_device_set_caps(m, d, CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(device_targets(d, &targets, &counts, NULL, &n));
+        ASSERT_EQ(n, 4);
+        ASSERT_EQ(targets[0], TARGET_HART(0));
+        ASSERT_EQ(targets[3], TARGET_HART(3));
+        free(targets);
+        free(counts);
+        ASSERT_OK(model_device_set_caps(m, d, CAPS_ALL));
+
         /* Changing the owner drops vCPU routes. */
         ASSERT_OK(model_device_set_owner(m, d, OWNER_HOST, NULL));
         ASSERT_TRUE(d->vm == NULL);

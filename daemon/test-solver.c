@@ -467,3 +467,39 @@ TEST(device_unknown_vm_and_removal) {
         ASSERT_TRUE(device_table_find(&d->devices, "0000:03:00.0") == NULL);
         ASSERT_EQ(solver_update_device(m, p, d, "0000:03:00.0"), 0);
 }
+
+/* Without guest-file delivery, VM devices are decided per host hart (the VFIO host path), like the kernel sees them. */
+TEST(vm_device_without_guest_cap_uses_host_targets) {
+        static const struct {
+                IsolationClass klass;
+                DeliveryMode mode;
+                EntryKind kind;
+        } cases[] = {
+                { CLASS_STRICT, MODE_MRIF, ENTRY_MRIF },
+                { CLASS_BALANCED, MODE_MRIF, ENTRY_MRIF },
+                { CLASS_PERFORMANCE, MODE_IDENTITY, ENTRY_HOST_FILE },
+        };
+
+        for (size_t c = 0; c < ELEMENTSOF(cases); c++) {
+                _cleanup_(model_freep) Model *m = new_model(4, 2);
+                _cleanup_(policy_freep) Policy *p = new_policy();
+                _cleanup_(desired_freep) Desired *d = NULL;
+                Vm *vm = test_add_vm(m, 1, 2, VM_RUNNING, cases[c].klass);
+                uint32_t vcpus[] = { 0, 1, 1 };   /* host harts 0, 1, 2 */
+                const DeviceState *s;
+
+                ASSERT_OK(model_vcpu_place(m, vm, 0, 3));
+                test_add_vm_device(m, "0000:07:00.0", vm, CAP_MSI_FLAT | CAP_MSI_MRIF, 3, vcpus);
+                d = solve(m, p);
+                s = test_find(d, "0000:07:00.0");
+                ASSERT_EQ(s->mode, cases[c].mode);
+                ASSERT_EQ(s->n_entries, 3);
+                for (uint32_t i = 0; i < 3; i++) {
+                        ASSERT_EQ(s->entries[i].target, TARGET_HART(i));
+                        ASSERT_EQ(s->entries[i].kind, cases[c].kind);
+                        ASSERT_EQ(s->entries[i].reason, REASON_FALLBACK_NO_GUEST_CAP);
+                        if (cases[c].kind == ENTRY_HOST_FILE)
+                                ASSERT_EQ(s->entries[i].hart, i);
+                }
+        }
+}
