@@ -431,6 +431,10 @@ bool reconciler_mark_dirty(Reconciler *r, DirtyScope scope, const char *key) {
                 l = &r->dirty_vms;
                 break;
         case DIRTY_DEVICE:
+                if (!key) {
+                        r->dirty_all = true;
+                        break;
+                }
                 l = &r->dirty_devices;
                 break;
         default:
