@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Scenario files (docs/scenario.md): a host geometry, VMs, devices, a policy
- * and a timeline of events (vcpu_move, affinity, vm_start/stop/pause/
- * migrate_out/migrate_in, attach/detach, device_add/remove, forge_msi,
- * expect). scenario_run() builds a sim backend and a daemon model from it,
+ * and a timeline of events (vcpu_move, affinity, vm_start/resume/pause/stop/
+ * migrate_out/migrate_in, vm_add/vm_remove, attach/detach,
+ * device_add/device_remove, set_class/set_priority, reserve, forge_msi,
+ * expect). Every event is validated when the file is loaded. scenario_run() builds a sim backend and a daemon model from it,
  * then for each event changes the sim's world, mirrors the change into the
  * daemon's model the way the watchers would, reconciles, and checks the
  * expectations and the sim's invariants after every step.
