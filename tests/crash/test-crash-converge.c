@@ -9,7 +9,8 @@
  * The daemon's side (its reconciler, its Desired, its plan) is thrown away at
  * the crash and rebuilt from scratch, the way a new process starts: the model
  * is what the daemon re-learns (its registrations, which the state file
- * keeps; tests/load/daemon-load.sh kills the real process and checks that file) plus where KVM runs each vCPU and
+ * keeps; tests/crash/crash-restart.sh kills the real process and checks that
+ * file) plus where KVM runs each vCPU and
  * which guest file it holds, read from the world), then a full resync
  * against a dump of the backend.
  *
