@@ -503,3 +503,34 @@ TEST(vm_device_without_guest_cap_uses_host_targets) {
                 }
         }
 }
+
+/* Fairness across harts: two equal VMs contending on 128 single-file harts each win about half. */
+TEST(fairness_across_harts) {
+        static const unsigned pairs[][2] = { { 1, 2 }, { 2, 3 }, { 10, 11 }, { 7, 700 }, { 0x100, 0x200 }, { 5, 0xfff5 } };
+
+        for (size_t k = 0; k < ELEMENTSOF(pairs); k++) {
+                _cleanup_(model_freep) Model *m = new_model(128, 1);
+                _cleanup_(policy_freep) Policy *p = new_policy();
+                _cleanup_(desired_freep) Desired *d = NULL;
+                Vm *a = test_add_vm(m, pairs[k][0], 128, VM_RUNNING, CLASS_BALANCED);
+                Vm *b = test_add_vm(m, pairs[k][1], 128, VM_RUNNING, CLASS_BALANCED);
+                unsigned wa = 0, wb = 0;
+
+                for (uint32_t h = 0; h < 128; h++) {
+                        ASSERT_OK(model_vcpu_place(m, a, h, h));
+                        ASSERT_OK(model_vcpu_place(m, b, h, h));
+                }
+                d = solve(m, p);
+                for (uint32_t h = 0; h < 128; h++) {
+                        bool ga = desired_find_vm(d, a->uuid)->vcpus[h].guest != 0;
+                        bool gb = desired_find_vm(d, b->uuid)->vcpus[h].guest != 0;
+
+                        ASSERT_TRUE(ga != gb);          /* exactly one winner per hart */
+                        wa += ga;
+                        wb += gb;
+                }
+                fprintf(stderr, "VMs %u and %u won %u and %u harts\n", pairs[k][0], pairs[k][1], wa, wb);
+                /* Binomial(128, 1/2): 40..88 is more than 4 standard deviations wide. */
+                ASSERT_TRUE(wa >= 40 && wb >= 40);
+        }
+}
