@@ -396,23 +396,41 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
  * The isolation lock, set before the device is bound: the table holds only
  * MRIF (or blocked) entries, iommufd binds the device without
  * allow_unsafe_interrupts, and its MSIs still arrive through the MRIF
- * notice. No fixture: edu must start unbound.
+ * notice. edu must start unbound: this fixture does not open it.
  */
-TEST(isolation_lock)
-{
-	struct genl_family_info fi = { .group = NULL };
-	struct iommu_rvmsi_set_mode sm = { .size = sizeof(sm) };
-	const char *step = "";
+FIXTURE(lock) {
 	char bdf[32];
+	int sock;
+	struct genl_family_info fi;
+};
+
+FIXTURE_SETUP(lock)
+{
+	ASSERT_EQ(0, edu_find(self->bdf, sizeof(self->bdf)));
+	ASSERT_EQ(0, edu_bind_vfio(self->bdf));
+	self->sock = genl_open();
+	ASSERT_LE(0, self->sock);
+	ASSERT_EQ(0, genl_resolve(self->sock, RVMSI_FAMILY_NAME, &self->fi));
+}
+
+/* Whatever happened, leave edu unlocked, in identity mode, for the rest. */
+FIXTURE_TEARDOWN(lock)
+{
+	dev_set(self->sock, self->fi.id, self->bdf, IOMMU_RVMSI_MODE_IDENTITY, 0);
+	edu_set_unsafe_interrupts(1);
+	close(self->sock);
+}
+
+TEST_F(lock, isolation_lock)
+{
+	struct iommu_rvmsi_set_mode sm = { .size = sizeof(sm) };
+	struct genl_family_info fi = self->fi;
+	int sock = self->sock;
+	const char *step = "";
+	char *bdf = self->bdf;
 	struct find_dev f;
 	struct edu e;
-	int sock, r;
-
-	ASSERT_EQ(0, edu_find(bdf, sizeof(bdf)));
-	ASSERT_EQ(0, edu_bind_vfio(bdf));
-	sock = genl_open();
-	ASSERT_LE(0, sock);
-	ASSERT_EQ(0, genl_resolve(sock, RVMSI_FAMILY_NAME, &fi));
+	int r;
 
 	/* Lock while unbound: MRIF (the IOMMU has MSI_MRIF), reported as locked. */
 	ASSERT_EQ(0, dev_set(sock, fi.id, bdf, -1, 1));
@@ -457,7 +475,6 @@ TEST(isolation_lock)
 	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(0, f.dev.locked);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, f.dev.mode);
-	close(sock);
 }
 
 TEST_HARNESS_MAIN
