@@ -534,3 +534,51 @@ TEST(fairness_across_harts) {
                 ASSERT_TRUE(wa >= 40 && wb >= 40);
         }
 }
+
+/* vCPU moves, step by step: files follow, the one left behind gets the freed file, a full hart falls back. */
+TEST(vcpu_moves) {
+        static const struct {
+                unsigned vm;            /* which VM moves its vCPU 0 */
+                uint32_t hart;          /* to which hart (NO_HART: off) */
+                uint8_t guest[3];       /* expected guest file of VM 0, 1, 2 afterwards */
+        } steps[] = {
+                /* start: all three on hart 0, one file per hart; VM 2 has priority 2, VM 1 priority 1 */
+                { 0, 0, { 0, 0, 1 } },
+                { 2, 1, { 0, 1, 1 } },          /* VM 2 leaves: VM 1 takes hart 0's file */
+                { 0, 1, { 0, 1, 1 } },          /* VM 0 joins VM 2 on hart 1 and loses to it */
+                { 2, NO_HART, { 1, 1, 0 } },    /* VM 2 stops running anywhere: VM 0 gets hart 1 */
+                { 1, 1, { 0, 1, 0 } },          /* VM 1 moves onto hart 1: priority 1 beats VM 0 */
+        };
+        _cleanup_(model_freep) Model *m = new_model(2, 1);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *vms[3];
+
+        for (unsigned i = 0; i < 3; i++) {
+                vms[i] = test_add_vm(m, i, 1, VM_RUNNING, CLASS_BALANCED);
+                ASSERT_OK(model_vm_set_priority(m, vms[i], true, (int32_t) i));
+                ASSERT_OK(model_vcpu_place(m, vms[i], 0, 0));
+        }
+        d = solve(m, p);
+        for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+                _cleanup_(desired_freep) Desired *full = NULL;
+
+                ASSERT_OK(model_vcpu_place(m, vms[steps[k].vm], 0, steps[k].hart));
+                ASSERT_TRUE(solver_update_vm(m, p, d, vms[steps[k].vm]->uuid) >= 0);
+                for (unsigned i = 0; i < 3; i++) {
+                        const VcpuGrant *g = &desired_find_vm(d, vms[i]->uuid)->vcpus[0];
+
+                        if (g->guest != steps[k].guest[i])
+                                TEST_FAIL("step %zu: VM %u holds %u, expected %u (%s)", k, i, g->guest,
+                                          steps[k].guest[i], reason_to_string(g->reason));
+                        /* Feed the held file back, as the reconciler does after applying. */
+                        ASSERT_OK(model_vcpu_set_guest_file(m, vms[i], 0, g->guest));
+                }
+                full = solve(m, p);
+                {
+                        _cleanup_free_ char *a = test_desired_string(d), *b = test_desired_string(full);
+
+                        ASSERT_STREQ(a, b);
+                }
+        }
+}
