@@ -40,11 +40,9 @@ rvmsid=$build/daemon/rvmsid
 command -v dbus-daemon >/dev/null || { echo "run-sim: dbus-daemon is not installed (apt install dbus)" >&2; exit 1; }
 command -v busctl >/dev/null || { echo "run-sim: busctl (systemd) is not installed" >&2; exit 1; }
 
-if [ -z "$scenario" ]; then
-        for f in "$top"/tests/data/scenarios/demo*.json; do
-                [ -e "$f" ] && { scenario=$f; break; }
-        done
-fi
+# The demo: a strict VM with an assigned device on guest files, a host NIC
+# whose identity entries follow its affinity, and forged MSIs that fault.
+[ -n "$scenario" ] || scenario=$top/tests/data/scenarios/basic.json
 
 tmp=$(mktemp -d /tmp/rvmsi-sim.XXXXXX)
 bus_pid=""
@@ -104,7 +102,9 @@ json_result() { bc --json=short call "${mgr[@]}" "$@" | python3 -c 'import json,
 
 echo
 echo "== status"
-bc get-property "${mgr[@]}" Backend Geometry NVMs NDevices NGuestFiles NGuestFilesFree NUnsatisfied Degraded Status
+for p in Backend Geometry NVMs NDevices NGuestFiles NGuestFilesFree NUnsatisfied Degraded AffinitySource Status; do
+        printf '%-16s %s\n' "$p" "$(bc get-property "${mgr[@]}" "$p")"
+done
 echo
 echo "== objects"
 bc tree org.rvmsi.Manager1
@@ -121,7 +121,7 @@ for name, owner, path in json.load(sys.stdin)["data"][0]:
         bc --json=short call "${mgr[@]}" Explain ss "$dev" "" | python3 -c '
 import json, sys
 for target, mode, code, text in json.load(sys.stdin)["data"][0]:
-    print(f"   {target or \"(device)\":10} {mode:11} {code:28} {text}")'
+    print("   %-10s %-11s %-28s %s" % (target or "(device)", mode, code, text))'
 done
 echo
 echo "== Describe()"

@@ -562,7 +562,7 @@ TEST(plan) {
         json_object *j;
 
         harness_start(&h, NULL);
-        scenario = harness_read_data("scenarios/plan-demo.json");
+        scenario = harness_read_data("scenarios/exhaustion.json");
         before = harness_describe(&h);
         if (call(&h, NULL, "Plan", &e, &reply, "s", scenario) < 0)
                 TEST_FAIL("Plan: %s: %s", e.name, e.message);
@@ -577,6 +577,51 @@ TEST(plan) {
         /* a what-if changes nothing in the daemon */
         after = harness_describe(&h);
         ASSERT_STREQ(after, before);
+        harness_stop(&h);
+}
+
+/* A scenario host (tests/data/scenarios/basic.json): a strict VM whose
+ * device is on guest files, a host device on identity entries, and forged
+ * MSIs that the sim's IOMMU blocked. */
+TEST(scenario_host) {
+        Harness h;
+        json_object *j, *dev, *faults, *f;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *target, *mode, *code, *text;
+        int n = 0;
+
+        harness_start(&h, "basic.json");
+        j = describe_json(&h);
+        dev = find_by(jget(j, "devices"), "pci", "0000:01:00.0");
+        ASSERT_NOT_NULL(dev);
+        ASSERT_STREQ(json_object_get_string(jget(dev, "owner")), "vm");
+        ASSERT_STREQ(json_object_get_string(jget(dev, "mode")), "guest-file");
+        ASSERT_EQ(json_object_array_length(jget(dev, "targets")), 2);
+        ASSERT_STREQ(json_object_get_string(jget(json_object_array_get_idx(jget(dev, "targets"), 0), "target")),
+                     "vcpu:0");
+        dev = find_by(jget(j, "devices"), "pci", "0000:02:00.0");
+        ASSERT_NOT_NULL(dev);
+        ASSERT_STREQ(json_object_get_string(jget(dev, "mode")), "identity");
+        /* the scenario forged MSIs into files its entries do not map */
+        faults = jget(j, "faults");
+        ASSERT_TRUE(json_object_array_length(faults) >= 1);
+        f = json_object_array_get_idx(faults, 0);
+        ASSERT_EQ(json_object_get_int(jget(f, "cause")), 262);
+        ASSERT_STREQ(json_object_get_string(jget(f, "device")), "0000:02:00.0");
+        ASSERT_TRUE(get_u64_property(&h, "FaultCount") >= 1);
+        json_object_put(j);
+
+        ASSERT_OK(call(&h, NULL, "Explain", &e, &reply, "ss", "0000:01:00.0", "vcpu:1"));
+        ASSERT_OK(sd_bus_message_enter_container(reply, 'a', "(ssss)"));
+        while (sd_bus_message_read(reply, "(ssss)", &target, &mode, &code, &text) > 0) {
+                ASSERT_STREQ(target, "vcpu:1");
+                ASSERT_STREQ(mode, "guest-file");
+                ASSERT_TRUE(*code && *text);
+                n++;
+        }
+        ASSERT_EQ(n, 1);
+        sd_bus_message_unref(reply);
         harness_stop(&h);
 }
 
