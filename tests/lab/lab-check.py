@@ -97,7 +97,12 @@ def main():
             key = (k.group(1), k.group(2))
             if key not in seen:
                 seen.add(key)
-                where = 'dmesg' if in_dmesg else (cur['name'] if cur else ('boot' if not init else 'between tests'))
+                if in_dmesg:
+                    where = 'dmesg'
+                elif cur:
+                    where = cur['name']
+                else:
+                    where = 'power-off' if done else ('boot' if not init else 'between tests')
                 reports.append((where, f'[{k.group(1)}] {k.group(2)}'))
         if cur is not None and not in_dmesg:
             cur['out'].append(line)
