@@ -454,6 +454,8 @@ int state_save(const State *s, const char *path) {
         return write_file_atomic(path, text, strlen(text), 0600);
 }
 
+#define IN_SET_CORRUPT(r) ((r) == -EBADMSG || (r) == -EINVAL || (r) == -EPROTONOSUPPORT || (r) == -EFBIG)
+
 int state_load(const char *path, State **ret, StateLoadReport *report) {
         _cleanup_json_ json_object *root = NULL;
         StateLoadReport rep = {};
@@ -482,7 +484,8 @@ int state_load(const char *path, State **ret, StateLoadReport *report) {
                 /* Corrupt (or unreadable as state): keep it for the administrator, never drop it. */
                 int k;
 
-                if (r == -EACCES || r == -EPERM || r == -EIO)
+                /* Only bad content is corruption; failing to read the file at all is an error. */
+                if (!IN_SET_CORRUPT(r))
                         return r;
                 k = snprintf(rep.moved_to, sizeof(rep.moved_to), "%s.corrupt-%lld", path, (long long) time(NULL));
                 if (k < 0 || (size_t) k >= sizeof(rep.moved_to))

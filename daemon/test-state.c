@@ -137,6 +137,22 @@ TEST(corrupt_files_are_moved_aside) {
         }
 }
 
+/* Not being able to read the file is an error, not corruption: nothing is moved. */
+TEST(unreadable_is_an_error) {
+        char dir[] = "/tmp/rvmsi-test-state-XXXXXX", path[1024];
+        State *s = NULL;
+        StateLoadReport rep;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        (void) snprintf(path, sizeof(path), "%s/state.json", dir);
+        ASSERT_OK(mkdir(path, 0700));           /* a directory where the file should be */
+        ASSERT_TRUE(state_load(path, &s, &rep) < 0);
+        ASSERT_TRUE(s == NULL);
+        ASSERT_OK(access(path, F_OK));
+        ASSERT_OK(rmdir(path));
+        ASSERT_OK(rmdir(dir));
+}
+
 TEST(apply_drops_what_no_longer_fits) {
         const char *text = "{ \"version\": 1, \"vms\": [ { \"uuid\": \"00000000-0000-4000-8000-000000000001\", "
                            "\"state\": \"running\", \"vcpus\": [ { \"hart\": 60 }, { \"hart\": 1 } ] } ] }";
