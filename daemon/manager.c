@@ -361,6 +361,7 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
 
         case BACKEND_EVENT_OVERFLOW:
                 log_warning("Backend events were lost, resynchronizing in full.");
+                m->need_resync = true;
                 manager_mark_dirty(m, DIRTY_ALL, NULL);
                 break;
 
@@ -452,9 +453,15 @@ int manager_reconcile_now(Manager *m) {
 
         if (!m->reconciler)
                 return 0;
-        if (!reconciler_is_dirty(m->reconciler) && !m->state_dirty)
+        if (!reconciler_is_dirty(m->reconciler) && !m->state_dirty && !m->need_resync)
                 return 0;
-        r = reconciler_run(m->reconciler, &stats);
+        if (m->need_resync) {
+                /* After lost events the backend may differ from anything we
+                 * know: solve everything and read the backend back in full. */
+                m->need_resync = false;
+                r = reconciler_resync(m->reconciler, &stats);
+        } else
+                r = reconciler_run(m->reconciler, &stats);
         m->n_runs++;
         m->n_ops += stats.n_applied;
         if (r < 0) {
@@ -464,9 +471,10 @@ int manager_reconcile_now(Manager *m) {
                 (void) asprintf(&m->last_error, "reconciler: %s", strerror(-r));
                 log_error_errno(r, "Reconciling failed after %zu of %zu operations: %m", stats.n_applied,
                                 stats.n_ops);
-                /* Something changed under us: the next full resync reads back
-                 * what really happened. */
-                manager_mark_dirty(m, DIRTY_ALL, NULL);
+                /* Something changed under us, or the backend refused: the
+                 * next event (or Resync()) reads back what really happened.
+                 * Not at once: a backend that keeps refusing would spin. */
+                m->need_resync = true;
         } else {
                 m->backend_failed = false;
                 if (stats.full)

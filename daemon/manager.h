@@ -128,6 +128,7 @@ typedef struct Manager {
         uint64_t last_saved_generation;
         bool state_dirty;
 
+        bool need_resync;               /* events were lost: dump in full at the next run */
         bool degraded;
         bool reload_failed;
         bool backend_failed;

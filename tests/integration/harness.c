@@ -138,6 +138,10 @@ static bool name_has_owner(const Harness *h) {
         return r >= 0 && has;
 }
 
+bool name_has_owner_public(const Harness *h) {
+        return name_has_owner(h);
+}
+
 void harness_start_daemon(Harness *h) {
         uint64_t deadline;
 

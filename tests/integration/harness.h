@@ -40,6 +40,9 @@ void harness_stop(Harness *h);
 /* Open a new client connection to the private bus (caller unrefs). */
 sd_bus *harness_connect(const Harness *h);
 
+/* Does anyone own org.rvmsi.Manager1 on the private bus? */
+bool name_has_owner_public(const Harness *h);
+
 /* Call Describe() and return the JSON (caller frees). */
 char *harness_describe(const Harness *h);
 

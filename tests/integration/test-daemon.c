@@ -13,6 +13,10 @@
 #include <unistd.h>
 
 #include <json-c/json.h>
+#include <linux/rvmsi.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+#include <netlink/socket.h>
 
 #include "bus-names.h"
 #include "harness.h"
@@ -622,6 +626,86 @@ TEST(scenario_host) {
         }
         ASSERT_EQ(n, 1);
         sd_bus_message_unref(reply);
+        harness_stop(&h);
+}
+
+/* Is the rvmsi genl family in this kernel? Asked the way the daemon asks. */
+static bool kernel_has_rvmsi(void) {
+        struct nl_sock *sk = nl_socket_alloc();
+        bool found = false;
+
+        ASSERT_NOT_NULL(sk);
+        if (genl_connect(sk) >= 0)
+                found = genl_ctrl_resolve(sk, RVMSI_FAMILY_NAME) >= 0;
+        nl_socket_free(sk);
+        return found;
+}
+
+/* --backend=kernel on a kernel without the rvmsi part: say so, exit
+ * non-zero, never fall back to the sim. */
+TEST(kernel_backend_absent) {
+        Harness h;
+        char buf[8192];
+        size_t n = 0;
+        int p[2], status;
+        pid_t pid;
+
+        /* a bus for it to (not) get to, without the harness's sim daemon */
+        harness_start(&h, NULL);
+        status = harness_stop_daemon(&h, SIGTERM);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        ASSERT_FALSE(name_has_owner_public(&h));
+        ASSERT_OK(pipe(p));
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                char bus_arg[600];
+
+                dup2(p[1], STDERR_FILENO);
+                close(p[0]);
+                close(p[1]);
+                unsetenv("JOURNAL_STREAM");
+                snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", h.address);
+                execl(getenv("RVMSID"), "rvmsid", "--backend=kernel", bus_arg, "--state=", "--config=/nonexistent",
+                      (char *) NULL);
+                _exit(127);
+        }
+        close(p[1]);
+        if (kernel_has_rvmsi()) {
+                /* the lab's kernel: it must come up on the kernel backend */
+                _cleanup_free_ char *backend = NULL;
+                sd_bus_error e = SD_BUS_ERROR_NULL;
+
+                for (int i = 0; i < 500; i++) {
+                        if (sd_bus_get_property_string(h.bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
+                                                       "Backend", &e, &backend) >= 0)
+                                break;
+                        sd_bus_error_free(&e);
+                        usleep(20 * 1000);
+                }
+                ASSERT_STREQ(backend, "kernel");
+                kill(pid, SIGTERM);
+                ASSERT_EQ(waitpid(pid, &status, 0), pid);
+                close(p[0]);
+                harness_stop(&h);
+                return;
+        }
+        for (;;) {
+                ssize_t k = read(p[0], buf + n, sizeof(buf) - 1 - n);
+
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+        }
+        buf[n] = 0;
+        close(p[0]);
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ(WEXITSTATUS(status), 1);
+        if (!strstr(buf, "no 'rvmsi' generic netlink family") || !strstr(buf, "--backend=sim"))
+                TEST_FAIL("rvmsid did not say plainly why it stopped: %s", buf);
+        /* and it did not take the name on the sim behind our back */
+        ASSERT_FALSE(name_has_owner_public(&h));
         harness_stop(&h);
 }
 
