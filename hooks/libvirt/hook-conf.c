@@ -60,8 +60,9 @@ static char *strip(char *s) {
 static int config_load(HookConfig *c, char *errbuf, size_t errlen) {
         _cleanup_fclose_ FILE *f = NULL;
         const char *path = getenv("RVMSI_HOOK_CONF") ?: RVMSI_CONFDIR "/hook.conf";
+        _cleanup_free_ char *line = NULL;
         const char *env;
-        char line[1024];
+        size_t size = 0;
         unsigned n = 0;
         int r;
 
@@ -76,7 +77,8 @@ static int config_load(HookConfig *c, char *errbuf, size_t errlen) {
                 snprintf(errbuf, errlen, "%s: %s", path, strerror(errno));
                 return -EINVAL;
         }
-        while (f && fgets(line, sizeof(line), f)) {
+        /* getline(): a long comment is one line, not several */
+        while (f && getline(&line, &size, f) >= 0) {
                 char *s, *eq, *hash;
 
                 n++;

@@ -161,7 +161,9 @@ static ErrKind classify(const sd_bus_error *e, int r) {
         if (sd_bus_error_is_set(e) && (strneq(e->name, "org.freedesktop.DBus.Error.Spawn.", 33) ||
                                        strneq(e->name, "org.freedesktop.systemd1.", 25)))
                 return ERR_UNREACHABLE;     /* activation of rvmsid.service failed */
-        if (!sd_bus_error_is_set(e) || strneq(e->name, "System.Error.", 13)) {
+        /* Anything else: a local errno (no socket, refused, timed out) that
+         * sd-bus turned into an error name, e.g. FileNotFound for ENOENT. */
+        {
                 int err = sd_bus_error_is_set(e) ? sd_bus_error_get_errno(e) : -r;
 
                 switch (err) {

@@ -464,6 +464,12 @@ TEST(rvmsid_not_running) {
         ASSERT_EQ(r.status, 0);
         run_result_done(&r);
 
+        /* no bus at all */
+        hook("web1", "prepare", "begin", "web1.xml", "RVMSI_HOOK_BUS=unix:path=/nonexistent/bus", -1, &r);
+        ASSERT_EQ(r.status, 0);
+        ASSERT_TRUE(strstr(r.err, "rvmsid is not reachable") != NULL);
+        run_result_done(&r);
+
         harness_start_daemon(&h);
         expect_vm_state(&h, WEB1, NULL);
 }
