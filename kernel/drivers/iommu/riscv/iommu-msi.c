@@ -996,6 +996,22 @@ static const struct irq_domain_ops riscv_iommu_msi_notice_ops = {
 #define RISCV_IOMMU_MSI_NOTICE_BATCH	16
 
 /*
+ * Atomically clear the pending bit of @id in a live MRIF; true if it was
+ * set. MRIFs are little-endian doublewords, and so are the bitmap words of
+ * a little-endian kernel, so bit n of doubleword w is bitmap bit 64w + n.
+ */
+static bool riscv_iommu_msi_mrif_take(u64 *mrif, u32 id)
+{
+	u32 off;
+
+	BUILD_BUG_ON(IS_ENABLED(CONFIG_CPU_BIG_ENDIAN));
+	if (rvmsi_mrif_pending_offset(id, &off))
+		return false;
+	return test_and_clear_bit((off / sizeof(u64)) * 64 + id % 64,
+				  (unsigned long *)mrif);
+}
+
+/*
  * Forward what the device's MRIFs hold. Runs as the notice interrupt's
  * handler, and is re-triggered after leaving MRIF mode to drain leftovers.
  */
@@ -1005,6 +1021,7 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
 	unsigned int virqs[RISCV_IOMMU_MSI_NOTICE_BATCH];
 	struct riscv_iommu_msi_irq *mirq;
+	u64 image[RVMSI_MRIF_DWORDS];
 	unsigned int n, k, forged;
 	unsigned long flags;
 	u64 *mrif;
@@ -1017,9 +1034,18 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 		raw_spin_lock_irqsave(&mdev->lock, flags);
 		for (i = 0; i < nr_entries && n < ARRAY_SIZE(virqs); i++) {
 			mrif = mdev->mrifs + i * RVMSI_MRIF_DWORDS;
+			for (k = 0; k < RVMSI_MRIF_DWORDS; k++)
+				image[k] = READ_ONCE(mrif[k]);
 			id = 0;
 			while (n < ARRAY_SIZE(virqs) &&
-			       (id = rvmsi_mrif_take_pending(mrif, id)) > 0) {
+			       (id = rvmsi_mrif_next_pending(image, id + 1, true)) > 0) {
+				/*
+				 * The IOMMU may be setting other bits of the
+				 * live MRIF right now: clear ours atomically,
+				 * and only act on a bit we really cleared.
+				 */
+				if (!riscv_iommu_msi_mrif_take(mrif, id))
+					continue;
 				mdev->notices[i]++;
 				list_for_each_entry(mirq, &mdev->irqs, node)
 					if (mirq->index == (long)i && mirq->id == id)
