@@ -15,6 +15,7 @@
 #include <netlink/errno.h>
 #include <netlink/genl/genl.h>
 
+#include "backend-kernel.h"
 #include "backend-kernel-msg.h"
 #include "tests.h"
 
@@ -465,6 +466,53 @@ TEST(errno) {
         /* every NLE code maps to a negative errno, none to 0 */
         for (int i = 1; i <= NLE_MAX; i++)
                 ASSERT_TRUE(kmsg_errno(-i) < 0);
+}
+
+/* DEV_GET reply -> the daemon's DeviceState: entries keyed by the global
+ * hart (group-major), blocked entries implicit, sorted; disagreement with
+ * the geometry is a broken message, not a guess. */
+TEST(device_state) {
+        Geometry g = { .nr_groups = 2, .nr_harts = 8, .nr_guest_files = 3, .nr_ids = 255 };
+        KernelEntry entries[] = {
+                { .index = 9, .kind = IOMMU_RVMSI_ENTRY_HOST_FILE, .group = 1, .hart = 2, .guest = 0, .refcount = 2 },
+                { .index = 1, .kind = IOMMU_RVMSI_ENTRY_MRIF, .group = 0, .hart = 1, .guest = 0, .notices = 7 },
+                { .index = 3, .kind = IOMMU_RVMSI_ENTRY_BLOCKED, .group = 0, .hart = 3 },
+        };
+        KernelDevice kd = {
+                .name = "0000:00:03.0",
+                .mode = IOMMU_RVMSI_MODE_IDENTITY,
+                .isolation = IOMMU_RVMSI_ISOLATION_SHARED,
+                .caps = IOMMU_RVMSI_CAP_MSI_FLAT,
+                .locked = false,
+                .entries = entries,
+                .n_entries = 3,
+        };
+        DeviceState s = {};
+
+        ASSERT_OK(backend_kernel_device_state(&g, &kd, &s));
+        ASSERT_STREQ(s.name, "0000:00:03.0");
+        ASSERT_EQ(s.mode, MODE_IDENTITY);
+        ASSERT_EQ(s.isolation, ISOLATION_SHARED);
+        ASSERT_EQ(s.n_entries, 2);
+        ASSERT_EQ(s.entries[0].target, TARGET_HART(1));
+        ASSERT_EQ(s.entries[0].kind, ENTRY_MRIF);
+        ASSERT_EQ(s.entries[0].hart, NO_HART);
+        ASSERT_EQ(s.entries[0].notices, 7);
+        ASSERT_EQ(s.entries[1].target, TARGET_HART(6));        /* group 1, hart 2 of 4 */
+        ASSERT_EQ(s.entries[1].kind, ENTRY_HOST_FILE);
+        ASSERT_EQ(s.entries[1].hart, 6);
+        ASSERT_EQ(s.entries[1].refcount, 2);
+        device_state_done(&s);
+
+        /* a hart beyond the geometry, a guest file beyond GEILEN */
+        entries[0].hart = 4;
+        ASSERT_ERROR(backend_kernel_device_state(&g, &kd, &s), EBADMSG);
+        entries[0].hart = 2;
+        entries[0].guest = 4;
+        ASSERT_ERROR(backend_kernel_device_state(&g, &kd, &s), EBADMSG);
+        entries[0].guest = 0;
+        entries[0].group = 2;
+        ASSERT_ERROR(backend_kernel_device_state(&g, &kd, &s), EBADMSG);
 }
 
 DEFINE_TEST_MAIN

@@ -170,6 +170,16 @@ void harness_start_daemon(Harness *h) {
                 /* not under journald: plain stderr into the test log */
                 unsetenv("JOURNAL_STREAM");
                 unsetenv("NOTIFY_SOCKET");
+                unsetenv("WATCHDOG_USEC");
+                unsetenv("WATCHDOG_PID");
+                if (h->notify_socket[0]) {
+                        char wd[32];
+
+                        setenv("NOTIFY_SOCKET", h->notify_socket, 1);
+                        snprintf(wd, sizeof(wd), "%lu", h->watchdog_usec);
+                        if (h->watchdog_usec > 0)
+                                setenv("WATCHDOG_USEC", wd, 1);
+                }
                 execv(env_or_die("RVMSID"), (char **) argv);
                 fprintf(stderr, "exec rvmsid: %m\n");
                 _exit(127);

@@ -24,6 +24,10 @@ typedef struct Harness {
         pid_t bus_pid;
         pid_t daemon_pid;
         sd_bus *bus;            /* our client connection, as root */
+        /* Set between harness_start() and a harness_start_daemon() to give the
+         * daemon a notification socket (and a watchdog interval, if not 0). */
+        char notify_socket[300];
+        unsigned long watchdog_usec;
 } Harness;
 
 /* Start bus and daemon. scenario is a file name under RVMSI_TEST_DATA/scenarios

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -706,6 +710,58 @@ TEST(kernel_backend_absent) {
                 TEST_FAIL("rvmsid did not say plainly why it stopped: %s", buf);
         /* and it did not take the name on the sim behind our back */
         ASSERT_FALSE(name_has_owner_public(&h));
+        harness_stop(&h);
+}
+
+/* sd_notify: READY=1 once the name is taken, a STATUS= line, and
+ * WATCHDOG=1 pings at half the interval systemd asks for. */
+TEST(notify_and_watchdog) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        Harness h;
+        bool ready = false, status = false;
+        int fd, pings = 0, st;
+        uint64_t start;
+
+        harness_start(&h, NULL);
+        st = harness_stop_daemon(&h, SIGTERM);
+        ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ASSERT_TRUE(fd >= 0);
+        snprintf(h.notify_socket, sizeof(h.notify_socket), "%s/notify", h.dir);
+        ASSERT_TRUE(strlen(h.notify_socket) < sizeof(sa.sun_path));
+        strcpy(sa.sun_path, h.notify_socket);
+        ASSERT_OK(bind(fd, (struct sockaddr *) &sa, sizeof(sa)));
+        h.watchdog_usec = 200 * 1000;
+        harness_start_daemon(&h);
+
+        /* 200 ms watchdog: about 10 pings in the next second */
+        start = (uint64_t) time(NULL);
+        while (pings < 4 && (uint64_t) time(NULL) < start + 10) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                if (poll(&pfd, 1, 1000) <= 0)
+                        continue;
+                n = recv(fd, buf, sizeof(buf) - 1, 0);
+                if (n <= 0)
+                        continue;
+                buf[n] = 0;
+                for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+                        if (streq(line, "READY=1"))
+                                ready = true;
+                        else if (strneq(line, "STATUS=", 7) && strstr(line, "sim backend"))
+                                status = true;
+                        else if (streq(line, "WATCHDOG=1"))
+                                pings++;
+                }
+        }
+        close(fd);
+        ASSERT_TRUE(ready);
+        ASSERT_TRUE(status);
+        if (pings < 4)
+                TEST_FAIL("only %d watchdog pings with WATCHDOG_USEC=200000", pings);
         harness_stop(&h);
 }
 
