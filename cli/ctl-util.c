@@ -121,8 +121,9 @@ int ctl_report_bus_error(const sd_bus_error *error, int r, const char *what) {
                         status = CTL_EXIT_UNREACHABLE;
                         hint = "the bus could not start rvmsid; 'systemctl status rvmsid'.";
                 }
-                if (!hint && strneq(error->name, "System.Error.", 13)) {
-                        /* sd-bus's name for a local errno (e.g. the connection failed) */
+                if (!hint && !strneq(error->name, RVMSI_BUS_ERROR_PREFIX, strlen(RVMSI_BUS_ERROR_PREFIX))) {
+                        /* sd-bus's name for a local errno (System.Error.ENOTCONN,
+                         * …Error.FileNotFound for ENOENT): classify by the errno */
                         fprintf(stderr, "rvmsictl: %s: %s: %s\n", what, error->name, strempty(error->message));
                         return errno_status(sd_bus_error_get_errno(error));
                 }
