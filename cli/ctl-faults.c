@@ -135,6 +135,9 @@ int verb_faults(Ctl *c, int argc, char **argv) {
                 return CTL_EXIT_OK;
         }
 
+        /* What was printed so far must be visible before we block, also in a pipe. */
+        fflush(stdout);
+
         /* No call timeout applies here: wait for signals until killed. */
         for (;;) {
                 r = sd_bus_process(bus, NULL);
