@@ -263,6 +263,12 @@ void manager_mark_dirty(Manager *m, DirtyScope scope, const char *key) {
          * already queued in this loop iteration has been handled. */
         if (m->reconcile_event)
                 (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_ONESHOT);
+}
+
+/* Something the state file records changed (VMs, placement, owners, locks):
+ * save after the next run. IRQ affinity is not recorded (it is re-read from
+ * the kernel), so the bursts of affinity events cost no disk writes. */
+static void manager_mark_state_dirty(Manager *m) {
         m->state_dirty = true;
 }
 
@@ -348,8 +354,10 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
                 vm = model_find_vm(m->model, ev->vm);
                 if (!vm || ev->vcpu >= vm->nr_vcpus)
                         break;
-                if (vm->vcpus[ev->vcpu].hart != ev->hart)
+                if (vm->vcpus[ev->vcpu].hart != ev->hart) {
                         (void) model_vcpu_place(m->model, vm, ev->vcpu, ev->hart);
+                        manager_mark_state_dirty(m);
+                }
                 if (vm->vcpus[ev->vcpu].guest_file != ev->guest)
                         (void) model_vcpu_set_guest_file(m->model, vm, ev->vcpu, ev->guest);
                 manager_mark_dirty(m, DIRTY_VM, vm->uuid);
@@ -429,7 +437,7 @@ static void manager_after_run(Manager *m) {
                 }
         }
 
-        if (m->state_path && (m->state_dirty || m->model->generation != m->last_saved_generation)) {
+        if (m->state_path && m->state_dirty) {
                 _cleanup_(state_freep) State *st = NULL;
 
                 r = state_capture(m->model, NULL, &st);
@@ -1032,6 +1040,7 @@ int manager_register_vm(Manager *m, bool apply, const char *name, const char *uu
 
         log_fields(LOG_INFO, 0, &((LogFields) { .vm = vm->uuid }), "Registered VM '%s' (%s), %u vCPUs, class %s.",
                    name, uuid, vcpus, isempty(klass) ? "default" : klass);
+        manager_mark_state_dirty(m);
         manager_mark_dirty(m, DIRTY_VM, uuid);
         bus_emit_vm_changed(m, uuid, "added");
         (void) manager_reconcile_now(m);
@@ -1046,6 +1055,7 @@ static void release_vm_devices(Manager *m, Vm *vm) {
                 if (d->owner == OWNER_VM && streq(d->owner_vm, vm->uuid)) {
                         (void) model_device_set_owner(m->model, d, OWNER_NONE, NULL);
                         sim_mirror_device_owner(m, d);
+                        manager_mark_state_dirty(m);
                         manager_mark_dirty(m, DIRTY_DEVICE, d->name);
                 }
         }
@@ -1063,6 +1073,7 @@ static int remove_vm(Manager *m, Vm *vm) {
         if (backend_sim(m->backend))
                 (void) sim_remove_vm(backend_sim(m->backend), uuid);
         log_fields(LOG_INFO, 0, &((LogFields) { .vm = uuid }), "VM %s unregistered.", uuid);
+        manager_mark_state_dirty(m);
         manager_mark_dirty(m, DIRTY_VM, uuid);
         bus_emit_vm_changed(m, uuid, "removed");
         return 0;
@@ -1203,6 +1214,7 @@ int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *ev
                 sim_mirror_vm(m, vm);
                 log_fields(LOG_INFO, 0, &((LogFields) { .vm = uuid }), "VM '%s': %s, now %s.", vm->name, event,
                            vm_state_to_string(next));
+                manager_mark_state_dirty(m);
                 manager_mark_dirty(m, DIRTY_VM, uuid);
                 bus_emit_vm_changed(m, uuid, "state");
         }
@@ -1285,6 +1297,7 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
         sim_refresh_device(m, name);
         log_fields(LOG_INFO, 0, &((LogFields) { .device = name, .vm = vm ? uuid : NULL }),
                    "Device '%s' attached to %s%s%s.", name, owner, vm ? " " : "", vm ? vm->name : "");
+        manager_mark_state_dirty(m);
         manager_mark_dirty(m, DIRTY_DEVICE, name);
         if (vm)
                 bus_emit_vm_changed(m, uuid, "devices");
@@ -1317,6 +1330,7 @@ int manager_detach_device(Manager *m, bool apply, const char *name, ManagerError
                 return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot detach '%s': %s", name, strerror(-r));
         sim_mirror_device_owner(m, d);
         log_fields(LOG_INFO, 0, &((LogFields) { .device = name }), "Device '%s' detached.", name);
+        manager_mark_state_dirty(m);
         manager_mark_dirty(m, DIRTY_DEVICE, name);
         if (uuid[0])
                 bus_emit_vm_changed(m, uuid, "devices");
