@@ -61,7 +61,6 @@
 
 #define pr_fmt(fmt) "riscv-iommu-msi: " fmt
 
-#include <linux/bitmap.h>
 #include <linux/cpumask.h>
 #include <linux/debugfs.h>
 #include <linux/generic_pt/iommu.h>
@@ -86,6 +85,7 @@
 #include "iommu.h"
 #include "iommu-msi.h"
 #include "msi/rvmsi_msi.h"
+#include "rvmsi-move.h"
 #include "rvmsi-nl.h"
 
 #define RISCV_IOMMU_MSI_PROT	(IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO)
@@ -114,6 +114,7 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @dev: the device
  * @table: the MSI page table, @geom->nr_entries entries
  * @refs: per entry, how many of the device's IRQs hold it open
+ * @rs: the reference counting of @refs (rvmsi-move.h), under @lock
  * @lock: serialises @table and @refs; taken in hard interrupt context
  * @domain: the device's MSI remapping domain
  * @parent: the MSI parent the device had before (the IMSIC)
@@ -140,6 +141,7 @@ struct riscv_iommu_msi_dev {
 	struct device *dev;
 	struct rvmsi_msipte *table;
 	u32 *refs;
+	struct rvmsi_refs rs;
 	raw_spinlock_t lock;
 	struct irq_domain *domain;
 	struct irq_domain *parent;
@@ -169,9 +171,8 @@ static DEFINE_MUTEX(riscv_iommu_msi_devs_lock);
 /**
  * struct riscv_iommu_msi_irq - chip data of one IRQ in a remapping domain
  * @mdev: the device's table
- * @index: entry this IRQ holds open for its current target, or -1
- * @retired: entry of the previous target, held until @retire_work, or -1
- * @premap: entries opened for the duration of one set_affinity call
+ * @mv: the entries it holds (current target, retired target, a move's
+ *      candidates), under @mdev->lock
  * @retire_work: releases @retired once the device has the new message
  * @node: in @mdev->irqs
  * @virq: the Linux IRQ
@@ -182,9 +183,7 @@ struct riscv_iommu_msi_irq {
 	struct list_head node;
 	unsigned int virq;
 	u32 id;
-	long index;
-	long retired;
-	unsigned long *premap;
+	struct rvmsi_move_irq mv;
 	struct irq_work retire_work;
 };
 
@@ -501,20 +500,12 @@ static void riscv_iommu_msi_entry_sync(struct riscv_iommu_msi_dev *mdev,
 	riscv_iommu_msi_inval(mdev, addr);
 }
 
-/* Take a reference on an entry, mapping its file on the first one. */
-static void riscv_iommu_msi_entry_get(struct riscv_iommu_msi_dev *mdev, long index)
+/* rvmsi-move.h: an entry's count went 0 -> 1 or 1 -> 0. */
+static void riscv_iommu_msi_refs_sync(void *ctx, long index)
 {
-	lockdep_assert_held(&mdev->lock);
-	if (!mdev->refs[index]++)
-		riscv_iommu_msi_entry_sync(mdev, index);
-}
+	struct riscv_iommu_msi_dev *mdev = ctx;
 
-/* Drop a reference on an entry, blocking its file with the last one. */
-static void riscv_iommu_msi_entry_put(struct riscv_iommu_msi_dev *mdev, long index)
-{
 	lockdep_assert_held(&mdev->lock);
-	if (WARN_ON_ONCE(!mdev->refs[index]) || --mdev->refs[index])
-		return;
 	riscv_iommu_msi_entry_sync(mdev, index);
 }
 
@@ -525,10 +516,7 @@ static void riscv_iommu_msi_retire(struct irq_work *work)
 	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
 
 	guard(raw_spinlock_irqsave)(&mdev->lock);
-	if (mirq->retired >= 0) {
-		riscv_iommu_msi_entry_put(mdev, mirq->retired);
-		mirq->retired = -1;
-	}
+	rvmsi_move_retire(&mdev->rs, &mirq->mv);
 }
 
 static int riscv_iommu_msi_set_affinity(struct irq_data *d,
@@ -536,22 +524,17 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 {
 	struct riscv_iommu_msi_irq *mirq = irq_data_get_irq_chip_data(d);
 	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
-	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
 	bool retire = false;
 	unsigned int cpu;
-	unsigned long i;
 	long index;
 	u32 id = 0;
 	int ret;
 
 	/* Open every file the parent may pick: it repoints the device itself. */
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
-		for_each_cpu_and(cpu, mask, cpu_online_mask) {
-			index = riscv_iommu_msi_cpu_index(cpu);
-			if (index < 0 || __test_and_set_bit(index, mirq->premap))
-				continue;
-			riscv_iommu_msi_entry_get(mdev, index);
-		}
+		for_each_cpu_and(cpu, mask, cpu_online_mask)
+			rvmsi_move_open(&mdev->rs, &mirq->mv,
+					riscv_iommu_msi_cpu_index(cpu));
 	}
 
 	ret = irq_chip_set_affinity_parent(d, mask, force);
@@ -559,18 +542,7 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
 		mirq->id = id;
-		if (index >= 0 && index != mirq->index) {
-			riscv_iommu_msi_entry_get(mdev, index);
-			/* A move still waiting to retire is two moves old. */
-			if (mirq->retired >= 0)
-				riscv_iommu_msi_entry_put(mdev, mirq->retired);
-			mirq->retired = mirq->index;
-			mirq->index = index;
-			retire = mirq->retired >= 0;
-		}
-		for_each_set_bit(i, mirq->premap, nr_entries)
-			riscv_iommu_msi_entry_put(mdev, i);
-		bitmap_zero(mirq->premap, nr_entries);
+		retire = rvmsi_move_commit(&mdev->rs, &mirq->mv, index);
 	}
 	if (retire) {
 		irq_work_queue(&mirq->retire_work);
@@ -596,14 +568,11 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 	irq_work_sync(&mirq->retire_work);
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
 		list_del(&mirq->node);
-		if (mirq->retired >= 0)
-			riscv_iommu_msi_entry_put(mdev, mirq->retired);
-		if (mirq->index >= 0)
-			riscv_iommu_msi_entry_put(mdev, mirq->index);
+		rvmsi_irq_release(&mdev->rs, &mirq->mv);
 	}
 	atomic_dec(&mdev->nr_irqs);
 	riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_FREE);
-	bitmap_free(mirq->premap);
+	kfree(mirq->mv.premap);
 	kfree(mirq);
 }
 
@@ -630,6 +599,7 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 	struct riscv_iommu_msi_irq *mirq;
 	struct irq_data *d;
 	unsigned int i;
+	long index;
 	int ret;
 
 	ret = irq_domain_alloc_irqs_parent(domain, virq, nr_irqs, arg);
@@ -639,9 +609,9 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 	for (i = 0; i < nr_irqs; i++) {
 		mirq = kzalloc_obj(*mirq);
 		if (mirq)
-			mirq->premap = bitmap_zalloc(riscv_iommu_msi_geom.nr_entries,
-						     GFP_KERNEL);
-		if (!mirq || !mirq->premap) {
+			mirq->mv.premap = kzalloc(riscv_iommu_msi_geom.nr_entries,
+						  GFP_KERNEL);
+		if (!mirq || !mirq->mv.premap) {
 			kfree(mirq);
 			riscv_iommu_msi_domain_free(domain, virq, i);
 			if (i < nr_irqs)
@@ -651,8 +621,8 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 		}
 		mirq->mdev = mdev;
 		atomic_inc(&mdev->nr_irqs);
-		mirq->index = -1;
-		mirq->retired = -1;
+		mirq->mv.index = -1;
+		mirq->mv.retired = -1;
 		mirq->retire_work = IRQ_WORK_INIT_HARD(riscv_iommu_msi_retire);
 		irq_domain_set_hwirq_and_chip(domain, virq + i, virq + i,
 					      &riscv_iommu_msi_chip, mirq);
@@ -660,13 +630,12 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 		/* The IMSIC has picked a vector: open its file. */
 		d = irq_domain_get_irq_data(domain, virq + i);
 		mirq->virq = virq + i;
-		mirq->index = riscv_iommu_msi_irq_target(d, &mirq->id);
+		index = riscv_iommu_msi_irq_target(d, &mirq->id);
 		scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
 			list_add_tail(&mirq->node, &mdev->irqs);
-			if (mirq->index >= 0)
-				riscv_iommu_msi_entry_get(mdev, mirq->index);
+			rvmsi_irq_init(&mdev->rs, &mirq->mv, index);
 		}
-		if (mirq->index < 0)
+		if (index < 0)
 			dev_warn(mdev->dev, "IRQ %u targets no interrupt file\n",
 				 virq + i);
 		riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_ALLOC);
@@ -850,6 +819,10 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->fwnode = irq_domain_alloc_named_fwnode(dev_name(dev));
 	if (!mdev->table || !mdev->refs || !mdev->notices || !mdev->fwnode)
 		goto err;
+	mdev->rs.refs = mdev->refs;
+	mdev->rs.nr = mg->nr_entries;
+	mdev->rs.sync = riscv_iommu_msi_refs_sync;
+	mdev->rs.ctx = mdev;
 	if (WARN_ON(rvmsi_msi_table_check_addr(virt_to_phys(mdev->table),
 					       mg->mask)))
 		goto err;
@@ -1048,7 +1021,7 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 					continue;
 				mdev->notices[i]++;
 				list_for_each_entry(mirq, &mdev->irqs, node)
-					if (mirq->index == (long)i && mirq->id == id)
+					if (mirq->mv.index == (long)i && mirq->id == id)
 						break;
 				if (list_entry_is_head(mirq, &mdev->irqs, node)) {
 					mdev->forged++;
