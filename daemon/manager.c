@@ -34,6 +34,9 @@
 #define STATE_FILE_NAME "state.json"
 /* A policy set over D-Bus, kept across restarts until the next Reload. */
 #define DBUS_POLICY_FILE_NAME "policy-dbus.json"
+/* Plan() and CheckPolicy() are open to everyone and run synchronously on
+ * the event loop: bound what anyone can make the daemon parse. */
+#define JSON_ARG_MAX (1024 * 1024)
 
 static const char *const affinity_source_table[_AFFINITY_SOURCE_MAX] = {
         [AFFINITY_SOURCE_SIM] = "sim",
@@ -852,6 +855,8 @@ int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e
         char buf[1024];
         int r;
 
+        if (strlen(json) > JSON_ARG_MAX)
+                return manager_error_set(e, MERR_POLICY_INVALID, -EFBIG, "policy larger than %d bytes", JSON_ARG_MAX);
         r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
         if (r < 0)
                 return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
@@ -1358,6 +1363,8 @@ int manager_check_policy(Manager *m, const char *json, char **ret, ManagerError 
         char buf[1024];
         int r;
 
+        if (strlen(json) > JSON_ARG_MAX)
+                return manager_error_set(e, MERR_POLICY_INVALID, -EFBIG, "policy larger than %d bytes", JSON_ARG_MAX);
         r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
         if (r < 0)
                 return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
@@ -1385,6 +1392,9 @@ int manager_plan(Manager *m, const char *scenario_json, char **ret, ManagerError
         char buf[1024];
         int r;
 
+        if (strlen(scenario_json) > JSON_ARG_MAX)
+                return manager_error_set(e, MERR_SCENARIO_INVALID, -EFBIG, "scenario larger than %d bytes",
+                                         JSON_ARG_MAX);
         r = scenario_parse_buffer(scenario_json, strlen(scenario_json), "dbus", &sc, &je);
         if (r < 0)
                 return manager_error_set(e, MERR_SCENARIO_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));

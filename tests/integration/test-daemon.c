@@ -325,6 +325,18 @@ TEST(bad_arguments_change_nothing) {
         EXPECT_ERROR(&h, RVMSI_BUS_ERROR_SCENARIO_INVALID, "Plan", "s", "{}");
         EXPECT_ERROR(&h, RVMSI_BUS_ERROR_SCENARIO_INVALID, "Plan", "s", "not json");
         EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_DEVICE, "Explain", "ss", DEV2, "");
+        {
+                /* anyone may call Plan(): it must not parse megabytes for them */
+                _cleanup_free_ char *huge = malloc(2 * 1024 * 1024);
+
+                ASSERT_NOT_NULL(huge);
+                memset(huge, ' ', 2 * 1024 * 1024 - 1);
+                huge[0] = '{';
+                huge[2 * 1024 * 1024 - 2] = '}';
+                huge[2 * 1024 * 1024 - 1] = 0;
+                EXPECT_ERROR(&h, RVMSI_BUS_ERROR_SCENARIO_INVALID, "Plan", "s", huge);
+                EXPECT_ERROR(&h, RVMSI_BUS_ERROR_POLICY_INVALID, "CheckPolicy", "s", huge);
+        }
 
         after = harness_describe(&h);
         if (!streq(before, after))
