@@ -147,10 +147,13 @@ int verb_plan(Ctl *c, int argc, char **argv) {
 
         if (!json_object_object_get_ex(result, "report", &report))
                 report = NULL;
-        printf("Scenario '%s': %" PRIi64 " steps, %" PRIi64 " backend operations, %" PRIi64 " failed steps, "
-               "%" PRIi64 " invariant violations\n", argv[0], ctl_json_int(report, "steps", 0),
-               ctl_json_int(report, "operations", 0), ctl_json_int(report, "failed_steps", 0),
-               ctl_json_int(report, "invariant_violations", 0));
+        printf("Scenario '%s': %" PRIi64 " step%s, %" PRIi64 " backend operation%s, %" PRIi64 " failed, "
+               "%" PRIi64 " invariant violation%s\n", argv[0],
+               ctl_json_int(report, "steps", 0), ctl_json_int(report, "steps", 0) == 1 ? "" : "s",
+               ctl_json_int(report, "operations", 0), ctl_json_int(report, "operations", 0) == 1 ? "" : "s",
+               ctl_json_int(report, "failed_steps", 0),
+               ctl_json_int(report, "invariant_violations", 0),
+               ctl_json_int(report, "invariant_violations", 0) == 1 ? "" : "s");
         printf("MSIs in the simulation: %" PRIi64 " delivered, %" PRIi64 " MRIF notices, %" PRIi64 " blocked (faults)\n",
                ctl_json_int(report, "delivered", 0), ctl_json_int(report, "notices", 0),
                ctl_json_int(report, "faults", 0));
