@@ -12,12 +12,16 @@
 #  - a method that is not listed (default deny) is refused for everyone;
 #  - nobody cannot own org.rvmsi.Manager1.
 #
-# usage: test-dbus-policy.sh POLICY_FILE RVMSID DBUS_DAEMON
+# Last, rvmsictl as nobody against this bus: AccessDenied from the bus must
+# give exit status 4 (permission), and reads must work.
+#
+# usage: test-dbus-policy.sh POLICY_FILE RVMSID DBUS_DAEMON RVMSICTL
 set -eu
 
 policy=$(readlink -f "$1")
 rvmsid=$2
 dbus_daemon=$3
+rvmsictl=$4
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rvmsi-policy-XXXXXX")
 chmod 0755 "$tmp"
@@ -148,6 +152,22 @@ case "$out" in
 *AccessDenied*) echo "ok: nobody cannot own org.rvmsi.Manager1" ;;
 *) echo "FAIL: nobody RequestName: $out"; failures=$((failures + 1)) ;;
 esac
+
+nobody="setpriv --reuid=65534 --regid=65534 --clear-groups"
+rc=0
+$nobody "$rvmsictl" --bus="$address" resync >"$tmp/out" 2>&1 || rc=$?
+if [ $rc -eq 4 ] && grep -q 'org.freedesktop.DBus.Error.AccessDenied' "$tmp/out"; then
+        echo "ok: rvmsictl resync as nobody: exit 4, AccessDenied"
+else
+        echo "FAIL: rvmsictl resync as nobody: exit $rc:"; cat "$tmp/out"; failures=$((failures + 1))
+fi
+rc=0
+$nobody "$rvmsictl" --bus="$address" devices >"$tmp/out" 2>&1 || rc=$?
+if [ $rc -eq 0 ]; then
+        echo "ok: rvmsictl devices as nobody: exit 0"
+else
+        echo "FAIL: rvmsictl devices as nobody: exit $rc:"; cat "$tmp/out"; failures=$((failures + 1))
+fi
 
 if ! kill -0 "$daemon_pid" 2>/dev/null; then
         echo "FAIL: rvmsid died during the test"; cat "$tmp/rvmsid.log"; exit 1
