@@ -94,6 +94,7 @@ typedef struct Hook {
         DomainInfo *dom;
 } Hook;
 
+_printf_(4, 0)
 static void hook_logv(Hook *h, int priority, bool to_stderr, const char *fmt, va_list ap) {
         char msg[2048];
 
