@@ -1367,7 +1367,7 @@ int rvmsi_host_get(struct rvmsi_host *host)
  */
 static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 {
-	bool changed = false, left_mrif = false;
+	bool changed = false, gained = false, left_mrif = false;
 	unsigned long flags;
 	int ret = 0;
 	u64 i;
@@ -1393,11 +1393,25 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 		ret = -EPERM;
 	} else if (mdev->mode != mode) {
 		left_mrif = mdev->mode == IOMMU_RVMSI_MODE_MRIF;
-		mdev->mode = mode;
+		/*
+		 * Entries that lose access are invalidated, and the
+		 * invalidation fenced, before entries that gain access are
+		 * written (include/uapi/linux/rvmsi.h): block everything,
+		 * then write the new mode's entries. An MSI in between
+		 * faults (262) and is reported; none reaches a file the
+		 * new mode forbids.
+		 */
+		mdev->mode = IOMMU_RVMSI_MODE_BLOCKED;
 		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
 			changed |= riscv_iommu_msi_entry_update(mdev, i);
 		if (changed)
 			riscv_iommu_msi_inval(mdev, 0);
+		mdev->mode = mode;
+		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
+			gained |= riscv_iommu_msi_entry_update(mdev, i);
+		if (gained)
+			riscv_iommu_msi_inval(mdev, 0);
+		changed |= gained;
 	}
 	raw_spin_unlock_irqrestore(&mdev->lock, flags);
 	/* MSIs recorded in the MRIFs before the switch still get delivered. */
