@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -774,6 +777,105 @@ TEST(notify_and_watchdog) {
         ASSERT_TRUE(status);
         if (pings < 4)
                 TEST_FAIL("only %d watchdog pings with WATCHDOG_USEC=200000", pings);
+        harness_stop(&h);
+}
+
+/*
+ * Under journald, log lines carry structured fields. journald is not
+ * running here, so stand in for it: in a private mount namespace a tmpfs
+ * on /run holds our own datagram socket at /run/systemd/journal/socket,
+ * where sd_journal_send() writes the native protocol (KEY=value lines).
+ */
+static int journal_child(const Harness *h) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/run/systemd/journal/socket" };
+        bool device = false, mode = false, reason = false, priority = false;
+        char scen[600], bus_arg[600];
+        struct stat st;
+        pid_t pid;
+        int fd, status;
+        time_t start;
+
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0 || mkdir("/run/systemd", 0755) < 0 ||
+            mkdir("/run/systemd/journal", 0755) < 0) {
+                fprintf(stderr, "cannot set up a private /run: %m\n");
+                return 100;
+        }
+        fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                fprintf(stderr, "cannot bind the journal socket: %m\n");
+                return 101;
+        }
+
+        pid = fork();
+        if (pid < 0)
+                return 102;
+        if (pid == 0) {
+                char stream[64];
+
+                /* what systemd sets for a service whose stderr is the journal */
+                if (fstat(STDERR_FILENO, &st) < 0)
+                        _exit(126);
+                snprintf(stream, sizeof(stream), "%llu:%llu", (unsigned long long) st.st_dev,
+                         (unsigned long long) st.st_ino);
+                setenv("JOURNAL_STREAM", stream, 1);
+                snprintf(scen, sizeof(scen), "--scenario=%s/scenarios/basic.json", getenv("RVMSI_TEST_DATA"));
+                snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", h->address);
+                execl(getenv("RVMSID"), "rvmsid", "--backend=sim", scen, bus_arg, "--state=",
+                      "--config=/nonexistent", (char *) NULL);
+                _exit(127);
+        }
+
+        start = time(NULL);
+        while (!(device && mode && reason && priority) && time(NULL) < start + 20) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                char buf[65536];
+                ssize_t n;
+
+                if (poll(&pfd, 1, 500) <= 0)
+                        continue;
+                n = recv(fd, buf, sizeof(buf) - 1, 0);
+                if (n <= 0)
+                        continue;
+                buf[n] = 0;
+                /* one record: the decision for the VM's device */
+                if (!strstr(buf, "RVMSI_DEVICE=0000:01:00.0\n") || !strstr(buf, "MESSAGE=Device '0000:01:00.0'"))
+                        continue;
+                device = true;
+                mode = mode || strstr(buf, "RVMSI_MODE=guest-file\n");
+                reason = reason || strstr(buf, "RVMSI_REASON=guest-file\n");
+                priority = priority || strstr(buf, "PRIORITY=6\n");
+        }
+        kill(pid, SIGTERM);
+        (void) waitpid(pid, &status, 0);
+        if (!(device && mode && reason && priority)) {
+                fprintf(stderr, "journal record incomplete: device=%d mode=%d reason=%d priority=%d\n", device, mode,
+                        reason, priority);
+                return 1;
+        }
+        return 0;
+}
+
+TEST(journal_fields) {
+        Harness h;
+        int status;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                TEST_FAIL("this test must run as root (private mount namespace)");
+        harness_start(&h, NULL);
+        status = harness_stop_daemon(&h, SIGTERM);
+        ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                h.bus = NULL;
+                _exit(journal_child(&h));
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFEXITED(status));
+        if (WEXITSTATUS(status) != 0)
+                TEST_FAIL("no complete structured journal record from rvmsid (status %d)", WEXITSTATUS(status));
         harness_stop(&h);
 }
 
