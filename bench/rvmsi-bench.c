@@ -77,6 +77,7 @@ typedef struct SizeResult {
         size_t resync_ops;
         size_t violations;
         int64_t model_bytes, desired_bytes;
+        int64_t copy_bytes;             /* the Manager's second copy of the decisions (last_desired) */
         EventStats ev[_EV_MAX];
 } SizeResult;
 
@@ -377,8 +378,17 @@ static int run_size(uint32_t k, SizeResult *res) {
                         return r;
                 solves[i] = now_usec() - t0;
                 if (i == 0) {
+                        _cleanup_(device_table_freep) DeviceTable *copy = NULL;
+                        int64_t b2;
+
                         res->desired_bytes = heap_in_use() - before;
                         res->violations = d->n_violations;
+                        /* rvmsid's Manager keeps last_desired, a copy of the device table, to emit changes. */
+                        b2 = heap_in_use();
+                        r = device_table_copy(&d->devices, &copy);
+                        if (r < 0)
+                                return r;
+                        res->copy_bytes = heap_in_use() - b2;
                 }
         }
         res->solve_usec = percentile(solves, arg_solves, 0.5);
@@ -451,17 +461,17 @@ static int emit(SizeResult *res, size_t n) {
         _cleanup_json_ json_object *root = json_object_new_object(), *sizes = json_object_new_array();
         struct utsname u = {};
 
-        printf("\n%-5s %6s %5s %6s %6s %9s | %10s %8s %10s %8s | %7s %7s\n", "size", "harts", "VMs", "devs", "vcpus",
-               "pairs", "solve ms", "ns/pair", "resync ms", "ns/pair", "B/pair", "model");
+        printf("\n%-5s %6s %5s %6s %6s %9s | %10s %8s %10s %8s | %7s %7s %7s\n", "size", "harts", "VMs", "devs",
+               "vcpus", "pairs", "solve ms", "ns/pair", "resync ms", "ns/pair", "B/pair", "model", "+copy");
         for (size_t i = 0; i < n; i++) {
                 SizeResult *s = &res[i];
 
-                printf("%-5u %6u %5u %6u %6" PRIu64 " %9" PRIu64 " | %10.2f %8.1f %10.2f %8.1f | %7.1f %7.1f\n", s->k,
-                       s->hp.nr_harts, s->hp.nr_vms, s->hp.nr_devices, s->vcpus, s->pairs, s->solve_usec / 1e3,
+                printf("%-5u %6u %5u %6u %6" PRIu64 " %9" PRIu64 " | %10.2f %8.1f %10.2f %8.1f | %7.1f %7.1f %7.1f\n",
+                       s->k, s->hp.nr_harts, s->hp.nr_vms, s->hp.nr_devices, s->vcpus, s->pairs, s->solve_usec / 1e3,
                        s->solve_usec * 1e3 / (double) s->pairs, s->resync_usec / 1e3,
                        s->resync_usec * 1e3 / (double) s->pairs,
                        (double) (s->model_bytes + s->desired_bytes) / (double) s->pairs,
-                       (double) s->model_bytes / (double) s->pairs);
+                       (double) s->model_bytes / (double) s->pairs, (double) s->copy_bytes / (double) s->pairs);
         }
         printf("\n%-5s %-14s %10s %10s %10s %12s %10s %10s %9s\n", "size", "event", "median us", "p99 us", "max us",
                "solve/event", "ops/event", "verified", "ops==min");
@@ -509,8 +519,12 @@ static int emit(SizeResult *res, size_t n) {
                 json_object_object_add(o, "full_resync_ops", json_object_new_int64((int64_t) s->resync_ops));
                 json_object_object_add(o, "model_bytes", json_object_new_int64(s->model_bytes));
                 json_object_object_add(o, "desired_bytes", json_object_new_int64(s->desired_bytes));
+                json_object_object_add(o, "manager_copy_bytes", json_object_new_int64(s->copy_bytes));
                 json_object_object_add(o, "daemon_bytes_per_pair",
                                        jnum((double) (s->model_bytes + s->desired_bytes) / (double) s->pairs));
+                json_object_object_add(o, "daemon_bytes_per_pair_with_manager_copy",
+                                       jnum((double) (s->model_bytes + s->desired_bytes + s->copy_bytes) /
+                                            (double) s->pairs));
                 for (EventType t = 0; t < _EV_MAX; t++) {
                         EventStats *e = &s->ev[t];
                         json_object *eo = json_object_new_object();

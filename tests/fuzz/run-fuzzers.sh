@@ -44,6 +44,7 @@ for f in $fuzzers; do
         seeds="$top/tests/fuzz/corpus/$name"
         corpus="$work/$name/corpus"
         artifacts="$work/$name/artifacts/"
+        rm -rf "$artifacts"
         mkdir -p "$corpus" "$artifacts"
         echo "run-fuzzers: $f for ${secs}s (seeds: $seeds)"
         start=$SECONDS
