@@ -1193,7 +1193,12 @@ static u32 riscv_iommu_msi_nr_harts(void)
 	return n;
 }
 
-/* Bound to iommufd or VFIO: someone other than the kernel owns its DMA. */
+/*
+ * Bound to iommufd or VFIO: someone other than the kernel owns its DMA.
+ * Takes the group's mutex, which the IOMMU core holds while it releases a
+ * device (and with it, our table): never call this with
+ * riscv_iommu_msi_devs_lock held, nor from the event work.
+ */
 static bool riscv_iommu_msi_user_bound(struct device *dev)
 {
 	struct iommu_group *group = iommu_group_get(dev);
@@ -1306,7 +1311,6 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 	snap->caps = riscv_iommu_msi_caps(mdev->iommu);
 	riscv_iommu_msi_state(mdev, &snap->mode, &snap->isolation, &snap->nr_valid);
 	snap->locked = snap->isolation == IOMMU_RVMSI_ISOLATION_LOCKED;
-	snap->user_bound = riscv_iommu_msi_user_bound(mdev->dev);
 	snap->nr_entries = max;
 	snap->nr_irqs = atomic_read(&mdev->nr_irqs);
 	snap->nr_ents = min(riscv_iommu_msi_describe(mdev, snap->ents, max), max);
@@ -1323,17 +1327,33 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
  */
 struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n)
 {
-	struct riscv_iommu_msi_dev *mdev;
+	struct riscv_iommu_msi_dev *mdev, *found = NULL;
+	struct rvmsi_snapshot *snap = NULL;
+	struct device *dev = NULL;
 
-	guard(mutex)(&riscv_iommu_msi_devs_lock);
-	if (name) {
-		mdev = riscv_iommu_msi_lookup_name(name);
-		return mdev ? riscv_iommu_msi_snap(mdev) : NULL;
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		if (name) {
+			found = riscv_iommu_msi_lookup_name(name);
+		} else {
+			list_for_each_entry(mdev, &riscv_iommu_msi_devs, node) {
+				if (!n--) {
+					found = mdev;
+					break;
+				}
+			}
+		}
+		if (found) {
+			snap = riscv_iommu_msi_snap(found);
+			if (snap)
+				dev = get_device(found->dev);
+		}
 	}
-	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node)
-		if (!n--)
-			return riscv_iommu_msi_snap(mdev);
-	return NULL;
+	/* Outside our lock: it takes the group's (see _user_bound()). */
+	if (dev) {
+		snap->user_bound = riscv_iommu_msi_user_bound(dev);
+		put_device(dev);
+	}
+	return snap;
 }
 
 /**
@@ -1430,14 +1450,15 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
  * bind, so it must not change under a bound user. Locking a device in
  * identity mode blocks it.
  */
-static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
+static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock,
+				    bool user_bound)
 {
 	unsigned long flags;
 	int ret;
 
 	if (mdev->locked == lock)
 		return 0;
-	if (riscv_iommu_msi_user_bound(mdev->dev))
+	if (user_bound)
 		return -EBUSY;
 	if (lock && mdev->mode == IOMMU_RVMSI_MODE_IDENTITY) {
 		/* MRIF keeps the device's MSIs working; blocked is the fallback. */
@@ -1474,18 +1495,35 @@ static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
 int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 {
 	struct riscv_iommu_msi_dev *mdev;
+	bool user_bound = false;
+	struct device *dev;
 	int ret = 0;
 
-	guard(mutex)(&riscv_iommu_msi_devs_lock);
-	mdev = riscv_iommu_msi_lookup_name(name);
-	if (!mdev)
-		return -ENODEV;
-	if (mode && *mode == IOMMU_RVMSI_MODE_OFF)
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		mdev = riscv_iommu_msi_lookup_name(name);
+		if (!mdev)
+			return -ENODEV;
+		dev = get_device(mdev->dev);
+	}
+	if (mode && *mode == IOMMU_RVMSI_MODE_OFF) {
+		put_device(dev);
 		return -EINVAL;
+	}
+	/* Outside our lock: it takes the group's (see _user_bound()). */
 	if (lock)
-		ret = riscv_iommu_msi_set_lock(mdev, *lock);
-	if (!ret && mode)
-		ret = riscv_iommu_msi_set_mode(mdev, *mode);
+		user_bound = riscv_iommu_msi_user_bound(dev);
+
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		/* The device may have gone while we looked at its group. */
+		mdev = riscv_iommu_msi_lookup(dev);
+		if (!mdev)
+			ret = -ENODEV;
+		if (!ret && lock)
+			ret = riscv_iommu_msi_set_lock(mdev, *lock, user_bound);
+		if (!ret && mode)
+			ret = riscv_iommu_msi_set_mode(mdev, *mode);
+	}
+	put_device(dev);
 	return ret;
 }
 
