@@ -13,7 +13,10 @@ import argparse
 import re
 import sys
 
-MARK = re.compile(r'RVMSI-LAB: (INIT|BEGIN|END|DMESG BEGIN|DMESG END|DONE)\b ?(.*)$')
+MARK = re.compile(r'RVMSI-LAB: (INIT|BEGIN|END|STATE|DMESG BEGIN|DMESG END|DONE)\b ?(.*)$')
+# Taint flags that mean something went wrong in the kernel (bit: letter, meaning).
+BAD_TAINT = {4: ('M', 'machine check'), 5: ('B', 'bad page'), 7: ('D', 'kernel died (oops)'),
+             9: ('W', 'kernel warning'), 14: ('L', 'soft lockup')}
 # Kernel lines carry a printk timestamp (CONFIG_PRINTK_TIME); test output does not, so a
 # program that prints "WARNING:" cannot fail the run by accident. The timestamp may start
 # mid-line when the kernel's output interleaves with a program's on the console.
@@ -64,6 +67,7 @@ def main():
     tests = []          # ordered list of dicts
     cur = None
     init = done = False
+    state = None
     in_dmesg = False
     reports = []        # (test or phase, line)
     seen = set()
@@ -85,6 +89,8 @@ def main():
                     except (KeyError, ValueError):
                         pass
                 cur = None
+            elif kind == 'STATE':
+                state = dict(kv.split('=', 1) for kv in rest.split() if '=' in kv)
             elif kind == 'DMESG BEGIN':
                 in_dmesg = True
             elif kind == 'DMESG END':
@@ -154,6 +160,21 @@ def main():
                       f"(timeout {status.get('timeout', '?')} s)")
     if not tests:
         vm_why.append('no test program ran')
+    if state is not None:
+        try:
+            taint = int(state.get('tainted', ''))
+        except ValueError:
+            taint = None
+            vm_why.append('taint flags unreadable')
+        if taint:
+            bad = [f'{l} ({m})' for bit, (l, m) in sorted(BAD_TAINT.items()) if taint & (1 << bit)]
+            if bad:
+                vm_why.append(f'kernel tainted {taint}: ' + ', '.join(bad))
+        if state.get('debug_locks') != '1':
+            vm_why.append(f"lockdep not active at the end (debug_locks={state.get('debug_locks') or 'absent'}): "
+                          'locking bugs after that point would go unseen')
+    elif done:
+        vm_why.append('no STATE line (taint, lockdep) before the final marker')
     if reports:
         vm_why.append(f'{len(reports)} kernel report(s)')
     vm_secs = status['seconds'] + 's' if 'seconds' in status else '-'

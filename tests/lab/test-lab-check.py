@@ -13,7 +13,7 @@ CHECK = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lab-check.py')
 
 BOOT = '[    0.000000] Linux version 7.3.4 (riscv64)\n[    1.200000] riscv-iommu 0000:00:01.0: ...\n'
 INIT = 'RVMSI-LAB: INIT 7.3.4 console=ttyS0\n'
-TAIL = 'RVMSI-LAB: DMESG BEGIN\n[    0.000000] Linux version 7.3.4\nRVMSI-LAB: DMESG END\nRVMSI-LAB: DONE\n'
+TAIL = 'RVMSI-LAB: STATE tainted=0 debug_locks=1\nRVMSI-LAB: DMESG BEGIN\n[    0.000000] Linux version 7.3.4\nRVMSI-LAB: DMESG END\nRVMSI-LAB: DONE\n'
 
 
 def prog(name, body, rc=0):
@@ -97,6 +97,16 @@ case('an allowed skip is still a skip but does not fail',
 case('an allowed subtest skip does not fail',
      BOOT + INIT + prog('00-a', 'ok 1 a\nok 2 b # SKIP no device\n') + TAIL,
      0, '1 passed, 0 failed, 1 skipped', allowed='00-a:b because\n')
+
+case('a W taint fails even without a visible report', CLEAN.replace('tainted=0', 'tainted=512'),
+     1, '2 passed, 1 failed, 0 skipped')
+case('a D taint (oops) fails', CLEAN.replace('tainted=0', 'tainted=128'), 1, '2 passed, 1 failed, 0 skipped')
+case('a harmless taint (N, tests loaded) does not fail', CLEAN.replace('tainted=0', 'tainted=262144'),
+     0, '3 passed, 0 failed, 0 skipped')
+case('lockdep switched off fails', CLEAN.replace('debug_locks=1', 'debug_locks=0'), 1, '2 passed, 1 failed, 0 skipped')
+case('lockdep missing fails', CLEAN.replace('debug_locks=1', 'debug_locks='), 1, '2 passed, 1 failed, 0 skipped')
+case('missing STATE line fails', CLEAN.replace('RVMSI-LAB: STATE tainted=0 debug_locks=1\n', ''),
+     1, '2 passed, 1 failed, 0 skipped')
 
 print(f'{"FAIL" if failures else "PASS"}: {failures} case(s) failed')
 sys.exit(1 if failures else 0)

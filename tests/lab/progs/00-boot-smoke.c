@@ -133,4 +133,45 @@ TEST(all_harts_online)
         ASSERT_EQ(LAB_NR_CPUS, n);
 }
 
+/*
+ * The lab fails a run on any lockdep, KASAN or UBSAN report; that only means something if
+ * the booted kernel has them and they are live.
+ */
+TEST(debug_checkers_active)
+{
+        static const char *const want[] = {
+                "CONFIG_PROVE_LOCKING=y", "CONFIG_KASAN=y", "CONFIG_KASAN_GENERIC=y",
+                "CONFIG_UBSAN=y", "CONFIG_DEBUG_ATOMIC_SLEEP=y",
+        };
+        bool found[sizeof(want) / sizeof(want[0])] = {};
+        char line[256], *p;
+        FILE *f;
+        int locks = -1;
+
+        f = popen("zcat /proc/config.gz", "r");
+        ASSERT_NE(NULL, f);
+        while (fgets(line, sizeof(line), f)) {
+                line[strcspn(line, "\n")] = '\0';
+                for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+                        if (strcmp(line, want[i]) == 0)
+                                found[i] = true;
+        }
+        ASSERT_EQ(0, pclose(f));
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+                /* braces: the harness macros end in a for() that TH_LOG is the body of */
+                EXPECT_TRUE(found[i]) TH_LOG("booted kernel lacks %s", want[i]);
+        }
+
+        /* lockdep is on and has not switched itself off */
+        f = fopen("/proc/lockdep_stats", "re");
+        ASSERT_NE(NULL, f) TH_LOG("/proc/lockdep_stats: %s", strerror(errno));
+        while (fgets(line, sizeof(line), f))
+                if ((p = strstr(line, "debug_locks:")))
+                        locks = atoi(p + strlen("debug_locks:"));
+        fclose(f);
+        EXPECT_EQ(1, locks);
+
+        EXPECT_EQ(1, lab_dmesg_count(NULL, "KernelAddressSanitizer initialized (generic)"));
+}
+
 TEST_HARNESS_MAIN
