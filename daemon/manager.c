@@ -391,31 +391,58 @@ static int on_backend_io(sd_event_source *s, int fd, uint32_t revents, void *use
         return 0;
 }
 
-/* Emit the signals for what the last run changed, and save the state. */
+/* Record s as the last emitted decision for its device (a deep copy). */
+static int remember_decision(Manager *m, const DeviceState *s) {
+        DeviceState c = *s;
+        int r;
+
+        if (!m->last_desired) {
+                r = device_table_new(&m->last_desired);
+                if (r < 0)
+                        return r;
+        }
+        c.entries = NULL;
+        if (s->n_entries > 0) {
+                c.entries = new(Entry, s->n_entries);
+                if (!c.entries)
+                        return -ENOMEM;
+                memcpy(c.entries, s->entries, s->n_entries * sizeof(Entry));
+        }
+        r = device_table_put(m->last_desired, &c);
+        if (r < 0)
+                free(c.entries);
+        return r;
+}
+
+static bool decision_differs(const DeviceState *old, const DeviceState *s) {
+        if (!old)
+                return true;
+        if (old->mode != s->mode || old->n_entries != s->n_entries || old->reason != s->reason ||
+            old->isolation != s->isolation || old->violation != s->violation)
+                return true;
+        for (uint32_t j = 0; j < s->n_entries; j++)
+                if (s->entries[j].target != old->entries[j].target ||
+                    !entry_same_destination(&s->entries[j], &old->entries[j]) ||
+                    s->entries[j].reason != old->entries[j].reason ||
+                    s->entries[j].refcount != old->entries[j].refcount)
+                        return true;
+        return false;
+}
+
+/* Emit the signals for what the last run changed, and save the state. Only
+ * the decisions that changed are logged, signalled and copied: a burst of
+ * affinity events on a big host touches few devices. */
 static void manager_after_run(Manager *m) {
         const Desired *d = reconciler_desired(m->reconciler);
-        _cleanup_(device_table_freep) DeviceTable *copy = NULL;
         int r;
 
         if (d) {
                 for (size_t i = 0; i < d->devices.n_devices; i++) {
                         const DeviceState *s = &d->devices.devices[i];
                         const DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
-                        bool differs;
+                        bool added = !old;
 
-                        if (!old)
-                                differs = true;
-                        else if (old->mode != s->mode || old->n_entries != s->n_entries || old->reason != s->reason)
-                                differs = true;
-                        else {
-                                differs = false;
-                                for (uint32_t j = 0; j < s->n_entries; j++)
-                                        if (!entry_same_destination(&s->entries[j], &old->entries[j]) ||
-                                            s->entries[j].reason != old->entries[j].reason ||
-                                            s->entries[j].target != old->entries[j].target)
-                                                differs = true;
-                        }
-                        if (!differs)
+                        if (!decision_differs(old, s))
                                 continue;
 
                         log_fields(LOG_INFO, 0, &((LogFields) { .device = s->name,
@@ -423,20 +450,21 @@ static void manager_after_run(Manager *m) {
                                                                 .reason = reason_to_string(s->reason) }),
                                    "Device '%s': mode %s (%s)", s->name, mode_to_string(s->mode),
                                    reason_to_string(s->reason));
-                        bus_emit_device_changed(m, s->name, old ? "modes" : "added");
+                        r = remember_decision(m, s);
+                        if (r < 0)
+                                log_warning_errno(r, "Cannot record the decision for '%s': %m", s->name);
+                        bus_emit_device_changed(m, s->name, added ? "added" : "modes");
                 }
-                if (m->last_desired)
-                        for (size_t i = 0; i < m->last_desired->n_devices; i++) {
-                                const char *name = m->last_desired->devices[i].name;
+                for (size_t i = 0; m->last_desired && i < m->last_desired->n_devices;) {
+                        char name[DEVICE_NAME_MAX];
 
-                                if (!device_table_find(&d->devices, name))
-                                        bus_emit_device_changed(m, name, "removed");
+                        if (device_table_find(&d->devices, m->last_desired->devices[i].name)) {
+                                i++;
+                                continue;
                         }
-
-                r = device_table_copy(&d->devices, &copy);
-                if (r >= 0) {
-                        device_table_free(m->last_desired);
-                        m->last_desired = TAKE_PTR(copy);
+                        strcpy(name, m->last_desired->devices[i].name);
+                        (void) device_table_remove(m->last_desired, name);
+                        bus_emit_device_changed(m, name, "removed");
                 }
         }
 
