@@ -570,6 +570,9 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 		list_del(&mirq->node);
 		rvmsi_irq_release(&mdev->rs, &mirq->mv);
 	}
+	/* A notice handler may still be about to run this IRQ: let it finish. */
+	if (mdev->notice_virq)
+		synchronize_irq(mdev->notice_virq);
 	atomic_dec(&mdev->nr_irqs);
 	riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_FREE);
 	kfree(mirq->mv.premap);
