@@ -71,7 +71,7 @@ def main():
     in_dmesg = False
     reports = []        # (test or phase, line)
     seen = set()
-    for line in lines:
+    for idx, line in enumerate(lines):
         m = MARK.search(line)
         if m:
             kind, rest = m.group(1), m.group(2)
@@ -109,7 +109,7 @@ def main():
                     where = cur['name']
                 else:
                     where = 'power-off' if done else ('boot' if not init else 'between tests')
-                reports.append((where, f'[{k.group(1)}] {k.group(2)}'))
+                reports.append((where, f'[{k.group(1)}] {k.group(2)}', idx))
         if cur is not None and not in_dmesg:
             cur['out'].append(line)
             t = TAP_OK.match(line)
@@ -186,9 +186,21 @@ def main():
 
     if reports:
         print('Kernel reports (each fails the run):')
-        for where, l in reports:
+        for where, l, _ in reports:
             print(f'  during {where}: {l}')
         print()
+        # The first reports in full (the kernel lines that follow them), so the stack is
+        # in the test log without opening the console log.
+        for where, l, idx in reports[:3]:
+            print(f'---- kernel log from the report during {where} ----')
+            shown = 0
+            for line in lines[idx:idx + 200]:
+                if KLINE.search(line):
+                    print('  ' + line)
+                    shown += 1
+                    if shown >= 40:
+                        break
+            print()
     for t in tests:
         r = next(x for x in rows if x[0] == t['name'])
         if r[1] == 'FAIL':
