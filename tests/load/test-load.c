@@ -51,6 +51,17 @@
 #include "manager.h"
 #include "tests.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#  define RVMSI_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define RVMSI_ASAN 1
+#  endif
+#endif
+#ifndef RVMSI_ASAN
+#  define RVMSI_ASAN 0
+#endif
+
 #define N_AFFINITY 10000
 #define N_VM_CALLS 1000
 #define N_CALL_VMS 100
@@ -527,8 +538,17 @@ int main(int argc, char *argv[]) {
                 rss2 - rss1);
         /* Events that arrive together are reconciled together: at most one run per tick (plus the resync). */
         ASSERT_TRUE((unsigned) l->m->n_runs - runs1 <= N_AFFINITY / AFFINITY_PER_TICK + 2);
+#if RVMSI_ASAN
+        /*
+         * AddressSanitizer keeps freed memory in quarantine (256 MiB by
+         * default) and pads every allocation: RSS says nothing here. This
+         * build checks leaks instead (LeakSanitizer at exit).
+         */
+        fprintf(stderr, "RSS bounds not checked in an AddressSanitizer build (quarantine); LeakSanitizer runs at exit\n");
+#else
         ASSERT_TRUE(rss1 - rss0 < 64 * 1024);
         ASSERT_TRUE(rss2 - rss1 < 8 * 1024);
+#endif
 
         sd_event_source_unref(post);
         sd_event_source_unref(l->tick);
