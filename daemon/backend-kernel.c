@@ -12,6 +12,7 @@ typedef struct KernelBackend {
         Backend *backend;
         KernelLink *link;
         Geometry geometry;
+        int32_t *hart_cpu;      /* [geometry.nr_harts], learned from entries; -2: unknown */
 } KernelBackend;
 
 static int entry_cmp(const void *a, const void *b) {
@@ -144,9 +145,48 @@ static int kernel_get_geometry(Backend *b, Geometry *ret) {
         r = geometry_validate(&g);
         if (r < 0)
                 return -EBADMSG;
+        if (!k->hart_cpu || k->geometry.nr_harts != g.nr_harts) {
+                int32_t *hc = new(int32_t, g.nr_harts);
+
+                if (!hc)
+                        return -ENOMEM;
+                for (uint32_t i = 0; i < g.nr_harts; i++)
+                        hc[i] = -2;
+                free(k->hart_cpu);
+                k->hart_cpu = hc;
+        }
         k->geometry = g;
         *ret = g;
         return 0;
+}
+
+static void learn_hart_cpus(KernelBackend *k, const KernelDevice *kd) {
+        uint32_t per_group = geometry_harts_per_group(&k->geometry);
+
+        for (size_t i = 0; i < kd->n_entries; i++) {
+                const KernelEntry *e = &kd->entries[i];
+                uint32_t hart = e->group * per_group + e->hart;
+
+                if (e->group < k->geometry.nr_groups && e->hart < per_group && hart < k->geometry.nr_harts &&
+                    e->cpu >= 0)
+                        k->hart_cpu[hart] = e->cpu;
+        }
+}
+
+int backend_kernel_sync_hart_cpus(Backend *b, Model *m) {
+        KernelBackend *k;
+        int n = 0;
+
+        if (!b || b->ops != &backend_kernel_ops || !b->data)
+                return 0;
+        k = b->data;
+        if (!k->hart_cpu || m->geometry.nr_harts != k->geometry.nr_harts)
+                return 0;
+        for (uint32_t h = 0; h < k->geometry.nr_harts; h++)
+                if (k->hart_cpu[h] >= 0 && m->harts[h].cpu != k->hart_cpu[h] &&
+                    model_set_hart_cpu(m, h, k->hart_cpu[h]) >= 0)
+                        n++;
+        return n;
 }
 
 static int kernel_open(Backend *b, const char *args) {
@@ -169,6 +209,7 @@ static int kernel_open(Backend *b, const char *args) {
         r = kernel_get_geometry(b, &g);
         if (r < 0) {
                 kernel_link_free(k->link);
+                free(k->hart_cpu);
                 b->data = NULL;
                 return r;
         }
@@ -182,6 +223,7 @@ static void kernel_close(Backend *b) {
         if (!k)
                 return;
         kernel_link_free(k->link);
+        free(k->hart_cpu);
         free(k);
         b->data = NULL;
 }
@@ -206,6 +248,7 @@ static int kernel_dump(Backend *b, Actual **ret) {
                 DeviceState s;
 
                 if (r >= 0) {
+                        learn_hart_cpus(k, &devs[i]);
                         r = backend_kernel_device_state(&k->geometry, &devs[i], &s);
                         if (r >= 0) {
                                 r = device_table_put(&a->devices, &s);

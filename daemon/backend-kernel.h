@@ -17,6 +17,14 @@
 
 extern const BackendOps backend_kernel_ops;
 
+/*
+ * Which Linux CPU owns each hart, as the kernel's entries report it
+ * (RVMSI_A_ENTRY_CPU); IMSIC hart order need not be CPU order. Copies
+ * every hart learned from the last dump into the model; returns how many
+ * changed (>= 0), 0 for a backend that is not the kernel's.
+ */
+int backend_kernel_sync_hart_cpus(Backend *b, Model *m);
+
 /* DeviceState from a parsed DEV_GET reply; entries keyed by global hart.
  * Exposed for unit tests. */
 int backend_kernel_device_state(const Geometry *g, const KernelDevice *kd, DeviceState *ret);

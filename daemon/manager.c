@@ -436,6 +436,14 @@ static void manager_after_run(Manager *m) {
         const Desired *d = reconciler_desired(m->reconciler);
         int r;
 
+        /* The kernel's entries say which CPU owns each hart; IRQ affinity
+         * (a CPU) is only meaningful through that map. */
+        if (backend_kernel_sync_hart_cpus(m->backend, m->model) > 0 && m->irq_watch) {
+                log_info("Learned the CPU of some harts from the kernel; re-reading IRQ affinity.");
+                for (size_t i = 0; i < m->model->n_devices; i++)
+                        (void) irq_watch_refresh_device(m->irq_watch, m->model->devices[i]->name);
+        }
+
         if (d) {
                 for (size_t i = 0; i < d->devices.n_devices; i++) {
                         const DeviceState *s = &d->devices.devices[i];
