@@ -16,6 +16,7 @@
 
 #include <json-c/json.h>
 
+#include "backend-sim.h"
 #include "bus-manager.h"
 #include "bus-names.h"
 #include "log.h"
@@ -26,6 +27,26 @@
 
 static pid_t server_pid;
 static sd_bus *client;
+
+#define FORGE_DEV "0000:00:05.0"
+
+/* SIGUSR1 in the server: a device nobody owns (all entries blocked) writes
+ * an MSI to hart 1's file, as a forged DMA would. The sim's IOMMU faults it
+ * and the daemon must turn that into a Fault signal. */
+static int on_forge(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        Sim *sim = backend_sim(m->backend);
+        SimMsiResult res = {};
+        uint64_t addr;
+
+        ASSERT_NOT_NULL(sim);
+        if (!model_find_device(sim_world(sim), FORGE_DEV))
+                ASSERT_OK(sim_add_device(sim, FORGE_DEV, CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(sim_target_addr(sim, FORGE_DEV, TARGET_HART(1), &addr));
+        ASSERT_OK(sim_msi_write(sim, FORGE_DEV, addr, 5, &res));
+        ASSERT_EQ(res.outcome, SIM_MSI_FAULT);
+        return 0;
+}
 
 static void serve(int fd) {
         _cleanup_(manager_freep) Manager *m = NULL;
@@ -42,10 +63,12 @@ static void serve(int fd) {
         sigaddset(&ss, SIGTERM);
         sigaddset(&ss, SIGINT);
         sigaddset(&ss, SIGHUP);
+        sigaddset(&ss, SIGUSR1);
         sigprocmask(SIG_BLOCK, &ss, NULL);
 
         ASSERT_OK(manager_new(&c, &m));
         ASSERT_OK(manager_startup(m));
+        ASSERT_OK(sd_event_add_signal(m->event, NULL, SIGUSR1, on_forge, m));
         ASSERT_OK(sd_bus_new(&m->bus));
         ASSERT_OK(sd_bus_set_fd(m->bus, fd, fd));
         ASSERT_OK(sd_id128_randomize(&id));
@@ -228,6 +251,45 @@ TEST(errors_and_describe) {
                      UUID1);
         json_object_put(j);
         sd_bus_message_unref(reply);
+}
+
+static int fault_seen;
+
+static int on_fault(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        const char *dev, *target;
+        uint32_t cause;
+        uint64_t addr, time;
+
+        ASSERT_OK(sd_bus_message_read(msg, "sutst", &dev, &cause, &addr, &target, &time));
+        ASSERT_STREQ(dev, FORGE_DEV);
+        ASSERT_EQ(cause, 262);
+        ASSERT_STREQ(target, "hart:1");
+        ASSERT_TRUE(time > 0);
+        fault_seen++;
+        return 0;
+}
+
+TEST(fault_signal) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_slot *slot = NULL;
+        uint64_t count = 0;
+
+        setup();
+        ASSERT_OK(sd_bus_match_signal(client, &slot, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Fault",
+                                      on_fault, NULL));
+        ASSERT_OK(kill(server_pid, SIGUSR1));
+        for (int i = 0; i < 500 && fault_seen == 0; i++) {
+                int r = sd_bus_process(client, NULL);
+
+                ASSERT_OK(r);
+                if (r == 0)
+                        ASSERT_OK(sd_bus_wait(client, 10 * 1000));
+        }
+        ASSERT_EQ(fault_seen, 1);
+        ASSERT_OK(sd_bus_get_property_trivial(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "FaultCount",
+                                              &error, 't', &count));
+        ASSERT_EQ(count, 1);
+        sd_bus_slot_unref(slot);
 }
 
 TEST(zz_shutdown) {
