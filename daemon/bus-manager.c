@@ -632,6 +632,12 @@ void bus_emit_manager_changed(Manager *m) {
                                               NULL);
 }
 
+void bus_emit_changed(Manager *m, const char *kind, const char *id, const char *what) {
+        if (!m->bus)
+                return;
+        (void) sd_bus_emit_signal(m->bus, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Changed", "sss", kind, id, what);
+}
+
 void bus_emit_device_changed(Manager *m, const char *name, const char *what) {
         _cleanup_free_ char *path = NULL;
 

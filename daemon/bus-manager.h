@@ -28,6 +28,8 @@ int bus_error_from_manager(sd_bus_error *error, const ManagerError *e, int r);
 
 /* Signals; all are no-ops without a bus. */
 void bus_emit_manager_changed(Manager *m);
+/* Changed(kind, id, what) on the manager object. */
+void bus_emit_changed(Manager *m, const char *kind, const char *id, const char *what);
 void bus_emit_device_changed(Manager *m, const char *name, const char *what);
 void bus_emit_vm_changed(Manager *m, const char *uuid, const char *what);
 void bus_emit_fault(Manager *m, const FaultRecord *f);

@@ -598,6 +598,7 @@ static void set_policy(Manager *m, Policy *p, const char *source) {
         m->policy_source = s;
         m->policy_generation++;
         manager_mark_dirty(m, DIRTY_POLICY, NULL);
+        bus_emit_changed(m, "policy", "", "policy");
 }
 
 /* Load config_dir/policy.json. 1: loaded into *ret; 0: no file; <0: invalid (logged). */
@@ -936,6 +937,7 @@ int manager_resync(Manager *m, ManagerError *e) {
         m->backend_failed = false;
         m->last_resync = now_realtime_usec();
         log_info("Resynchronized: %zu operations.", stats.n_ops);
+        bus_emit_changed(m, "host", "", "resync");
         manager_after_run(m);
         return 0;
 }
