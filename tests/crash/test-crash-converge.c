@@ -8,15 +8,14 @@
  * The kernel's MSI tables outlive rvmsid; so does the simulated backend here.
  * The daemon's side (its reconciler, its Desired, its plan) is thrown away at
  * the crash and rebuilt from scratch, the way a new process starts: the model
- * is what the daemon re-learns (its registrations, which the state file
- * keeps; tests/crash/crash-restart.sh kills the real process and checks that
- * file) plus where KVM runs each vCPU and
- * which guest file it holds, read from the world), then a full resync
- * against a dump of the backend.
+ * is what the daemon re-learns (its registrations, which the state file keeps
+ * — tests/crash/crash-restart.sh kills the real process and checks that file —
+ * plus where KVM runs each vCPU and which guest file it holds, read from the
+ * world), then a full resync against a dump of the backend.
  *
  * A crash point is "after k backend operations of the whole run": the
  * (k+1)th apply never happens, as with SIGKILL between two ioctls (each
- * operation is atomic in the kernel). The test runs every k from 0 to the
+ * operation is atomic in the kernel). The test runs every k below the
  * number of operations of the uninterrupted run, for each scenario given
  * (default: tests/crash/crash-world.json and tests/data/scenarios/\*.json),
  * and requires at least 200 distinct points in total. After each run:
