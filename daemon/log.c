@@ -80,20 +80,23 @@ int log_internal(int level, int error, const LogFields *fields, const char *file
                 (void) snprintf(code_line, sizeof(code_line), "CODE_LINE=%i", line);
                 (void) snprintf(errno_field, sizeof(errno_field), "ERRNO=%i", error < 0 ? -error : error);
 
-                /* sd_journal_send() stops at the first NULL, so absent fields
-                 * are replaced by a field of the same kind that is always
-                 * set; duplicates of CODE_FILE are harmless. */
-                (void) sd_journal_send("MESSAGE=%s", msg,
-                                       "%s", pri,
-                                       "CODE_FILE=%s", file,
-                                       "%s", code_line,
-                                       "%s", error != 0 ? errno_field : "RVMSI_ERRNO=0",
-                                       "RVMSI_DEVICE=%s", strempty(f.device),
-                                       "RVMSI_VM=%s", strempty(f.vm),
-                                       "RVMSI_MODE=%s", strempty(f.mode),
-                                       "RVMSI_REASON=%s", strempty(f.reason),
-                                       NULL);
-        } else {
+                /* Fields are always sent (empty when not given): the argument
+                 * list of sd_journal_send() ends at the first NULL, so it
+                 * cannot carry optional entries. */
+                if (sd_journal_send("MESSAGE=%s", msg,
+                                    "%s", pri,
+                                    "CODE_FILE=%s", file,
+                                    "%s", code_line,
+                                    "%s", error != 0 ? errno_field : "RVMSI_ERRNO=0",
+                                    "RVMSI_DEVICE=%s", strempty(f.device),
+                                    "RVMSI_VM=%s", strempty(f.vm),
+                                    "RVMSI_MODE=%s", strempty(f.mode),
+                                    "RVMSI_REASON=%s", strempty(f.reason),
+                                    NULL) >= 0)
+                        return error < 0 ? error : -error;
+                /* journald went away: say it on stderr rather than not at all */
+        }
+        {
                 char extra[512] = "";
 
                 if (fields) {
