@@ -165,6 +165,8 @@ static int run(int argc, char *argv[]) {
         r = manager_run(m);
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
+        if (r > 0)      /* sd-bus ends the loop with a positive code when the bus goes away */
+                return log_error_errno(SYNTHETIC_ERRNO(ECONNRESET), "Lost the connection to the bus, exiting.");
         return 0;
 }
 
