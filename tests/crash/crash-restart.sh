@@ -111,12 +111,14 @@ run() {
         kill "$DAEMON_PID"
         wait "$DAEMON_PID" || true
         DAEMON_PID=""
-        echo "$kills"
+        echo "$kills" > "$dir.kills"
 }
 
+# Not in a subshell: the EXIT trap must see DAEMON_PID to clean up after a failure.
 start_bus
-run plain "$TMP/ref" "$TMP/ref.log" > /dev/null
-kills=$(run kill "$TMP/crash" "$TMP/crash.log")
+run plain "$TMP/ref" "$TMP/ref.log"
+run kill "$TMP/crash" "$TMP/crash.log"
+kills=$(cat "$TMP/crash.kills")
 
 python3 - "$TMP/ref.describe.json" "$TMP/crash.describe.json" <<'PY'
 import json, sys

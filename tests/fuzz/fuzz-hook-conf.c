@@ -2,11 +2,13 @@
 /*
  * The libvirt hook's configuration file (hooks/libvirt/hook-conf.c), read
  * from the path in RVMSI_HOOK_CONF as the hook does: the input is written to
- * a temporary file first (the parser reads files only). Accepted files give
- * a timeout above 0 and at most the documented 60 s and a NUL-terminated bus address.
+ * a temporary file first (the parser reads files only; the file is unlinked
+ * at once and named through /proc/self/fd). Accepted files give a timeout
+ * above 0 and at most the documented 60 s, and a NUL-terminated bus address.
  */
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,13 +16,7 @@
 #include "fuzz.h"
 #include "hook-conf.h"
 
-static char path[] = "/tmp/rvmsi-fuzz-hook-conf-XXXXXX";
 static int fd = -1;
-
-__attribute__((destructor)) static void remove_file(void) {
-        if (fd >= 0)
-                (void) unlink(path);
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         HookConfig c = {};
@@ -30,9 +26,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (size > 64U * 1024U)
                 return 0;
         if (fd < 0) {
+                char path[] = "/tmp/rvmsi-fuzz-hook-conf-XXXXXX", self[64];
+
+                /* Unlinked at once and read through /proc: nothing is left behind however the run ends. */
                 fd = mkstemp(path);
                 FUZZ_CHECK(fd >= 0);
-                FUZZ_CHECK(setenv("RVMSI_HOOK_CONF", path, 1) == 0);
+                FUZZ_CHECK(unlink(path) == 0);
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+                FUZZ_CHECK(setenv("RVMSI_HOOK_CONF", self, 1) == 0);
                 (void) unsetenv("RVMSI_HOOK_STRICT");
                 (void) unsetenv("RVMSI_HOOK_BUS");
         }
