@@ -14,7 +14,7 @@ cd "$top"
 
 # Debian packages needed on the host. The lab installs what it needs inside its
 # own trixie chroot (tests/lab/).
-DEPS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libsystemd-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev dbus debootstrap valgrind python3 git libxml2-dev libdbus-1-dev systemd"
+DEPS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libsystemd-dev libnl-3-dev libnl-genl-3-dev libjson-c-dev dbus debootstrap valgrind python3 git libxml2-dev libdbus-1-dev systemd strace"
 
 need_root() {
         if [ "$(id -u)" != 0 ]; then
