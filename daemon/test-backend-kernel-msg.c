@@ -515,4 +515,45 @@ TEST(device_state) {
         ASSERT_ERROR(backend_kernel_device_state(&g, &kd, &s), EBADMSG);
 }
 
+/* The kernel puts u64 attributes with nla_put_u64_64bit(..., padattr 0):
+ * where alignment needs it, an empty attribute of type 0 comes first. It
+ * must be skipped, not taken for an error or a value. */
+TEST(pad_attributes) {
+        KernelDevice d = {};
+        KernelFault f = {};
+        struct nl_msg *m;
+        struct nlattr *nest;
+
+        m = new_msg(RVMSI_CMD_DEV_GET);
+        nla_put_string(m, RVMSI_A_DEV_NAME, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_MODE, IOMMU_RVMSI_MODE_MRIF);
+        ASSERT_NOT_NULL(nla_reserve(m, 0, 0));
+        nla_put_u64(m, RVMSI_A_DEV_CAPS, IOMMU_RVMSI_CAP_MSI_FLAT | IOMMU_RVMSI_CAP_MSI_MRIF);
+        nest = nla_nest_start(m, RVMSI_A_DEV_ENTRY);
+        nla_put_u32(m, RVMSI_A_ENTRY_INDEX, 0);
+        nla_put_u32(m, RVMSI_A_ENTRY_KIND, IOMMU_RVMSI_ENTRY_MRIF);
+        nla_put_u32(m, RVMSI_A_ENTRY_GROUP, 0);
+        nla_put_u32(m, RVMSI_A_ENTRY_HART, 2);
+        nla_put_u32(m, RVMSI_A_ENTRY_GUEST, 0);
+        ASSERT_NOT_NULL(nla_reserve(m, 0, 0));
+        nla_put_u64(m, RVMSI_A_ENTRY_NOTICES, 42);
+        nla_nest_end(m, nest);
+        ASSERT_OK(kmsg_parse_dev(nlmsg_hdr(m), &d));
+        ASSERT_EQ(d.caps, IOMMU_RVMSI_CAP_MSI_FLAT | IOMMU_RVMSI_CAP_MSI_MRIF);
+        ASSERT_EQ(d.n_entries, 1);
+        ASSERT_EQ(d.entries[0].notices, 42);
+        kernel_device_done(&d);
+        nlmsg_free(m);
+
+        m = new_msg(RVMSI_CMD_FAULT_NTF);
+        nla_put_string(m, RVMSI_A_FAULT_DEV_NAME, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_FAULT_RID, 0x18);
+        nla_put_u32(m, RVMSI_A_FAULT_CAUSE, RVMSI_FAULT_MSI_PTE_INVALID);
+        ASSERT_NOT_NULL(nla_reserve(m, 0, 0));
+        nla_put_u64(m, RVMSI_A_FAULT_ADDR, 0x28002000ULL);
+        ASSERT_OK(kmsg_parse_fault(nlmsg_hdr(m), &f));
+        ASSERT_EQ(f.addr, 0x28002000ULL);
+        nlmsg_free(m);
+}
+
 DEFINE_TEST_MAIN
