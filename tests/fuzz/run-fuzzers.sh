@@ -19,7 +19,7 @@ secs=${1:-60}
 shift || true
 build=${RVMSI_FUZZ_BUILD:-$top/build-fuzz}
 work=${RVMSI_FUZZ_WORK:-$build/fuzz-work}
-all="fuzz-policy fuzz-state fuzz-scenario fuzz-netlink fuzz-domain-xml fuzz-hook-conf"
+all="fuzz-policy fuzz-state fuzz-scenario fuzz-netlink fuzz-domain-xml fuzz-hook-conf fuzz-manager"
 fuzzers=${*:-$all}
 
 case "$secs" in
