@@ -60,7 +60,7 @@ static void sync_cb(void *ctx, long index)
 	(void)ctx;
 	syncs++;
 	/* Only called when the count crosses zero: the state must flip. */
-	if (valid[index] == (refs[index] > 0))
+	if (valid[index] == !!refs[index])
 		bad_syncs++;
 	valid[index] = refs[index] > 0;
 	/* Never, not even for a moment, block a file a device may write to. */
