@@ -11,8 +11,8 @@
  * equals the number of holders, that an entry is valid exactly while its
  * count is not zero, and that sync is called only on 0 <-> 1 transitions.
  *
- * Build: cc -I lib/msi -I kernel/drivers/iommu/riscv \
- *           kernel/drivers/iommu/riscv/tests/test-rvmsi-move.c
+ * Build from the repository root with this file as the only source and
+ * -I lib/msi -I kernel/drivers/iommu/riscv (see docs/kernel.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
