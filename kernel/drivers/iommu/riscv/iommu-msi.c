@@ -975,6 +975,10 @@ static const struct irq_domain_ops riscv_iommu_msi_notice_ops = {
  * Atomically clear the pending bit of @id in a live MRIF; true if it was
  * set. MRIFs are little-endian doublewords, and so are the bitmap words of
  * a little-endian kernel, so bit n of doubleword w is bitmap bit 64w + n.
+ *
+ * Local helper: lib/msi works on MRIF images with plain read-modify-write
+ * and has no atomic operation on a live MRIF (the offset still comes from
+ * lib/msi). To move there once lib/msi grows one.
  */
 static bool riscv_iommu_msi_mrif_take(u64 *mrif, u32 id)
 {
