@@ -560,6 +560,21 @@ static int sync_and_notify(Sim *s, SimDevice *sd, bool affinity_move, uint32_t r
         return 0;
 }
 
+/*
+ * An IRQ of the device was set up, torn down or moved: the kernel notifies
+ * that whether or not an entry changed (a blocked device has none to
+ * change), and the daemon learns the device's IRQs from it.
+ */
+static int sync_and_notify_irqs(Sim *s, SimDevice *sd, bool affinity_move, uint32_t reason) {
+        int r;
+
+        r = sync_device(s, sd, affinity_move, NULL);
+        if (r < 0)
+                return r;
+        emit_entry_changed(s, sd->name, reason);
+        return 0;
+}
+
 /* Re-sync every device of a VM that is in guest-file mode (its vCPUs' files changed). */
 static int sync_vm_devices(Sim *s, const Vm *vm) {
         for (size_t i = 0; i < vm->n_devices; i++) {
@@ -771,7 +786,7 @@ int sim_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *v
         r = model_device_set_vectors(s->world, d, n, vectors);
         if (r < 0)
                 return r;
-        return sync_and_notify(s, sd, false, RVMSI_REASON_IRQ_ALLOC);
+        return sync_and_notify_irqs(s, sd, false, n > 0 ? RVMSI_REASON_IRQ_ALLOC : RVMSI_REASON_IRQ_FREE);
 }
 
 int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
@@ -787,7 +802,7 @@ int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
         r = model_device_set_affinity(s->world, d, vector, hart);
         if (r < 0)
                 return r;
-        return sync_and_notify(s, sd, true, RVMSI_REASON_AFFINITY);
+        return sync_and_notify_irqs(s, sd, true, RVMSI_REASON_AFFINITY);
 }
 
 int sim_add_vm(Sim *s, const char *uuid, const char *name, uint32_t nr_vcpus) {
