@@ -129,7 +129,12 @@ static int show_device(Ctl *c, json_object *d, json_object *dev) {
         printf("%14s: %s (%s)\n", "Mode", strempty(ctl_json_str(dev, "mode")), strempty(ctl_json_str(dev, "reason")));
         printf("%14s: %s\n", "Isolation", strempty(ctl_json_str(dev, "isolation")));
         printf("%14s: %" PRIi64 "\n", "Vectors", ctl_json_int(dev, "vectors", 0));
-        printf("%14s: %s\n", "Applied", yes_no(ctl_json_bool(dev, "applied")));
+        if (ctl_json_bool(dev, "applied") || isempty(ctl_json_str(dev, "apply_state")))
+                printf("%14s: %s\n", "Applied", yes_no(ctl_json_bool(dev, "applied")));
+        else    /* say why not: pending, failed (with the error), unsupported */
+                printf("%14s: no (%s%s%s)\n", "Applied", ctl_json_str(dev, "apply_state"),
+                       isempty(ctl_json_str(dev, "apply_error")) ? "" : ": ",
+                       strempty(ctl_json_str(dev, "apply_error")));
         printf("%14s: %" PRIi64 "\n", "Faults", ctl_json_int(dev, "faults", 0));
         putchar('\n');
 

@@ -119,11 +119,23 @@ static int property_get_applied(sd_bus *bus, const char *path, const char *inter
                                 sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         GET_DEVICE(m, d);
 
-        /* The reconciler converges after every burst; the device is applied
-         * unless the last run failed or a run is pending. */
-        (void) d;
-        return sd_bus_message_append(reply, "b", !m->backend_failed &&
-                                                 !(m->reconciler && reconciler_is_dirty(m->reconciler)));
+        return sd_bus_message_append(reply, "b", manager_device_apply_state(m, d->name, NULL) == APPLY_DONE);
+}
+
+static int property_get_apply_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        GET_DEVICE(m, d);
+
+        return sd_bus_message_append(reply, "s", apply_state_to_string(manager_device_apply_state(m, d->name, NULL)));
+}
+
+static int property_get_apply_error(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        GET_DEVICE(m, d);
+        int err = 0;
+
+        (void) manager_device_apply_state(m, d->name, &err);
+        return sd_bus_message_append(reply, "s", err < 0 ? strerror(-err) : "");
 }
 
 static int property_get_isolation(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -157,6 +169,8 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_PROPERTY("Reason", "s", property_get_reason, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Targets", "a(ssss)", property_get_targets, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Applied", "b", property_get_applied, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ApplyState", "s", property_get_apply_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ApplyError", "s", property_get_apply_error, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Isolation", "s", property_get_isolation, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Vectors", "u", property_get_vectors, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Faults", "t", property_get_faults, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

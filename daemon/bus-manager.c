@@ -647,8 +647,17 @@ void bus_emit_device_changed(Manager *m, const char *name, const char *what) {
                                   what);
         if (!streq(what, "removed") && bus_device_path(name, &path) >= 0)
                 (void) sd_bus_emit_properties_changed(m->bus, path, RVMSI_BUS_IFACE_DEVICE, "Owner", "VM", "Mode",
-                                                      "Reason", "Targets", "Applied", "Isolation", "Vectors",
-                                                      "Faults", NULL);
+                                                      "Reason", "Targets", "Applied", "ApplyState", "ApplyError",
+                                                      "Isolation", "Vectors", "Faults", NULL);
+}
+
+void bus_emit_device_apply_changed(Manager *m, const char *name) {
+        _cleanup_free_ char *path = NULL;
+
+        if (!m->bus || bus_device_path(name, &path) < 0)
+                return;
+        (void) sd_bus_emit_properties_changed(m->bus, path, RVMSI_BUS_IFACE_DEVICE, "Applied", "ApplyState",
+                                              "ApplyError", NULL);
 }
 
 void bus_emit_vm_changed(Manager *m, const char *uuid, const char *what) {

@@ -31,6 +31,8 @@ void bus_emit_manager_changed(Manager *m);
 /* Changed(kind, id, what) on the manager object. */
 void bus_emit_changed(Manager *m, const char *kind, const char *id, const char *what);
 void bus_emit_device_changed(Manager *m, const char *name, const char *what);
+/* Only the device's Applied, ApplyState and ApplyError changed: PropertiesChanged, no Changed signal. */
+void bus_emit_device_apply_changed(Manager *m, const char *name);
 void bus_emit_vm_changed(Manager *m, const char *uuid, const char *what);
 void bus_emit_fault(Manager *m, const FaultRecord *f);
 

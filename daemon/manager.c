@@ -308,36 +308,50 @@ static void record_fault(Manager *m, const BackendEvent *ev) {
 }
 
 /* The sim is the world: copy what the kernel and /proc would tell us about
- * a device (capabilities, lock, IRQs and their affinity) into our model. */
-static void sim_refresh_device(Manager *m, const char *name) {
+ * a device (capabilities, lock, IRQs and their affinity) into our model.
+ * Returns true if the model changed. */
+static bool sim_refresh_device(Manager *m, const char *name) {
         Sim *sim = backend_sim(m->backend);
+        bool changed = false;
         const Device *w;
         Device *d;
         int r;
 
         if (!sim)
-                return;
+                return false;
         w = model_find_device(sim_world(sim), name);
         d = model_find_device(m->model, name);
         if (!w) {
                 if (d && d->owner == OWNER_NONE)
-                        (void) model_remove_device(m->model, name);
-                return;
+                        return model_remove_device(m->model, name) >= 0;
+                return false;
         }
         if (!d) {
                 r = model_add_device(m->model, name, w->caps, &d);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot add device '%s' to the model: %m", name);
-                        return;
+                        return false;
                 }
+                changed = true;
         }
-        if (d->caps != w->caps)
+        if (d->caps != w->caps) {
                 (void) model_device_set_caps(m->model, d, w->caps);
-        if (d->locked != w->locked)
+                changed = true;
+        }
+        if (d->locked != w->locked) {
                 (void) model_device_set_locked(m->model, d, w->locked);
-        r = model_device_set_vectors(m->model, d, w->nr_vectors, w->vectors);
-        if (r < 0)
-                log_debug_errno(r, "Cannot take the vectors of '%s' from the sim: %m", name);
+                changed = true;
+        }
+        /* Most events are about entries, not IRQs: copy the vectors only when they differ. */
+        if (d->nr_vectors != w->nr_vectors ||
+            (w->nr_vectors > 0 && memcmp(d->vectors, w->vectors, w->nr_vectors * sizeof(Vector)) != 0)) {
+                r = model_device_set_vectors(m->model, d, w->nr_vectors, w->vectors);
+                if (r < 0)
+                        log_debug_errno(r, "Cannot take the vectors of '%s' from the sim: %m", name);
+                else
+                        changed = true;
+        }
+        return changed;
 }
 
 static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata) {
@@ -345,26 +359,45 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
         Vm *vm;
 
         switch (ev->type) {
-        case BACKEND_EVENT_ENTRY_CHANGED:
+        /*
+         * The sim answers our own operations synchronously, from inside the
+         * reconciler's apply: such an echo that changes nothing in the model
+         * needs no new run (the reconciler reads the devices it changed back
+         * itself). Without this, every applied plan cost one more, empty run.
+         * Kernel events arrive later, on the socket, and always mark.
+         */
+        case BACKEND_EVENT_ENTRY_CHANGED: {
+                bool changed = true;
+
                 if (backend_sim(b))
-                        sim_refresh_device(m, ev->device);
+                        changed = sim_refresh_device(m, ev->device);
                 else if (m->irq_watch)
                         (void) irq_watch_refresh_device(m->irq_watch, ev->device);
+                if (m->reconciling && !changed)
+                        break;
                 manager_mark_dirty(m, DIRTY_DEVICE, ev->device);
                 break;
+        }
 
-        case BACKEND_EVENT_VCPU_CHANGED:
+        case BACKEND_EVENT_VCPU_CHANGED: {
+                bool moved;
+
                 vm = model_find_vm(m->model, ev->vm);
                 if (!vm || ev->vcpu >= vm->nr_vcpus)
                         break;
-                if (vm->vcpus[ev->vcpu].hart != ev->hart) {
+                moved = vm->vcpus[ev->vcpu].hart != ev->hart;
+                if (moved) {
                         (void) model_vcpu_place(m->model, vm, ev->vcpu, ev->hart);
                         manager_mark_state_dirty(m);
                 }
                 if (vm->vcpus[ev->vcpu].guest_file != ev->guest)
                         (void) model_vcpu_set_guest_file(m->model, vm, ev->vcpu, ev->guest);
+                /* A grant or release we asked for: the reconciler records it too. */
+                if (m->reconciling && !moved && backend_sim(b))
+                        break;
                 manager_mark_dirty(m, DIRTY_VM, vm->uuid);
                 break;
+        }
 
         case BACKEND_EVENT_FAULT:
                 record_fault(m, ev);
@@ -447,11 +480,18 @@ static void manager_after_run(Manager *m) {
         if (d) {
                 for (size_t i = 0; i < d->devices.n_devices; i++) {
                         const DeviceState *s = &d->devices.devices[i];
-                        const DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
+                        DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
                         bool added = !old;
 
-                        if (!decision_differs(old, s))
+                        if (!decision_differs(old, s)) {
+                                /* Only whether the backend has it changed (pending -> applied). */
+                                if (old->apply_state != s->apply_state || old->apply_error != s->apply_error) {
+                                        old->apply_state = s->apply_state;
+                                        old->apply_error = s->apply_error;
+                                        bus_emit_device_apply_changed(m, s->name);
+                                }
                                 continue;
+                        }
 
                         log_fields(LOG_INFO, 0, &((LogFields) { .device = s->name,
                                                                 .mode = mode_to_string(s->mode),
@@ -502,6 +542,7 @@ int manager_reconcile_now(Manager *m) {
                 return 0;
         if (!reconciler_is_dirty(m->reconciler) && !m->state_dirty && !m->need_resync)
                 return 0;
+        m->reconciling = true;
         if (m->need_resync) {
                 /* After lost events the backend may differ from anything we
                  * know: solve everything and read the backend back in full. */
@@ -509,6 +550,7 @@ int manager_reconcile_now(Manager *m) {
                 r = reconciler_resync(m->reconciler, &stats);
         } else
                 r = reconciler_run(m->reconciler, &stats);
+        m->reconciling = false;
         m->n_runs++;
         m->n_ops += stats.n_applied;
         if (r < 0) {
@@ -925,7 +967,9 @@ int manager_resync(Manager *m, ManagerError *e) {
         ReconcileStats stats = {};
         int r;
 
+        m->reconciling = true;
         r = reconciler_resync(m->reconciler, &stats);
+        m->reconciling = false;
         m->n_ops += stats.n_applied;
         if (r < 0) {
                 m->backend_failed = true;
@@ -1497,6 +1541,14 @@ const DeviceState *manager_device_desired(Manager *m, const char *name) {
         return d ? device_table_find(&d->devices, name) : NULL;
 }
 
+ApplyState manager_device_apply_state(Manager *m, const char *name, int *ret_error) {
+        const DeviceState *s = manager_device_desired(m, name);
+
+        if (ret_error)
+                *ret_error = s && s->apply_state == APPLY_FAILED ? s->apply_error : 0;
+        return s ? (ApplyState) s->apply_state : APPLY_PENDING;
+}
+
 uint32_t manager_guest_files_free(Manager *m) {
         const Geometry *g = &m->model->geometry;
         uint32_t used = 0, total = g->nr_harts * g->nr_guest_files;
@@ -1636,6 +1688,11 @@ static int describe_device(Manager *m, const Device *d, json_object **ret) {
         json_object_object_add(o, "isolation", json_str(s ? isolation_to_string(s->isolation) : "none"));
         json_object_object_add(o, "violation", json_object_new_boolean(s && s->violation));
         json_object_object_add(o, "faults", json_object_new_uint64(manager_device_faults(m, d->name)));
+        json_object_object_add(o, "applied", json_object_new_boolean(s && s->apply_state == APPLY_DONE));
+        json_object_object_add(o, "apply_state",
+                               json_str(apply_state_to_string(s ? (ApplyState) s->apply_state : APPLY_PENDING)));
+        if (s && s->apply_state == APPLY_FAILED)
+                json_object_object_add(o, "apply_error", json_str(strerror(-s->apply_error)));
         for (uint32_t i = 0; s && i < s->n_entries; i++) {
                 const Entry *en = &s->entries[i];
                 json_object *t = json_object_new_object();

@@ -140,6 +140,9 @@ typedef struct Manager {
         size_t n_faults, fault_head;
         uint64_t fault_count;
 
+        /* The reconciler is applying: a synchronous backend's events now are echoes of our own operations. */
+        bool reconciling;
+
         bool exiting;
 } Manager;
 
@@ -199,6 +202,8 @@ const char *target_to_string(uint32_t target, char buf[static 32]);
 int target_from_string(const char *s, uint32_t *ret);
 const char *entry_mode_string(const Entry *e);
 const DeviceState *manager_device_desired(Manager *m, const char *name);
+/* Whether the backend has the decision for the device (ApplyState); ret_error: the errno of a refused operation. */
+ApplyState manager_device_apply_state(Manager *m, const char *name, int *ret_error);
 uint32_t manager_guest_files_free(Manager *m);
 size_t manager_n_unsatisfied(Manager *m);
 char *manager_status(Manager *m);

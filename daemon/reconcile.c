@@ -114,6 +114,17 @@ bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *ac
         return need;
 }
 
+bool reconcile_device_matches(const DeviceState *desired, const DeviceState *actual) {
+        DeliveryMode amode = actual ? actual->mode : MODE_BLOCKED;
+        EntryKind afb = actual ? actual->fallback : ENTRY_BLOCKED;
+
+        if (desired->mode != amode)
+                return false;
+        if (desired->mode == MODE_GUEST_FILE && desired->fallback != afb)
+                return false;
+        return entries_differing(desired, actual, NULL) == 0;
+}
+
 static int plan_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *revokes, size_t *n_revokes,
                        Op *grants, size_t *n_grants) {
         bool revoke;
@@ -552,6 +563,130 @@ static void sync_held_files(Model *m, const Actual *a) {
         }
 }
 
+static void set_apply_state(DeviceState *s, ApplyState st, int error) {
+        s->apply_state = st;
+        s->apply_error = st == APPLY_FAILED ? error : 0;
+}
+
+/* The plan's OP_SET_MODE operations by device name, for lookups while verifying: a full run plans every device. */
+typedef struct OpIndex {
+        const Plan *plan;
+        size_t *ops;            /* indexes into plan->ops, sorted by device name */
+        size_t n;
+} OpIndex;
+
+static int op_index_cmp(const void *a, const void *b, void *userdata) {
+        const Plan *p = userdata;
+        const Op *x = &p->ops[*(const size_t *) a], *y = &p->ops[*(const size_t *) b];
+
+        return strcmp(x->device, y->device);
+}
+
+static int op_index_build(const Plan *p, OpIndex *ret) {
+        *ret = (OpIndex) { .plan = p };
+        if (p->n_ops == 0)
+                return 0;
+        ret->ops = new(size_t, p->n_ops);
+        if (!ret->ops)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_ops; i++)
+                if (p->ops[i].type == OP_SET_MODE)
+                        ret->ops[ret->n++] = i;
+        qsort_r(ret->ops, ret->n, sizeof(size_t), op_index_cmp, (void *) p);
+        return 0;
+}
+
+/* Position of the OP_SET_MODE of a device in the plan, SIZE_MAX if none. */
+static size_t op_index_find(const OpIndex *x, const char *name) {
+        size_t lo = 0, hi = x->n;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                int c = strcmp(x->plan->ops[x->ops[mid]].device, name);
+
+                if (c == 0)
+                        return x->ops[mid];
+                if (c < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return SIZE_MAX;
+}
+
+/*
+ * Record for one planned device whether the backend has the decision now. before: the read-back the plan was
+ * made from. Devices that differed before are read back again after the plan was applied (when the backend can
+ * read one device); nothing else costs I/O.
+ */
+static int verify_device(Reconciler *r, DeviceState *s, const Actual *before, const OpIndex *ops, size_t n_applied,
+                         int apply_error) {
+        const DeviceState *a = device_table_find(&before->devices, s->name);
+        size_t op = ops ? op_index_find(ops, s->name) : SIZE_MAX;
+        DeviceState after = {};
+        int k;
+
+        if (!a || (s->mode == MODE_OFF) != (a->mode == MODE_OFF)) {
+                /* No table in the backend for it, or one the daemon cannot switch off / on. */
+                set_apply_state(s, APPLY_UNSUPPORTED, 0);
+                return 0;
+        }
+        if (op != SIZE_MAX && apply_error < 0 && op == n_applied) {
+                set_apply_state(s, APPLY_FAILED, apply_error);
+                return 0;
+        }
+        if (op != SIZE_MAX && op >= n_applied) {
+                set_apply_state(s, APPLY_PENDING, 0);
+                return 0;
+        }
+        if (op == SIZE_MAX && reconcile_device_matches(s, a)) {
+                set_apply_state(s, APPLY_DONE, 0);
+                return 0;
+        }
+        /* It changed (its own operation, or vCPU grants): look again. */
+        if (!r->backend->ops->dump_device) {
+                set_apply_state(s, APPLY_PENDING, 0);
+                return 0;
+        }
+        k = r->backend->ops->dump_device(r->backend, s->name, &after);
+        if (k == -ENODEV) {
+                set_apply_state(s, APPLY_UNSUPPORTED, 0);
+                return 0;
+        }
+        if (k < 0) {
+                set_apply_state(s, APPLY_PENDING, 0);
+                return k;
+        }
+        set_apply_state(s, reconcile_device_matches(s, &after) ? APPLY_DONE : APPLY_PENDING, 0);
+        device_state_done(&after);
+        return 0;
+}
+
+/* all: every device of the desired state (a full run), else only those in devices (may be NULL). */
+static void reconciler_verify(Reconciler *r, bool all, char *const *devices, const Actual *before, const Plan *plan,
+                              size_t n_applied, int apply_error) {
+        DeviceTable *dt = &r->desired->devices;
+        OpIndex ops;
+
+        /* Out of memory: without the index, devices are judged by reading them back only. */
+        bool have_ops = op_index_build(plan, &ops) >= 0;
+
+        if (all)
+                for (size_t i = 0; i < dt->n_devices; i++)
+                        (void) verify_device(r, &dt->devices[i], before, have_ops ? &ops : NULL, n_applied,
+                                             apply_error);
+        else
+                STRV_FOREACH(name, devices) {
+                        DeviceState *s = device_table_find(dt, *name);
+
+                        if (s)
+                                (void) verify_device(r, s, before, have_ops ? &ops : NULL, n_applied,
+                                                     apply_error);
+                }
+        if (have_ops)
+                free(ops.ops);
+}
+
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_(actual_freep) Actual *actual = NULL;
@@ -623,6 +758,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         st.n_violations = r->desired->n_violations;
         k = plan_apply(plan, r->backend, &applied);
         note_applied(r, plan, applied);
+        reconciler_verify(r, st.full, devices, actual, plan, applied, k);
         st.n_applied = applied;
         if (ret_stats)
                 *ret_stats = st;

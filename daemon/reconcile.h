@@ -48,6 +48,10 @@ int reconcile_plan_subset(const Desired *desired, const Actual *actual, unsigned
 /* Does a change from actual a to desired d of one device need an op, and which phase? */
 bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *actual, bool *ret_revoke);
 
+/* Does the backend's state of a device equal the decision: same mode, same fallback in guest-file mode, same
+ * non-blocked entries (blocked ones are implicit, as in the kernel's GET_ENTRIES)? */
+bool reconcile_device_matches(const DeviceState *desired, const DeviceState *actual) _pure_;
+
 int plan_to_json(const Plan *p, json_object **ret);
 
 /*
@@ -95,6 +99,15 @@ bool reconciler_is_dirty(const Reconciler *r);
 /* Solve what is dirty, read the backend, plan and apply. No-op when clean. */
 int reconciler_run(Reconciler *r, ReconcileStats *ret_stats);
 int reconciler_resync(Reconciler *r, ReconcileStats *ret_stats);
+/*
+ * After applying, each planned device's DeviceState.apply_state says whether the backend now has the decision:
+ * devices that had no difference are APPLY_DONE at once; devices that changed are read back (dump_device) and
+ * compared; a refused operation gives APPLY_FAILED with its errno, operations not reached APPLY_PENDING. A
+ * backend without dump_device leaves changed devices APPLY_PENDING until the next read-back (the kernel's
+ * ENTRY_NTF for the change triggers it). A device the backend does not have, or whose MSI table state the
+ * daemon cannot set (mode off on one side only), is APPLY_UNSUPPORTED.
+ */
+
 /* The current desired state (NULL before the first run). */
 const Desired *reconciler_desired(const Reconciler *r);
 /* Plan against the backend without applying (dry run of the current model). */

@@ -62,6 +62,19 @@ const char *reason_describe(ReasonCode r) {
         return reason_text[r];
 }
 
+static const char *const apply_state_table[_APPLY_STATE_MAX] = {
+        [APPLY_PENDING] = "pending",
+        [APPLY_DONE] = "applied",
+        [APPLY_FAILED] = "failed",
+        [APPLY_UNSUPPORTED] = "unsupported",
+};
+
+const char *apply_state_to_string(ApplyState s) {
+        if ((int) s < 0 || s >= _APPLY_STATE_MAX)
+                return NULL;
+        return apply_state_table[s];
+}
+
 /* ---- DeviceTable ---- */
 
 void device_state_done(DeviceState *s) {

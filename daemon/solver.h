@@ -43,6 +43,21 @@ typedef enum ReasonCode {
 const char *reason_to_string(ReasonCode r) _const_;    /* short, stable code, e.g. "fallback-no-guest-file" */
 const char *reason_describe(ReasonCode r) _const_;     /* one human sentence */
 
+/*
+ * Whether the backend's state of a device equals the decision (desired
+ * states only; set by the reconciler after each run that planned the device,
+ * reset to APPLY_PENDING whenever the solver re-decides it).
+ */
+typedef enum ApplyState {
+        APPLY_PENDING = 0,      /* not read back since decided, or read back and still different */
+        APPLY_DONE,             /* read back after the last change: equal to the decision */
+        APPLY_FAILED,           /* the backend refused the operation (apply_error) */
+        APPLY_UNSUPPORTED,      /* the backend has no MSI table for the device, or cannot take the mode */
+        _APPLY_STATE_MAX,
+} ApplyState;
+
+const char *apply_state_to_string(ApplyState s) _const_;
+
 /* Per device: the desired mode and entries; also used for the actual state read from a backend. */
 typedef struct DeviceState {
         char name[DEVICE_NAME_MAX];
@@ -58,6 +73,8 @@ typedef struct DeviceState {
         bool violation;                 /* some entry is REASON_REQUIREMENT_UNMET */
         uint64_t caps;
         bool locked;
+        uint8_t apply_state;            /* ApplyState (desired states only) */
+        int32_t apply_error;            /* APPLY_FAILED: the operation's negative errno */
         Entry *entries;                 /* sorted by target */
         uint32_t n_entries;
 } DeviceState;

@@ -292,6 +292,51 @@ TEST(fault_signal) {
         sd_bus_slot_unref(slot);
 }
 
+/* The sim answers operations synchronously, from inside the reconciler's
+ * apply: those echoes must not schedule another run, and every device is
+ * read back as applied right after the call. */
+TEST(one_run_per_call) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ManagerConfig c = {
+                .backend = BACKEND_KIND_SIM,
+                .config_dir = "/nonexistent-rvmsi-config",
+                .state_dir = "",
+                .affinity = _AFFINITY_SOURCE_INVALID,
+        };
+        PinSpec pins[1] = { { .vcpu = 0, .cpus = (uint32_t[]) { 1 }, .n_cpus = 1 } };
+        Vector vectors[2] = { { .hart = 1, .vcpu = 0 }, { .hart = 2, .vcpu = 1 } };
+        const DeviceState *s;
+        ManagerError e = {};
+        uint64_t runs, ops;
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        ASSERT_OK(manager_new(&c, &m));
+        ASSERT_OK(manager_startup(m));
+        ASSERT_OK(manager_register_vm(m, true, "web1", UUID1, 2, pins, 1, "balanced", 0, &e));
+        ASSERT_OK(manager_attach_device(m, true, "0000:00:03.0", "vm", UUID1, &e));
+        /* the device sets up two IRQs (the world tells the daemon through events) */
+        ASSERT_OK(sim_device_set_vectors(backend_sim(m->backend), "0000:00:03.0", 2, vectors));
+        ASSERT_OK(manager_reconcile_now(m));
+        runs = m->n_runs;
+        ops = m->n_ops;
+        ASSERT_OK(manager_vm_event(m, true, UUID1, "start", &e));
+        /* the start took operations (a guest file, the device's mode) ... */
+        ASSERT_TRUE(m->n_ops > ops);
+        ASSERT_EQ(m->n_runs, runs + 1);
+        /* ... and left nothing for another run */
+        ASSERT_FALSE(reconciler_is_dirty(m->reconciler));
+        s = manager_device_desired(m, "0000:00:03.0");
+        ASSERT_NOT_NULL(s);
+        ASSERT_EQ(s->n_entries, 2);
+        ASSERT_EQ(s->apply_state, APPLY_DONE);
+        ASSERT_EQ(manager_device_apply_state(m, "0000:00:03.0", NULL), APPLY_DONE);
+}
+
 TEST(zz_shutdown) {
         int status;
 

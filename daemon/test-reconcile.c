@@ -451,10 +451,72 @@ TEST(failed_revoke_stops_the_plan) {
                 ASSERT_EQ(ds.mode, MODE_BLOCKED);       /* the grant did not run */
                 device_state_done(&ds);
         }
+        /* Each device says why it is not applied: a refused with its errno, b never reached. */
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_state, APPLY_FAILED);
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_error, -EIO);
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "b")->apply_state, APPLY_PENDING);
         failing_device[0] = 0;
         ASSERT_OK(reconciler_run(r, &st));
         ASSERT_TRUE(st.full);
         ASSERT_EQ(st.n_applied, 2);
+        /* Read back after the apply: both equal their decision now. */
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_state, APPLY_DONE);
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_error, 0);
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "b")->apply_state, APPLY_DONE);
         ASSERT_OK(reconciler_run(r, &st));
         ASSERT_EQ(st.n_ops, 0);
+}
+
+/* A backend that takes operations without doing them: read back, the device is not applied. */
+static int lying_apply(Backend *b, const Op *op) {
+        return 0;
+}
+
+TEST(applied_means_read_back_equal) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        BackendOps ops = backend_sim_ops;
+        _cleanup_(backend_freep) Backend *b = NULL;
+        _cleanup_(model_freep) Model *m = NULL;
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        const DeviceState *ds;
+        Device *d;
+        Sim *s;
+
+        ops.apply = lying_apply;
+        ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_OK(model_new(&g, &m));
+        ASSERT_OK(policy_new_default(&p));
+        ASSERT_OK(sim_add_device(s, "a", CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(sim_device_set_owner(s, "a", OWNER_HOST, NULL));
+        ASSERT_OK(sim_device_set_vectors(s, "a", 1, v));
+        ASSERT_OK(model_add_device(m, "a", CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+        ASSERT_OK(model_device_set_owner(m, d, OWNER_HOST, NULL));
+        ASSERT_OK(model_device_set_vectors(m, d, 1, v));
+        /* "ghost": known to the model, not to the backend. */
+        ASSERT_OK(model_add_device(m, "ghost", CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+        ASSERT_OK(model_device_set_owner(m, d, OWNER_HOST, NULL));
+
+        ASSERT_OK(reconciler_new(m, &p, b, &r));
+        ASSERT_OK(reconciler_run(r, NULL));
+        ds = device_table_find(&reconciler_desired(r)->devices, "a");
+        ASSERT_EQ(ds->mode, MODE_IDENTITY);
+        ASSERT_EQ(ds->apply_state, APPLY_PENDING);      /* the backend said yes, the read-back says no */
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "ghost")->apply_state, APPLY_UNSUPPORTED);
+
+        /* The honest backend: applied. */
+        b->ops = &backend_sim_ops;
+        ASSERT_OK(reconciler_resync(r, NULL));
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_state, APPLY_DONE);
+        /* Re-decided (another owner): pending until applied and read back, then applied again. */
+        ASSERT_OK(model_device_set_owner(m, model_find_device(m, "a"), OWNER_USERSPACE, NULL));
+        ASSERT_OK(solver_update_device(m, p, (Desired *) reconciler_desired(r), "a"));
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "a")->apply_state, APPLY_PENDING);
+        reconciler_mark_dirty(r, DIRTY_DEVICE, "a");
+        ASSERT_OK(reconciler_run(r, NULL));
+        ds = device_table_find(&reconciler_desired(r)->devices, "a");
+        ASSERT_EQ(ds->mode, MODE_MRIF);
+        ASSERT_EQ(ds->apply_state, APPLY_DONE);
 }

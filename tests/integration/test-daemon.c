@@ -648,6 +648,74 @@ TEST(scenario_host) {
         harness_stop(&h);
 }
 
+static int get_device_bool(const Harness *h, const char *pci, const char *prop) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        int v = 0;
+
+        ASSERT_OK(sd_bus_path_encode(RVMSI_BUS_DEVICE_PREFIX, pci, &path));
+        if (sd_bus_get_property_trivial(h->bus, RVMSI_BUS_NAME, path, RVMSI_BUS_IFACE_DEVICE, prop, &e, 'b', &v) < 0)
+                TEST_FAIL("Get %s of %s: %s", prop, pci, e.message);
+        return v;
+}
+
+static char *get_device_string(const Harness *h, const char *pci, const char *prop) {
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char *s = NULL;
+
+        ASSERT_OK(sd_bus_path_encode(RVMSI_BUS_DEVICE_PREFIX, pci, &path));
+        if (sd_bus_get_property_string(h->bus, RVMSI_BUS_NAME, path, RVMSI_BUS_IFACE_DEVICE, prop, &e, &s) < 0)
+                TEST_FAIL("Get %s of %s: %s", prop, pci, e.message);
+        return s;
+}
+
+/* Every device of j is applied, in Describe() and in its object's properties. */
+static void assert_all_applied(const Harness *h, json_object *j, size_t n_expected) {
+        json_object *devs = jget(j, "devices");
+
+        ASSERT_EQ(json_object_array_length(devs), n_expected);
+        for (size_t i = 0; i < json_object_array_length(devs); i++) {
+                json_object *dev = json_object_array_get_idx(devs, i);
+                const char *pci = json_object_get_string(jget(dev, "pci"));
+                _cleanup_free_ char *state = NULL;
+
+                if (!json_object_get_boolean(jget(dev, "applied")))
+                        TEST_FAIL("device %s is not applied: %s", pci, json_object_to_json_string(dev));
+                ASSERT_STREQ(json_object_get_string(jget(dev, "apply_state")), "applied");
+                ASSERT_TRUE(get_device_bool(h, pci, "Applied"));
+                state = get_device_string(h, pci, "ApplyState");
+                ASSERT_STREQ(state, "applied");
+        }
+}
+
+/* On the sim the reconciler's work is read back: "applied" is true once the
+ * sim's tables equal the decision, after start-up and after each call. */
+TEST(applied_on_sim) {
+        Harness h;
+        json_object *j;
+
+        harness_start(&h, "basic.json");
+        j = describe_json(&h);
+        assert_all_applied(&h, j, 2);
+        json_object_put(j);
+
+        register_vm(&h, "web1", UUID1, "balanced");
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "vm", UUID1);
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV2, "userspace", "");
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "start");
+        j = describe_json(&h);
+        assert_all_applied(&h, j, 4);
+        json_object_put(j);
+
+        EXPECT_OK(&h, "VMEvent", "ss", UUID1, "stopped");
+        EXPECT_OK(&h, "DetachDevice", "s", DEV2);
+        j = describe_json(&h);
+        assert_all_applied(&h, j, 4);
+        json_object_put(j);
+        harness_stop(&h);
+}
+
 /* Is the rvmsi genl family in this kernel? Asked the way the daemon asks. */
 static bool kernel_has_rvmsi(void) {
         struct nl_sock *sk = nl_socket_alloc();
