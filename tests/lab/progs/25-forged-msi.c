@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Forged MSIs that really reach the MSI page table.
+ *
+ * QEMU 10's IOMMU model runs the MSI table only for writes that carry a
+ * requester ID, so a write from edu's DMA engine into the MSI window is
+ * dropped before the lookup (20-msi-table). edu's own MSI is different:
+ * msi_notify() sends it with edu's requester ID. So here the MSI is forged
+ * with edu's own MSI mechanism: after VFIO_DEVICE_SET_IRQS programmed a
+ * legitimate address and data, the address or data registers of edu's MSI
+ * capability are rewritten in the hardware's config space through sysfs
+ * (VFIO only virtualizes config accesses through its own device fd), edu
+ * raises its interrupt, and the original registers are put back.
+ *
+ * The forged identity is the one of the IOMMU's command-queue interrupt, a
+ * real, enabled host vector that does not fire on its own: a delivery there
+ * is visible in /proc/interrupts.
+ *
+ * Identity mode: a forged address (another hart's S-level file, a guest
+ * file) is blocked, faults with cause 262 and sends FAULT_NTF; a forged
+ * identity on the device's own file IS delivered to the other vector: the
+ * file is shared, which is why the device is reported SHARED and identity
+ * mode needs allow_unsafe_interrupts. MRIF mode: the same forged identity
+ * only sets a bit in edu's own MRIF, which the notice handler drops and
+ * logs; a forged address still faults.
+ */
+#include <linux/rvmsi.h>
+
+#include "genl-lab.h"
+#include "imsic-lab.h"
+#include "kselftest_harness.h"
+
+#define SETTLE_US	200000
+#define EVENT_MS	3000
+#define PCI_CAP_ID_MSI_	0x05
+#define DROPPED_LINE	"none of its interrupts, dropped"
+
+struct fault_ev {
+	char dev_name[64];
+	uint32_t rid, cause;
+	uint64_t addr;
+	bool has_addr, has_file;
+	uint32_t group, hart, guest;
+};
+
+FIXTURE(forge) {
+	struct edu e;
+	struct imsic_dt im;
+	int irq;		/* edu's vfio-msi IRQ */
+	int cq_irq;		/* the IOMMU's command-queue IRQ */
+	int cq_cpu, cq_id;	/* its IMSIC target */
+	int ncpu;
+	uint32_t rid;
+	char devid[32];		/* "devid: 0x.. " of the IOMMU's fault line */
+	int cfg;		/* /sys/bus/pci/devices/<bdf>/config */
+	unsigned int cap;	/* edu's MSI capability */
+	uint32_t lo, hi;	/* the registers the kernel programmed */
+	uint16_t data;
+	bool saved;
+	int sock, ev;
+	struct genl_family_info fi;
+};
+
+static int cfg_read(int fd, unsigned int off, void *v, size_t len)
+{
+	return pread(fd, v, len, off) == (ssize_t)len ? 0 : -EIO;
+}
+
+static int cfg_write(int fd, unsigned int off, const void *v, size_t len)
+{
+	return pwrite(fd, v, len, off) == (ssize_t)len ? 0 : -EIO;
+}
+
+/* Offset of the MSI capability in config space, or 0. */
+static unsigned int msi_cap(int fd)
+{
+	uint8_t pos, id;
+	int n;
+
+	if (cfg_read(fd, 0x34, &pos, 1))
+		return 0;
+	for (n = 0; pos >= 0x40 && n < 48; n++) {
+		if (cfg_read(fd, pos, &id, 1))
+			return 0;
+		if (id == PCI_CAP_ID_MSI_)
+			return pos;
+		if (cfg_read(fd, pos + 1, &pos, 1))
+			return 0;
+	}
+	return 0;
+}
+
+/* edu's MSI capability is the 64-bit one: address at +4/+8, data at +12. */
+static int msi_regs(int fd, unsigned int cap, uint32_t *lo, uint32_t *hi, uint16_t *data)
+{
+	if (cfg_read(fd, cap + 4, lo, 4) || cfg_read(fd, cap + 8, hi, 4) ||
+	    cfg_read(fd, cap + 12, data, 2))
+		return -EIO;
+	return 0;
+}
+
+static int msi_set(int fd, unsigned int cap, uint64_t addr, uint16_t data)
+{
+	uint32_t lo = (uint32_t)addr, hi = (uint32_t)(addr >> 32);
+
+	if (cfg_write(fd, cap + 4, &lo, 4) || cfg_write(fd, cap + 8, &hi, 4) ||
+	    cfg_write(fd, cap + 12, &data, 2))
+		return -EIO;
+	return 0;
+}
+
+static uint64_t msi_addr(uint32_t lo, uint32_t hi)
+{
+	return ((uint64_t)hi << 32) | lo;
+}
+
+static void parse_fault(struct nlmsghdr *nlh, struct fault_ev *f)
+{
+	struct nlattr *a;
+	int len;
+
+	memset(f, 0, sizeof(*f));
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
+		switch (genl_attr_type(a)) {
+		case RVMSI_A_FAULT_DEV_NAME:
+			snprintf(f->dev_name, sizeof(f->dev_name), "%s", (char *)genl_attr_data(a));
+			break;
+		case RVMSI_A_FAULT_RID:
+			f->rid = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_CAUSE:
+			f->cause = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_ADDR:
+			memcpy(&f->addr, genl_attr_data(a), sizeof(f->addr));
+			f->has_addr = true;
+			break;
+		case RVMSI_A_FAULT_GROUP:
+			f->group = genl_attr_u32(a);
+			f->has_file = true;
+			break;
+		case RVMSI_A_FAULT_HART:
+			f->hart = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_GUEST:
+			f->guest = genl_attr_u32(a);
+			break;
+		}
+	}
+}
+
+/* Throw away whatever events are queued (earlier moves, mode changes). */
+static void drain_events(int ev)
+{
+	char buf[GENL_BUF];
+
+	while (genl_recv_event(ev, buf, sizeof(buf), 0) > 0)
+		;
+}
+
+/* Count FAULT_NTF events about @name within @ms; the first goes to @f. */
+static int fault_events(int ev, const char *name, int ms, struct fault_ev *f)
+{
+	char buf[GENL_BUF];
+	struct nlmsghdr *nlh;
+	struct fault_ev cur;
+	unsigned int len;
+	int n, left, count = 0;
+
+	for (left = ms; left > 0; left -= 100) {
+		n = genl_recv_event(ev, buf, sizeof(buf), 100);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0)
+			return n;
+		len = (unsigned int)n;
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			struct genlmsghdr *g = NLMSG_DATA(nlh);
+
+			if (g->cmd != RVMSI_CMD_FAULT_NTF)
+				continue;
+			parse_fault(nlh, &cur);
+			if (strcmp(cur.dev_name, name))
+				continue;
+			if (!count++)
+				*f = cur;
+		}
+	}
+	return count;
+}
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) ? -errno : 0;
+}
+
+static int get_info(struct edu *e, struct iommu_rvmsi_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->dev_id = e->dev_id;
+	return xioctl(e->iommufd, IOMMU_RVMSI_GET_INFO, info);
+}
+
+static int set_mode(struct edu *e, uint32_t mode)
+{
+	struct iommu_rvmsi_set_mode sm = {
+		.size = sizeof(sm), .dev_id = e->dev_id, .mode = mode,
+	};
+
+	return xioctl(e->iommufd, IOMMU_RVMSI_SET_MODE, &sm);
+}
+
+static int get_entries(struct edu *e, struct iommu_rvmsi_entry *ents, uint32_t *num)
+{
+	struct iommu_rvmsi_get_entries ge = {
+		.size = sizeof(ge), .dev_id = e->dev_id, .num_entries = *num,
+		.entry_len = sizeof(*ents), .entries_uptr = (uintptr_t)ents,
+	};
+	int r;
+
+	r = xioctl(e->iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge);
+	*num = ge.num_entries;
+	return r;
+}
+
+/* The netlink view of edu: isolation and mode from a DEV_GET. */
+struct dev_view {
+	const char *name;
+	uint32_t mode, isolation;
+	bool found;
+};
+
+static int dev_view_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct dev_view *v = arg;
+	uint32_t mode = 0, iso = 0;
+	bool match = false;
+	struct nlattr *a;
+	int len;
+
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
+		if (genl_attr_type(a) == RVMSI_A_DEV_NAME)
+			match = !strcmp(genl_attr_data(a), v->name);
+		if (genl_attr_type(a) == RVMSI_A_DEV_MODE)
+			mode = genl_attr_u32(a);
+		if (genl_attr_type(a) == RVMSI_A_DEV_ISOLATION)
+			iso = genl_attr_u32(a);
+	}
+	if (match) {
+		v->found = true;
+		v->mode = mode;
+		v->isolation = iso;
+	}
+	return 0;
+}
+
+static int dev_get(int sock, uint16_t fam, const char *name, struct dev_view *v)
+{
+	struct genl_req r;
+
+	memset(v, 0, sizeof(*v));
+	v->name = name;
+	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, 0);
+	genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
+	return genl_talk(sock, &r, dev_view_cb, v);
+}
+
+FIXTURE_SETUP(forge)
+{
+	char path[300], iommu[64] = "";
+	const char *step = "";
+	unsigned int dom, bus, dev, fn;
+	struct dirent *de;
+	int irqs[8], n, r;
+	DIR *d;
+
+	self->cfg = self->sock = self->ev = -1;
+	self->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	ASSERT_LE(2, self->ncpu);
+	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
+	r = edu_open(&self->e, &step);
+	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
+	ASSERT_EQ(0, edu_enable_msi(&self->e));
+	ASSERT_EQ(0, imsic_dt_read(&self->im));
+	self->irq = -1;
+	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
+	ASSERT_EQ(4, sscanf(self->e.bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn));
+	self->rid = (bus << 8) | (dev << 3) | fn;
+	snprintf(self->devid, sizeof(self->devid), "devid: 0x%x ", self->rid);
+
+	/* The IOMMU's IRQs are named after its PCI device; the first is the CQ. */
+	d = opendir("/sys/class/iommu");
+	ASSERT_NE(NULL, d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "riscv-iommu@", 12))
+			snprintf(iommu, sizeof(iommu), "%.50s", de->d_name + 12);
+	closedir(d);
+	ASSERT_NE(0, iommu[0]);
+	n = lab_irqs_named(iommu, irqs, 8);
+	ASSERT_LE(1, n) TH_LOG("no IRQ named %s", iommu);
+	self->cq_irq = irqs[0];
+	ASSERT_EQ(0, lab_irq_imsic_vector(self->cq_irq, &self->cq_cpu, &self->cq_id));
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", self->e.bdf);
+	self->cfg = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->cfg) TH_LOG("%s: %s", path, strerror(errno));
+	self->cap = msi_cap(self->cfg);
+	ASSERT_NE(0U, self->cap) TH_LOG("edu has no MSI capability");
+	ASSERT_EQ(0, msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data));
+	self->saved = true;
+
+	self->sock = genl_open();
+	ASSERT_LE(0, self->sock);
+	self->fi.group = RVMSI_MCGRP_EVENTS;
+	ASSERT_EQ(0, genl_resolve(self->sock, RVMSI_FAMILY_NAME, &self->fi));
+	ASSERT_NE(0U, self->fi.group_id);
+	self->ev = genl_open();
+	ASSERT_LE(0, self->ev);
+	ASSERT_EQ(0, setsockopt(self->ev, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
+				&self->fi.group_id, sizeof(self->fi.group_id)));
+	TH_LOG("edu %s rid %#x, MSI cap %#x; IOMMU CQ IRQ %d on CPU %d identity %d",
+	       self->e.bdf, self->rid, self->cap, self->cq_irq, self->cq_cpu, self->cq_id);
+}
+
+FIXTURE_TEARDOWN(forge)
+{
+	uint32_t lo, hi;
+	uint16_t data;
+
+	/* Never leave a forged message in edu, whatever failed. */
+	if (self->saved) {
+		msi_regs(self->cfg, self->cap, &lo, &hi, &data);
+		if (lo != self->lo || hi != self->hi || data != self->data)
+			msi_set(self->cfg, self->cap, msi_addr(self->lo, self->hi), self->data);
+	}
+	if (self->e.iommufd >= 0 && self->e.dev_id)
+		set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY);
+	if (self->ev >= 0)
+		close(self->ev);
+	if (self->sock >= 0)
+		close(self->sock);
+	if (self->cfg >= 0)
+		close(self->cfg);
+	edu_close(&self->e);
+}
+
+/*
+ * Move edu's IRQ to @cpu (which makes the kernel program a new message) and
+ * take the registers it programmed as the ones to restore.
+ */
+static int place_edu(struct __test_metadata *_metadata, FIXTURE_DATA(forge) *self, int cpu)
+{
+	int got = edu_move_irq(&self->e, self->irq, cpu);
+
+	if (got != cpu) {
+		TH_LOG("edu's IRQ %d did not move to CPU %d (%d)", self->irq, cpu, got);
+		return -EIO;
+	}
+	return msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data);
+}
+
+struct forge_result {
+	uint64_t eventfd;	/* edu's eventfd count */
+	long long cq;		/* CQ IRQ count delta, all CPUs */
+	int faults;		/* new cause-262 lines with edu's device ID */
+	int events;		/* FAULT_NTF events about edu */
+	struct fault_ev ev;	/* the first of them */
+};
+
+/*
+ * Forge: put @addr/@data into edu's MSI registers, raise edu's interrupt,
+ * put the kernel's registers back and check they are back.
+ */
+static int forge(FIXTURE_DATA(forge) *self, uint64_t addr, uint16_t data,
+		 struct forge_result *res)
+{
+	long long cq_before;
+	uint32_t lo, hi;
+	uint16_t d;
+	int faults, r;
+
+	memset(res, 0, sizeof(*res));
+	drain_events(self->ev);
+	edu_wait_irq(&self->e, 0);
+	cq_before = lab_irq_count(self->cq_irq, -1);
+	faults = lab_klog_count("Fault 262 ", self->devid);
+
+	r = msi_set(self->cfg, self->cap, addr, data);
+	if (!r) {
+		edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+		usleep(SETTLE_US);
+	}
+	if (msi_set(self->cfg, self->cap, msi_addr(self->lo, self->hi), self->data) ||
+	    msi_regs(self->cfg, self->cap, &lo, &hi, &d))
+		return -EIO;
+	if (lo != self->lo || hi != self->hi || d != self->data)
+		return -EBADMSG;
+	if (r)
+		return r;
+
+	res->eventfd = edu_wait_irq(&self->e, 100);
+	res->cq = lab_irq_count(self->cq_irq, -1) - cq_before;
+	res->events = fault_events(self->ev, self->e.bdf, 1000, &res->ev);
+	res->faults = lab_klog_count("Fault 262 ", self->devid) - faults;
+	return 0;
+}
+
+static void log_result(struct __test_metadata *_metadata, const char *what,
+		       uint64_t addr, uint16_t data, const struct forge_result *res)
+{
+	TH_LOG("%s: addr %#llx data %u: eventfd %llu, CQ IRQ +%lld, cause-262 records +%d, FAULT_NTF %d (cause %u rid %#x addr %#llx%s file %u/%u/%u)",
+	       what, (unsigned long long)addr, data, (unsigned long long)res->eventfd,
+	       res->cq, res->faults, res->events, res->ev.cause, res->ev.rid,
+	       (unsigned long long)res->ev.addr, res->ev.has_addr ? "" : "(none)",
+	       res->ev.group, res->ev.hart, res->ev.guest);
+}
+
+/* A blocked forged write: no delivery anywhere, one fault, one event. */
+static void assert_blocked(struct __test_metadata *_metadata, FIXTURE_DATA(forge) *self,
+			   const struct forge_result *res)
+{
+	ASSERT_EQ(0ULL, (unsigned long long)res->eventfd);
+	ASSERT_EQ(0LL, res->cq);
+	ASSERT_EQ(1, res->faults);
+	ASSERT_EQ(1, res->events);
+	ASSERT_STREQ(self->e.bdf, res->ev.dev_name);
+	ASSERT_EQ(self->rid, res->ev.rid);
+	ASSERT_EQ((uint32_t)RVMSI_FAULT_MSI_PTE_INVALID, res->ev.cause);
+}
+
+/* edu's real MSI still arrives once its registers are back. */
+static void assert_edu_works(struct __test_metadata *_metadata, FIXTURE_DATA(forge) *self)
+{
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x2);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
+}
+
+/* The premise: an unmodified edu MSI arrives, and nothing faults. */
+TEST_F(forge, control_real_msi)
+{
+	struct forge_result res;
+	uint64_t own = msi_addr(self->lo, self->hi);
+
+	ASSERT_EQ(0, forge(self, own, self->data, &res));
+	log_result(_metadata, "unforged", own, self->data, &res);
+	ASSERT_EQ(1ULL, (unsigned long long)res.eventfd);
+	ASSERT_EQ(0LL, res.cq);
+	ASSERT_EQ(0, res.faults);
+	ASSERT_EQ(0, res.events);
+}
+
+/* Identity mode, forged address: the CQ vector's own hart, S-level file. */
+TEST_F(forge, identity_other_hart_blocked)
+{
+	struct forge_result res;
+	long long on_cpu;
+	uint64_t addr;
+
+	ASSERT_EQ(0, place_edu(_metadata, self, (self->cq_cpu + 1) % self->ncpu));
+	ASSERT_EQ(0, imsic_file_addr(&self->im, self->cq_cpu, 0, &addr));
+	ASSERT_NE(addr, msi_addr(self->lo, self->hi));
+	on_cpu = lab_irq_count(self->cq_irq, self->cq_cpu);
+	ASSERT_EQ(0, forge(self, addr, (uint16_t)self->cq_id, &res));
+	log_result(_metadata, "identity, other hart's S-level file", addr, self->cq_id, &res);
+	assert_blocked(_metadata, self, &res);
+	ASSERT_EQ(on_cpu, lab_irq_count(self->cq_irq, self->cq_cpu));
+	ASSERT_TRUE(res.ev.has_addr);
+	if (res.ev.addr)
+		ASSERT_EQ(addr, res.ev.addr);
+	assert_edu_works(_metadata, self);
+}
+
+/* Identity mode, forged address: every guest file of edu's own hart. */
+TEST_F(forge, identity_guest_files_blocked)
+{
+	struct iommu_rvmsi_info info;
+	struct forge_result res;
+	int cpu, blocked = 0, events = 0;
+	unsigned int g;
+	uint64_t addr;
+	char what[64];
+
+	cpu = (self->cq_cpu + 1) % self->ncpu;
+	ASSERT_EQ(0, place_edu(_metadata, self, cpu));
+	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_LE(1U, info.out_nr_guest_files);
+	for (g = 1; g <= info.out_nr_guest_files; g++) {
+		ASSERT_EQ(0, imsic_file_addr(&self->im, cpu, g, &addr));
+		ASSERT_EQ(0, forge(self, addr, (uint16_t)self->cq_id, &res));
+		snprintf(what, sizeof(what), "identity, guest file %u of CPU %d", g, cpu);
+		log_result(_metadata, what, addr, self->cq_id, &res);
+		assert_blocked(_metadata, self, &res);
+		blocked += res.faults;
+		events += res.events;
+	}
+	TH_LOG("guest files: %u forged, %d blocked with cause 262, %d FAULT_NTF",
+	       info.out_nr_guest_files, blocked, events);
+	assert_edu_works(_metadata, self);
+}
+
+/*
+ * Identity mode, forged identity on edu's own (mapped) file: the CQ
+ * vector's hart. Delivered to the CQ vector: the file is shared.
+ */
+TEST_F(forge, identity_forged_data_is_delivered)
+{
+	struct iommu_rvmsi_info info;
+	struct forge_result res;
+	struct dev_view v;
+	long long on_cpu;
+
+	ASSERT_EQ(0, place_edu(_metadata, self, self->cq_cpu));
+	ASSERT_NE((uint16_t)self->cq_id, self->data);
+	on_cpu = lab_irq_count(self->cq_irq, self->cq_cpu);
+	ASSERT_EQ(0, forge(self, msi_addr(self->lo, self->hi), (uint16_t)self->cq_id, &res));
+	log_result(_metadata, "identity, own file, CQ identity", msi_addr(self->lo, self->hi),
+		   self->cq_id, &res);
+	ASSERT_EQ(0ULL, (unsigned long long)res.eventfd);
+	ASSERT_EQ(1LL, res.cq);
+	ASSERT_EQ(on_cpu + 1, lab_irq_count(self->cq_irq, self->cq_cpu));
+	ASSERT_EQ(0, res.faults);
+	ASSERT_EQ(0, res.events);
+
+	/* And that is what the isolation report says. */
+	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, info.out_mode);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_SHARED, info.out_isolation);
+	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, &v));
+	ASSERT_TRUE(v.found);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_SHARED, v.isolation);
+	TH_LOG("isolation: GET_INFO %u, DEV_GET %u (SHARED = %u)", info.out_isolation,
+	       v.isolation, IOMMU_RVMSI_ISOLATION_SHARED);
+	assert_edu_works(_metadata, self);
+}
+
+/*
+ * MRIF mode, forged identity on edu's own target: only a bit in edu's MRIF.
+ * The notice handler finds no IRQ of edu with that identity, drops it and
+ * logs it; neither the CQ vector nor edu's eventfd fires.
+ */
+TEST_F(forge, mrif_forged_data_dropped)
+{
+	struct iommu_rvmsi_entry ent[4];
+	struct iommu_rvmsi_info info;
+	struct forge_result res;
+	long long notice_before, notice_after;
+	int notice_irq = -1, dropped;
+	uint64_t notices;
+	char name[64];
+	uint32_t n = 4;
+
+	ASSERT_EQ(0, place_edu(_metadata, self, self->cq_cpu));
+	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, info.out_mode);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_ISOLATED, info.out_isolation);
+	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(1U, n);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
+	ASSERT_EQ(self->cq_cpu, ent[0].cpu);
+	/* The registers edu uses in MRIF mode: the kernel does not rewrite them. */
+	ASSERT_EQ(0, msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data));
+
+	snprintf(name, sizeof(name), "rvmsi-notice-%s", self->e.bdf);
+	notice_before = proc_irq_count(name, &notice_irq);
+	ASSERT_LE(0, notice_before) TH_LOG("no %s in /proc/interrupts", name);
+	notices = ent[0].notices;
+	dropped = lab_klog_count(DROPPED_LINE, self->e.bdf);
+
+	ASSERT_EQ(0, forge(self, msi_addr(self->lo, self->hi), (uint16_t)self->cq_id, &res));
+	notice_after = proc_irq_count(name, NULL);
+	n = 4;
+	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(1U, n);
+	log_result(_metadata, "MRIF, own target, CQ identity", msi_addr(self->lo, self->hi),
+		   self->cq_id, &res);
+	TH_LOG("MRIF: notice IRQ %d %lld -> %lld, entry notices %llu -> %llu, dropped lines %d -> %d",
+	       notice_irq, notice_before, notice_after, (unsigned long long)notices,
+	       (unsigned long long)ent[0].notices, dropped,
+	       lab_klog_count(DROPPED_LINE, self->e.bdf));
+	ASSERT_EQ(0ULL, (unsigned long long)res.eventfd);
+	ASSERT_EQ(0LL, res.cq);
+	ASSERT_EQ(0, res.faults);
+	ASSERT_EQ(0, res.events);
+	ASSERT_EQ(notice_before + 1, notice_after);
+	ASSERT_EQ(notices + 1, ent[0].notices);
+	ASSERT_EQ(dropped + 1, lab_klog_count(DROPPED_LINE, self->e.bdf));
+
+	/* edu's own identity still comes through the notice. */
+	assert_edu_works(_metadata, self);
+	ASSERT_EQ(notice_after + 1, proc_irq_count(name, NULL));
+}
+
+/* MRIF mode, forged address: another hart's S-level file still faults. */
+TEST_F(forge, mrif_other_hart_blocked)
+{
+	struct forge_result res;
+	long long on_cpu;
+	uint64_t addr;
+
+	ASSERT_EQ(0, place_edu(_metadata, self, (self->cq_cpu + 1) % self->ncpu));
+	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data));
+	ASSERT_EQ(0, imsic_file_addr(&self->im, self->cq_cpu, 0, &addr));
+	on_cpu = lab_irq_count(self->cq_irq, self->cq_cpu);
+	ASSERT_EQ(0, forge(self, addr, (uint16_t)self->cq_id, &res));
+	log_result(_metadata, "MRIF, other hart's S-level file", addr, self->cq_id, &res);
+	assert_blocked(_metadata, self, &res);
+	ASSERT_EQ(on_cpu, lab_irq_count(self->cq_irq, self->cq_cpu));
+	assert_edu_works(_metadata, self);
+}
+
+TEST_HARNESS_MAIN
