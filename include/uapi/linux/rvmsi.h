@@ -142,8 +142,10 @@ enum iommu_rvmsi_cap {
  * @out_isolation: Current enum iommu_rvmsi_isolation
  * @out_nr_groups: Number of IMSIC groups
  * @out_nr_harts: Number of harts with interrupt files, all groups together
- * @out_nr_guest_files: Guest interrupt files per hart (GEILEN as the IMSIC
- *                      geometry provides them)
+ * @out_nr_guest_files: Guest interrupt file slots per hart in the IMSIC
+ *                      geometry (what the MMIO layout provides; every slot
+ *                      is covered by the table). KVM may use fewer: the
+ *                      hart's GEILEN bounds how many it can hand to vCPUs
  * @out_nr_ids: Interrupt identities per file
  * @out_nr_entries: Entries in the device's MSI page table
  * @out_nr_valid: Entries currently valid (not blocked)

@@ -14,7 +14,8 @@
  * the MSI window is discarded before the table lookup and without a fault
  * record, whatever the entry says. So here a forged write is blocked but
  * leaves no cause-262 record; the fault path is exercised with edu's real
- * MSIs against a blocked table (30-rvmsi-ioctl). Measured control: the same
+ * MSIs against a blocked table (30-rvmsi-ioctl) and with MSIs forged through
+ * edu's own MSI capability, which do reach the table (25-forged-msi). Measured control: the same
  * forged write on the kernel without MSI tables (only the P0 patches) was
  * delivered, the CQ IRQ count went 0 -> 1.
  */
