@@ -106,17 +106,18 @@ static int property_get_pinning(sd_bus *bus, const char *path, const char *inter
         int r;
 
         r = sd_bus_message_open_container(reply, 'a', "(uau)");
+        (void) m;
         for (uint32_t i = 0; r >= 0 && i < vm->nr_vcpus; i++) {
-                uint32_t cpu;
+                const Vcpu *c = &vm->vcpus[i];
 
-                if (vm->vcpus[i].pinned_hart == NO_HART || m->model->harts[vm->vcpus[i].pinned_hart].cpu < 0)
+                /* The CPU set as registered (sorted), one CPU or many. */
+                if (c->n_pin_cpus == 0)
                         continue;
-                cpu = (uint32_t) m->model->harts[vm->vcpus[i].pinned_hart].cpu;
                 r = sd_bus_message_open_container(reply, 'r', "uau");
                 if (r >= 0)
                         r = sd_bus_message_append(reply, "u", i);
                 if (r >= 0)
-                        r = sd_bus_message_append_array(reply, 'u', &cpu, sizeof(cpu));
+                        r = sd_bus_message_append_array(reply, 'u', c->pin_cpus, c->n_pin_cpus * sizeof(uint32_t));
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }

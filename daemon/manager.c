@@ -596,7 +596,10 @@ static void sim_mirror_vm(Manager *m, const Vm *vm) {
         if (!vm_state_is_active(vm->state))
                 return;
         for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
-                uint32_t hart = vm->vcpus[i].pinned_hart != NO_HART ? vm->vcpus[i].pinned_hart : vm->vcpus[i].hart;
+                uint32_t hart = model_vcpu_pin_plan_hart(m->model, vm, i);
+
+                if (hart == NO_HART)
+                        hart = vm->vcpus[i].hart;
 
                 if (hart != NO_HART)
                         (void) sim_vcpu_move(sim, vm->uuid, i, hart);
@@ -620,11 +623,19 @@ static void sim_mirror_device_owner(Manager *m, const Device *d) {
                 log_debug_errno(r, "sim: cannot set the owner of '%s': %m", d->name);
 }
 
-/* Pinned vCPUs of an active VM can only run on their hart: place them. */
+/* Pinned vCPUs of an active VM can only run on a hart of their pinning: plan
+ * them there (docs/solver.md, "Pinning") until the backend says where they run. */
+static void place_pinned_in(Model *model, Vm *vm) {
+        for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+                uint32_t h = model_vcpu_pin_plan_hart(model, vm, i);
+
+                if (h != NO_HART && vm->vcpus[i].hart != h)
+                        (void) model_vcpu_place(model, vm, i, h);
+        }
+}
+
 static void place_pinned(Manager *m, Vm *vm) {
-        for (uint32_t i = 0; i < vm->nr_vcpus; i++)
-                if (vm->vcpus[i].pinned_hart != NO_HART && vm->vcpus[i].hart != vm->vcpus[i].pinned_hart)
-                        (void) model_vcpu_place(m->model, vm, i, vm->vcpus[i].pinned_hart);
+        place_pinned_in(m->model, vm);
 }
 
 /* ---- startup --------------------------------------------------------------------------- */
@@ -986,6 +997,12 @@ int manager_resync(Manager *m, ManagerError *e) {
         return 0;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+
+        return CMP(x, y);
+}
+
 static bool vm_name_ok(const char *name) {
         size_t n = strlen(name);
 
@@ -1029,7 +1046,7 @@ int manager_register_vm(Manager *m, bool apply, const char *name, const char *uu
                         const PinSpec *pins, size_t n_pins, const char *klass, int32_t priority,
                         ManagerError *e) {
         char uuid[UUID_STRING_MAX];
-        _cleanup_free_ uint32_t *pin_hart = NULL;
+        _cleanup_free_ const PinSpec **pin_of = NULL;
         IsolationClass k = _CLASS_INVALID;
         Vm *vm, *other;
         int r;
@@ -1054,21 +1071,27 @@ int manager_register_vm(Manager *m, bool apply, const char *name, const char *uu
                 return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "priority %d is out of range %d-%d",
                                          priority, POLICY_PRIORITY_MIN, POLICY_PRIORITY_MAX);
 
-        pin_hart = new(uint32_t, vcpus);
-        if (!pin_hart)
+        /* Each vCPU's pinning, by vCPU: what RegisterVM() got, kept as registered. */
+        pin_of = new(const PinSpec *, vcpus);
+        if (!pin_of)
                 return -ENOMEM;
         for (uint32_t i = 0; i < vcpus; i++)
-                pin_hart[i] = NO_HART;
+                pin_of[i] = NULL;
         for (size_t i = 0; i < n_pins; i++) {
                 const PinSpec *p = &pins[i];
 
                 if (p->vcpu >= vcpus)
                         return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
                                                  "pinning: vCPU %u does not exist (the VM has %u)", p->vcpu, vcpus);
-                for (size_t j = 0; j < i; j++)
-                        if (pins[j].vcpu == p->vcpu)
-                                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
-                                                         "pinning: vCPU %u is listed twice", p->vcpu);
+                if (pin_of[p->vcpu])
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                 "pinning: vCPU %u is listed twice", p->vcpu);
+                pin_of[p->vcpu] = p;
+                /* Bounded before anything costs: at most every CPU once. */
+                if (p->n_cpus > m->model->geometry.nr_harts)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                                 "pinning: vCPU %u lists %zu CPUs, the host has %u", p->vcpu,
+                                                 p->n_cpus, m->model->geometry.nr_harts);
                 for (size_t c = 0; c < p->n_cpus; c++) {
                         uint32_t hart;
 
@@ -1077,13 +1100,19 @@ int manager_register_vm(Manager *m, bool apply, const char *name, const char *uu
                                 return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
                                                          "pinning: CPU %u of vCPU %u is not a CPU of this host",
                                                          p->cpus[c], p->vcpu);
-                        for (size_t c2 = 0; c2 < c; c2++)
-                                if (p->cpus[c2] == p->cpus[c])
+                }
+                if (p->n_cpus > 1) {
+                        _cleanup_free_ uint32_t *sorted = new(uint32_t, p->n_cpus);
+
+                        if (!sorted)
+                                return -ENOMEM;
+                        memcpy(sorted, p->cpus, p->n_cpus * sizeof(uint32_t));
+                        qsort(sorted, p->n_cpus, sizeof(uint32_t), cmp_u32);
+                        for (size_t c = 1; c < p->n_cpus; c++)
+                                if (sorted[c] == sorted[c - 1])
                                         return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
                                                                  "pinning: CPU %u is listed twice for vCPU %u",
-                                                                 p->cpus[c], p->vcpu);
-                        if (p->n_cpus == 1)
-                                pin_hart[p->vcpu] = hart;
+                                                                 sorted[c], p->vcpu);
                 }
         }
 
@@ -1118,9 +1147,14 @@ int manager_register_vm(Manager *m, bool apply, const char *name, const char *uu
         }
         (void) model_vm_set_class(m->model, vm, k);
         (void) model_vm_set_priority(m->model, vm, priority != 0, priority);
-        for (uint32_t i = 0; i < vcpus; i++)
-                if (vm->vcpus[i].pinned_hart != pin_hart[i])
-                        (void) model_vcpu_pin(m->model, vm, i, pin_hart[i]);
+        for (uint32_t i = 0; i < vcpus; i++) {
+                const PinSpec *p = pin_of[i];
+
+                r = model_vcpu_set_pin_cpus(m->model, vm, i, p ? p->cpus : NULL, p ? (uint32_t) p->n_cpus : 0);
+                if (r < 0)
+                        /* Only -ENOMEM gets here: every CPU was checked above. */
+                        log_warning_errno(r, "Cannot record the pinning of vCPU %u of '%s': %m", i, name);
+        }
         if (vm_state_is_active(vm->state))
                 place_pinned(m, vm);
         sim_mirror_vm(m, vm);
@@ -1277,9 +1311,7 @@ int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *ev
                 r = model_vm_set_state(scratch, svm, next);
                 if (r < 0)
                         return manager_error_set(e, MERR_INVALID_TRANSITION, r, "cannot change state: %s", strerror(-r));
-                for (uint32_t i = 0; i < svm->nr_vcpus; i++)
-                        if (svm->vcpus[i].pinned_hart != NO_HART)
-                                (void) model_vcpu_place(scratch, svm, i, svm->vcpus[i].pinned_hart);
+                place_pinned_in(scratch, svm);
                 r = check_vm_satisfiable(m, scratch, uuid, e);
                 if (r < 0)
                         return r;
@@ -1739,12 +1771,16 @@ static int describe_vm(Manager *m, const Vm *vm, json_object **ret) {
         for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
                 json_object *v;
 
-                if (vm->vcpus[i].pinned_hart != NO_HART) {
+                if (vm->vcpus[i].n_pin_cpus > 0) {
                         json_object *p = json_object_new_object(), *cpus = json_object_new_array();
 
-                        if (!p || !cpus)
+                        if (!p || !cpus) {
+                                json_object_put(p);
+                                json_object_put(cpus);
                                 return -ENOMEM;
-                        json_object_array_add(cpus, json_object_new_int(m->model->harts[vm->vcpus[i].pinned_hart].cpu));
+                        }
+                        for (uint32_t c = 0; c < vm->vcpus[i].n_pin_cpus; c++)
+                                json_object_array_add(cpus, json_object_new_uint64(vm->vcpus[i].pin_cpus[c]));
                         json_object_object_add(p, "vcpu", json_object_new_uint64(i));
                         json_object_object_add(p, "cpus", cpus);
                         json_object_array_add(pins, p);

@@ -114,6 +114,8 @@ static Vm *vm_free(Vm *vm) {
         if (!vm)
                 return NULL;
         free(vm->name);
+        for (uint32_t v = 0; vm->vcpus && v < vm->nr_vcpus; v++)
+                free(vm->vcpus[v].pin_cpus);
         free(vm->vcpus);
         free(vm->devices);
         return mfree(vm);
@@ -500,13 +502,96 @@ int model_vcpu_place(Model *m, Vm *vm, uint32_t vcpu, uint32_t hart) {
 }
 
 int model_vcpu_pin(Model *m, Vm *vm, uint32_t vcpu, uint32_t hart) {
+        int32_t cpu;
+
         assert_return(m && vm, -EINVAL);
         assert_return(vcpu < vm->nr_vcpus, -ERANGE);
         assert_return(hart == NO_HART || hart < m->geometry.nr_harts, -ERANGE);
 
+        if (hart == NO_HART)
+                return model_vcpu_set_pin_cpus(m, vm, vcpu, NULL, 0);
+        cpu = m->harts[hart].cpu;
+        if (cpu >= 0)
+                return model_vcpu_set_pin_cpus(m, vm, vcpu, (uint32_t[]) { (uint32_t) cpu }, 1);
+        /* No CPU known for the hart: the hart alone. */
+        vm->vcpus[vcpu].pin_cpus = mfree(vm->vcpus[vcpu].pin_cpus);
+        vm->vcpus[vcpu].n_pin_cpus = 0;
         vm->vcpus[vcpu].pinned_hart = hart;
         m->generation++;
         return 0;
+}
+
+static uint32_t *u32_dup(const uint32_t *p, uint32_t n) {
+        uint32_t *c = new(uint32_t, n);
+
+        if (c)
+                memcpy(c, p, n * sizeof(uint32_t));
+        return c;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+        uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
+        return CMP(x, y);
+}
+
+int model_vcpu_set_pin_cpus(Model *m, Vm *vm, uint32_t vcpu, const uint32_t *cpus, uint32_t n) {
+        _cleanup_free_ uint32_t *copy = NULL;
+        uint32_t one = NO_HART;
+        Vcpu *c;
+
+        assert_return(m && vm, -EINVAL);
+        assert_return(vcpu < vm->nr_vcpus, -ERANGE);
+        assert_return(n == 0 || cpus, -EINVAL);
+
+        /* Check everything before changing anything. */
+        for (uint32_t i = 0; i < n; i++) {
+                uint32_t h;
+
+                if (cpus[i] > INT32_MAX || model_hart_by_cpu(m, (int32_t) cpus[i], &h) < 0)
+                        return -EINVAL;
+                if (i == 0)
+                        one = h;
+                else if (one != h)
+                        one = NO_HART;
+        }
+        if (n > 0) {
+                copy = u32_dup(cpus, n);
+                if (!copy)
+                        return -ENOMEM;
+                qsort(copy, n, sizeof(uint32_t), cmp_u32);
+                for (uint32_t i = 1; i < n; i++)
+                        if (copy[i] == copy[i - 1])
+                                return -EINVAL;
+        }
+        c = &vm->vcpus[vcpu];
+        free(c->pin_cpus);
+        c->pin_cpus = TAKE_PTR(copy);
+        c->n_pin_cpus = n;
+        c->pinned_hart = one;
+        m->generation++;
+        return 0;
+}
+
+uint32_t model_vcpu_pin_plan_hart(const Model *m, const Vm *vm, uint32_t vcpu) {
+        const Vcpu *c;
+        uint32_t first = NO_HART;
+
+        if (!m || !vm || vcpu >= vm->nr_vcpus)
+                return NO_HART;
+        c = &vm->vcpus[vcpu];
+        if (c->pinned_hart != NO_HART)
+                return c->pinned_hart;
+        for (uint32_t i = 0; i < c->n_pin_cpus; i++) {
+                uint32_t h;
+
+                if (model_hart_by_cpu(m, (int32_t) c->pin_cpus[i], &h) < 0)
+                        continue;
+                if (h == c->hart)
+                        return h;
+                if (first == NO_HART)
+                        first = h;
+        }
+        return first;
 }
 
 int model_vcpu_set_guest_file(Model *m, Vm *vm, uint32_t vcpu, uint8_t guest_file) {
@@ -781,6 +866,12 @@ int model_copy(const Model *m, Model **ret) {
                                 return r;
                         vm->vcpus[v].pinned_hart = src->vcpus[v].pinned_hart;
                         vm->vcpus[v].guest_file = src->vcpus[v].guest_file;
+                        if (src->vcpus[v].n_pin_cpus > 0) {
+                                vm->vcpus[v].pin_cpus = u32_dup(src->vcpus[v].pin_cpus, src->vcpus[v].n_pin_cpus);
+                                if (!vm->vcpus[v].pin_cpus)
+                                        return -ENOMEM;
+                                vm->vcpus[v].n_pin_cpus = src->vcpus[v].n_pin_cpus;
+                        }
                 }
         }
         for (size_t i = 0; i < m->n_devices; i++) {
@@ -894,6 +985,14 @@ int model_to_json(const Model *m, json_object **ret) {
                                 RET_GATHER(r, json_add(c, "hart", json_hart_or_null(vm->vcpus[v].hart)));
                         if (vm->vcpus[v].pinned_hart != NO_HART)
                                 RET_GATHER(r, json_add(c, "pinned", json_hart_or_null(vm->vcpus[v].pinned_hart)));
+                        if (vm->vcpus[v].n_pin_cpus > 0) {
+                                json_object *cpus = json_object_new_array();
+
+                                for (uint32_t k = 0; cpus && k < vm->vcpus[v].n_pin_cpus; k++)
+                                        if (json_object_array_add(cpus, json_object_new_int64(vm->vcpus[v].pin_cpus[k])) < 0)
+                                                r = -ENOMEM;
+                                RET_GATHER(r, json_add(c, "pin_cpus", cpus));
+                        }
                         RET_GATHER(r, json_add(c, "guest_file", json_object_new_int64(vm->vcpus[v].guest_file)));
                 }
         }

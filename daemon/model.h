@@ -181,8 +181,11 @@ typedef struct VcpuRef {
 
 typedef struct Vcpu {
         uint32_t hart;          /* hart it runs on / is placed on, NO_HART if none */
-        uint32_t pinned_hart;   /* from vcpupin, NO_HART if not pinned (information only) */
+        uint32_t pinned_hart;   /* the one hart its pinning allows, NO_HART if none or several */
         uint8_t guest_file;     /* guest file it holds on .hart right now (actual), 0 = none */
+        /* The host CPUs it may run on, as registered (vcpupin cpuset), sorted; none: floats everywhere. */
+        uint32_t *pin_cpus;
+        uint32_t n_pin_cpus;
 } Vcpu;
 
 typedef struct Device Device;
@@ -257,7 +260,21 @@ int model_vm_set_class(Model *m, Vm *vm, IsolationClass klass);        /* _CLASS
 int model_vm_set_priority(Model *m, Vm *vm, bool set, int32_t priority);
 /* Place vCPU on hart (NO_HART: not resident). Drops the guest file it held unless hart is unchanged. */
 int model_vcpu_place(Model *m, Vm *vm, uint32_t vcpu, uint32_t hart);
+/* Pin a vCPU to one hart (NO_HART: unpin): the set of that hart's CPU. */
 int model_vcpu_pin(Model *m, Vm *vm, uint32_t vcpu, uint32_t hart);
+/*
+ * Pin a vCPU to a set of host CPUs (n = 0: not pinned). Every CPU must be the
+ * CPU of a hart (-EINVAL otherwise, nothing changed); duplicates are refused.
+ * Keeps the set sorted; pinned_hart becomes the hart when the set allows
+ * exactly one, else NO_HART.
+ */
+int model_vcpu_set_pin_cpus(Model *m, Vm *vm, uint32_t vcpu, const uint32_t *cpus, uint32_t n);
+/*
+ * Where to plan a pinned vCPU (docs/solver.md, "Pinning"): its current hart if
+ * the pinning allows it, else the hart of the lowest CPU of the set. NO_HART
+ * for a vCPU that is not pinned.
+ */
+uint32_t model_vcpu_pin_plan_hart(const Model *m, const Vm *vm, uint32_t vcpu);
 /* Record the guest file the vCPU holds (0: none), as the backend reports it. */
 int model_vcpu_set_guest_file(Model *m, Vm *vm, uint32_t vcpu, uint8_t guest_file);
 

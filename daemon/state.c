@@ -13,6 +13,23 @@ static void state_vm_done(StateVm *v) {
         v->name = mfree(v->name);
         v->placement = mfree(v->placement);
         v->pinned = mfree(v->pinned);
+        for (uint32_t c = 0; v->pin_cpus && c < v->nr_vcpus; c++)
+                free(v->pin_cpus[c]);
+        v->pin_cpus = mfree(v->pin_cpus);
+        v->n_pin_cpus = mfree(v->n_pin_cpus);
+}
+
+static int state_vm_alloc_vcpus(StateVm *v, uint32_t n) {
+        v->nr_vcpus = n;
+        v->placement = new(uint32_t, n);
+        v->pinned = new(uint32_t, n);
+        v->pin_cpus = new0(uint32_t *, n);
+        v->n_pin_cpus = new0(uint32_t, n);
+        if (!v->placement || !v->pinned || !v->pin_cpus || !v->n_pin_cpus)
+                return -ENOMEM;
+        for (uint32_t c = 0; c < n; c++)
+                v->placement[c] = v->pinned[c] = NO_HART;
+        return 0;
 }
 
 State *state_free(State *s) {
@@ -51,14 +68,19 @@ int state_capture(const Model *m, const Policy *overrides, State **ret) {
                 v->klass = vm->klass;
                 v->priority_set = vm->priority_set;
                 v->priority = vm->priority;
-                v->nr_vcpus = vm->nr_vcpus;
-                v->placement = new(uint32_t, vm->nr_vcpus);
-                v->pinned = new(uint32_t, vm->nr_vcpus);
-                if (!v->placement || !v->pinned)
+                if (state_vm_alloc_vcpus(v, vm->nr_vcpus) < 0)
                         return -ENOMEM;
                 for (uint32_t c = 0; c < vm->nr_vcpus; c++) {
-                        v->placement[c] = vm->vcpus[c].hart;
-                        v->pinned[c] = vm->vcpus[c].pinned_hart;
+                        const Vcpu *vc = &vm->vcpus[c];
+
+                        v->placement[c] = vc->hart;
+                        if (vc->n_pin_cpus > 0) {
+                                v->pin_cpus[c] = new(uint32_t, vc->n_pin_cpus);
+                                if (!v->pin_cpus[c])
+                                        return -ENOMEM;
+                                memcpy(v->pin_cpus[c], vc->pin_cpus, vc->n_pin_cpus * sizeof(uint32_t));
+                                v->n_pin_cpus[c] = vc->n_pin_cpus;
+                        }
                 }
         }
         if (m->n_devices > 0 && !(s->devices = new0(StateDevice, m->n_devices)))
@@ -168,7 +190,13 @@ int state_to_json(const State *s, json_object **ret) {
                         if (r < 0)
                                 return r;
                         RET_GATHER(r, add_hart(co, "hart", v->placement[c]));
-                        RET_GATHER(r, add_hart(co, "pinned", v->pinned[c]));
+                        if (v->n_pin_cpus[c] > 0) {
+                                json_object *cpus = json_object_new_array();
+
+                                RET_GATHER(r, add(co, "cpus", cpus));
+                                for (uint32_t k = 0; r >= 0 && k < v->n_pin_cpus[c]; k++)
+                                        r = append(cpus, json_object_new_int64(v->pin_cpus[c][k]));
+                        }
                         if (r < 0)
                                 return r;
                 }
@@ -222,7 +250,41 @@ static int get_hart(json_object *o, const char *path, const char *key, uint32_t 
         return 0;
 }
 
-static int parse_vm(json_object *o, const char *path, StateVm *v, JsonError *e) {
+/* Version 2: "cpus", the CPU set a vCPU is pinned to, as registered (sorted, no duplicates). */
+static int get_cpus(json_object *o, const char *path, uint32_t **ret, uint32_t *ret_n, JsonError *e) {
+        _cleanup_free_ uint32_t *cpus = NULL;
+        char fpath[JSON_PATH_MAX], ipath[JSON_PATH_MAX];
+        json_object *a;
+        size_t n;
+        int r;
+
+        r = json_get_array(o, path, "cpus", false, &a, e);
+        if (r <= 0)
+                return r;
+        json_path_key(fpath, path, "cpus");
+        n = json_object_array_length(a);
+        if (n == 0 || n > GEOMETRY_MAX_HARTS)
+                return json_error_set(e, fpath, "needs 1..%u CPUs (leave it out for none)", GEOMETRY_MAX_HARTS);
+        cpus = new(uint32_t, n);
+        if (!cpus)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                int64_t x;
+
+                r = json_check_int64(json_object_array_get_idx(a, i), json_path_index(ipath, fpath, i), 0, INT32_MAX,
+                                     &x, e);
+                if (r < 0)
+                        return r;
+                cpus[i] = (uint32_t) x;
+                if (i > 0 && cpus[i] <= cpus[i - 1])
+                        return json_error_set(e, ipath, "CPUs must be sorted and distinct");
+        }
+        *ret = TAKE_PTR(cpus);
+        *ret_n = (uint32_t) n;
+        return 0;
+}
+
+static int parse_vm(json_object *o, const char *path, uint32_t version, StateVm *v, JsonError *e) {
         static const char *const keys[] = { "uuid", "name", "state", "class", "priority", "vcpus", NULL };
         const char *s;
         json_object *vc;
@@ -277,24 +339,25 @@ static int parse_vm(json_object *o, const char *path, StateVm *v, JsonError *e) 
         n = json_object_array_length(vc);
         if (n == 0 || n > VM_MAX_VCPUS)
                 return json_error_set(e, json_path_key(fpath, path, "vcpus"), "needs 1..%u vCPUs", VM_MAX_VCPUS);
-        v->nr_vcpus = (uint32_t) n;
-        v->placement = new(uint32_t, n);
-        v->pinned = new(uint32_t, n);
-        if (!v->placement || !v->pinned)
+        if (state_vm_alloc_vcpus(v, (uint32_t) n) < 0)
                 return -ENOMEM;
         for (size_t c = 0; c < n; c++) {
-                static const char *const ckeys[] = { "hart", "pinned", NULL };
+                static const char *const ckeys_v1[] = { "hart", "pinned", NULL };
+                static const char *const ckeys_v2[] = { "hart", "cpus", NULL };
                 json_object *co = json_object_array_get_idx(vc, c);
                 char cpath[JSON_PATH_MAX];
 
                 json_path_index(cpath, json_path_key(fpath, path, "vcpus"), c);
-                r = json_check_keys(co, cpath, ckeys, e);
+                r = json_check_keys(co, cpath, version == 1 ? ckeys_v1 : ckeys_v2, e);
                 if (r < 0)
                         return r;
                 r = get_hart(co, cpath, "hart", &v->placement[c], e);
                 if (r < 0)
                         return r;
-                r = get_hart(co, cpath, "pinned", &v->pinned[c], e);
+                if (version == 1)
+                        r = get_hart(co, cpath, "pinned", &v->pinned[c], e);
+                else
+                        r = get_cpus(co, cpath, &v->pin_cpus[c], &v->n_pin_cpus[c], e);
                 if (r < 0)
                         return r;
         }
@@ -364,7 +427,7 @@ int state_from_json(json_object *root, State **ret, JsonError *e) {
         r = json_get_uint32(root, "", "version", true, 0, UINT32_MAX, &version, e);
         if (r < 0)
                 return r;
-        if (version != STATE_VERSION)
+        if (version < STATE_VERSION_MIN || version > STATE_VERSION)
                 return json_error_set_errno(e, -EPROTONOSUPPORT, "version", "unsupported state version %u", version);
         r = json_get_array(root, "", "vms", false, &vms, e);
         if (r < 0)
@@ -390,7 +453,7 @@ int state_from_json(json_object *root, State **ret, JsonError *e) {
 
                         json_path_index(path, "vms", i);
                         s->n_vms++;
-                        r = parse_vm(json_object_array_get_idx(vms, i), path, &s->vms[i], e);
+                        r = parse_vm(json_object_array_get_idx(vms, i), path, version, &s->vms[i], e);
                         if (r < 0)
                                 return r;
                         for (size_t k = 0; k < i; k++)
@@ -535,7 +598,14 @@ int state_apply(const State *s, Model *m, Policy *p) {
                 for (uint32_t c = 0; c < MIN(v->nr_vcpus, vm->nr_vcpus); c++) {
                         if (model_vcpu_place(m, vm, c, v->placement[c]) < 0)
                                 dropped++;
-                        if (model_vcpu_pin(m, vm, c, v->pinned[c]) < 0)
+                        if (v->pinned[c] != NO_HART)
+                                /* Version 1: one hart, i.e. the set of its CPU. */
+                                r = model_vcpu_pin(m, vm, c, v->pinned[c]);
+                        else
+                                r = model_vcpu_set_pin_cpus(m, vm, c, v->pin_cpus[c], v->n_pin_cpus[c]);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0)
                                 dropped++;
                 }
         }

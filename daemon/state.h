@@ -3,7 +3,7 @@
  * Persisted state (docs/state.md): what rvmsid cannot re-read from the kernel
  * or libvirt after a restart — registered VMs with their last known
  * placement, device attachments, and the per-VM policy overrides set over
- * D-Bus. JSON, "version": 1, written atomically (lib/util write_file_atomic).
+ * D-Bus. JSON, "version": 2 (1 still loads), written atomically (lib/util write_file_atomic).
  * An empty path means test mode: nothing is read or written.
  */
 #pragma once
@@ -17,7 +17,9 @@
 #include "model.h"
 #include "policy.h"
 
-#define STATE_VERSION 1
+/* Written: 2 (per-vCPU CPU sets). Read: 1 (one pinned hart per vCPU) and 2. */
+#define STATE_VERSION 2
+#define STATE_VERSION_MIN 1
 #define STATE_FILE_DEFAULT "/var/lib/rvmsi/state.json"
 
 typedef struct StateVm {
@@ -29,7 +31,9 @@ typedef struct StateVm {
         int32_t priority;
         uint32_t nr_vcpus;
         uint32_t *placement;    /* [nr_vcpus], NO_HART if not placed */
-        uint32_t *pinned;       /* [nr_vcpus], NO_HART if not pinned */
+        uint32_t *pinned;       /* [nr_vcpus], version 1 only: the one hart a vCPU was pinned to, NO_HART if none */
+        uint32_t **pin_cpus;    /* [nr_vcpus], version 2: the CPUs each vCPU is pinned to (NULL: not pinned) */
+        uint32_t *n_pin_cpus;   /* [nr_vcpus] */
 } StateVm;
 
 typedef struct StateDevice {

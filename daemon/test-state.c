@@ -172,3 +172,84 @@ TEST(apply_drops_what_no_longer_fits) {
         ASSERT_EQ(vm->vcpus[0].hart, NO_HART);
         ASSERT_EQ(vm->vcpus[1].hart, 1);
 }
+
+/* Version 1 files (one pinned hart per vCPU) still load: the pin becomes the set of that hart's CPU. */
+TEST(version_1_pinning_loads) {
+        const char *text = "{ \"version\": 1, \"vms\": [ { \"uuid\": \"00000000-0000-4000-8000-000000000001\", "
+                           "\"state\": \"running\", \"vcpus\": [ { \"hart\": 2, \"pinned\": 2 }, "
+                           "{ \"hart\": null, \"pinned\": null } ] } ] }";
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_(state_freep) State *s = NULL;
+        _cleanup_(model_freep) Model *m = NULL;
+        Geometry g = { .nr_groups = 1, .nr_harts = 4, .nr_guest_files = 2, .nr_ids = 255 };
+        JsonError e = {};
+        const Vm *vm;
+
+        ASSERT_OK(json_parse_buffer(text, strlen(text), "t", &o, &e));
+        ASSERT_OK(state_from_json(o, &s, &e));
+        ASSERT_OK(model_new(&g, &m));
+        ASSERT_OK(model_set_hart_cpu(m, 2, 7));
+        ASSERT_EQ(state_apply(s, m, NULL), 0);
+        vm = model_find_vm(m, "00000000-0000-4000-8000-000000000001");
+        ASSERT_NOT_NULL(vm);
+        ASSERT_EQ(vm->vcpus[0].pinned_hart, 2);
+        ASSERT_EQ(vm->vcpus[0].n_pin_cpus, 1);
+        ASSERT_EQ(vm->vcpus[0].pin_cpus[0], 7);
+        ASSERT_EQ(vm->vcpus[1].n_pin_cpus, 0);
+        ASSERT_EQ(vm->vcpus[1].pinned_hart, NO_HART);
+}
+
+/* Version 2 keeps a CPU set as registered, through save and load. */
+TEST(cpu_set_round_trip) {
+        _cleanup_(model_freep) Model *m = NULL, *m2 = NULL;
+        _cleanup_(state_freep) State *s = NULL, *s2 = NULL;
+        _cleanup_json_ json_object *o = NULL;
+        Geometry g = { .nr_groups = 1, .nr_harts = 4, .nr_guest_files = 2, .nr_ids = 255 };
+        JsonError e = {};
+        Vm *vm;
+
+        ASSERT_OK(model_new(&g, &m));
+        vm = test_add_vm(m, 1, 2, VM_DEFINED, CLASS_BALANCED);
+        ASSERT_OK(model_vcpu_set_pin_cpus(m, vm, 0, (uint32_t[]) { 3, 1 }, 2));
+        /* a CPU the host does not have, or one twice: refused, nothing changed */
+        ASSERT_ERROR(model_vcpu_set_pin_cpus(m, vm, 1, (uint32_t[]) { 1, 9 }, 2), EINVAL);
+        ASSERT_ERROR(model_vcpu_set_pin_cpus(m, vm, 1, (uint32_t[]) { 2, 2 }, 2), EINVAL);
+        ASSERT_EQ(vm->vcpus[1].n_pin_cpus, 0);
+        ASSERT_EQ(vm->vcpus[0].n_pin_cpus, 2);
+        ASSERT_EQ(vm->vcpus[0].pin_cpus[0], 1);
+        ASSERT_EQ(vm->vcpus[0].pin_cpus[1], 3);
+        ASSERT_EQ(vm->vcpus[0].pinned_hart, NO_HART);   /* two harts allowed: no single one */
+        /* not placed: plan for the first hart of the set; placed inside it: stay */
+        ASSERT_EQ(model_vcpu_pin_plan_hart(m, vm, 0), 1);
+        ASSERT_OK(model_vcpu_place(m, vm, 0, 3));
+        ASSERT_EQ(model_vcpu_pin_plan_hart(m, vm, 0), 3);
+        ASSERT_OK(model_vcpu_place(m, vm, 0, 2));
+        ASSERT_EQ(model_vcpu_pin_plan_hart(m, vm, 0), 1);
+        ASSERT_EQ(model_vcpu_pin_plan_hart(m, vm, 1), NO_HART);
+
+        ASSERT_OK(state_capture(m, NULL, &s));
+        ASSERT_OK(state_to_json(s, &o));
+        ASSERT_EQ(json_object_get_int(json_object_object_get(o, "version")), 2);
+        ASSERT_OK(state_from_json(o, &s2, &e));
+        ASSERT_OK(model_new(&g, &m2));
+        ASSERT_EQ(state_apply(s2, m2, NULL), 0);
+        vm = model_find_vm(m2, m->vms[0]->uuid);
+        ASSERT_NOT_NULL(vm);
+        ASSERT_EQ(vm->vcpus[0].n_pin_cpus, 2);
+        ASSERT_EQ(vm->vcpus[0].pin_cpus[0], 1);
+        ASSERT_EQ(vm->vcpus[0].pin_cpus[1], 3);
+        ASSERT_EQ(vm->vcpus[1].n_pin_cpus, 0);
+}
+
+/* A version 2 CPU list must be sorted and distinct. */
+TEST(cpu_set_must_be_sorted) {
+        const char *text = "{ \"version\": 2, \"vms\": [ { \"uuid\": \"00000000-0000-4000-8000-000000000001\", "
+                           "\"state\": \"running\", \"vcpus\": [ { \"hart\": 2, \"cpus\": [3, 1] } ] } ] }";
+        _cleanup_json_ json_object *o = NULL;
+        _cleanup_(state_freep) State *s = NULL;
+        JsonError e = {};
+
+        ASSERT_OK(json_parse_buffer(text, strlen(text), "t", &o, &e));
+        ASSERT_ERROR(state_from_json(o, &s, &e), EINVAL);
+        ASSERT_TRUE(strstr(e.field, "cpus") != NULL);
+}

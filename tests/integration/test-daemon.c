@@ -716,6 +716,97 @@ TEST(applied_on_sim) {
         harness_stop(&h);
 }
 
+/* The pinning of vCPU v in Describe()'s VM object, as "c,c,..." ("" if not listed). */
+static void describe_pinning(json_object *vm, uint32_t v, char *buf, size_t size) {
+        json_object *pins = jget(vm, "pinning");
+
+        buf[0] = 0;
+        for (size_t i = 0; i < json_object_array_length(pins); i++) {
+                json_object *p = json_object_array_get_idx(pins, i), *cpus;
+
+                if ((uint32_t) json_object_get_int(jget(p, "vcpu")) != v)
+                        continue;
+                cpus = jget(p, "cpus");
+                for (size_t k = 0; k < json_object_array_length(cpus); k++)
+                        snprintf(buf + strlen(buf), size - strlen(buf), "%s%d", k ? "," : "",
+                                 json_object_get_int(json_object_array_get_idx(cpus, k)));
+        }
+}
+
+/* libvirt pins vCPUs to CPU sets (<vcpupin cpuset='2-3'>): kept as
+ * registered, shown by Describe() and the VM's Pinning property, planned on
+ * the first hart of the set, and kept across a restart. */
+TEST(pinning_to_a_cpu_set) {
+        Harness h;
+        json_object *j, *vm;
+        _cleanup_free_ char *vm_path = NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        char buf[64];
+        uint32_t vcpu;
+        const uint32_t *cpus;
+        size_t n;
+        int rows = 0;
+
+        harness_start(&h, NULL);
+        /* vCPU 0 on CPUs 3 and 2 (any order), vCPU 1 on CPU 1, vCPU 2 floats */
+        EXPECT_OK(&h, "RegisterVM", "ssua(uau)si", "web2", UUID2, 3, 2, 0, 2, 3, 2, 1, 1, 1, "balanced", 0);
+        j = describe_json(&h);
+        vm = find_by(jget(j, "vms"), "uuid", UUID2);
+        ASSERT_NOT_NULL(vm);
+        ASSERT_EQ(json_object_array_length(jget(vm, "pinning")), 2);
+        describe_pinning(vm, 0, buf, sizeof(buf));
+        ASSERT_STREQ(buf, "2,3");
+        describe_pinning(vm, 1, buf, sizeof(buf));
+        ASSERT_STREQ(buf, "1");
+        json_object_put(j);
+
+        ASSERT_OK(sd_bus_path_encode(RVMSI_BUS_VM_PREFIX, UUID2, &vm_path));
+        ASSERT_OK(sd_bus_get_property(h.bus, RVMSI_BUS_NAME, vm_path, RVMSI_BUS_IFACE_VM, "Pinning", &e, &reply,
+                                      "a(uau)"));
+        ASSERT_OK(sd_bus_message_enter_container(reply, 'a', "(uau)"));
+        while (sd_bus_message_enter_container(reply, 'r', "uau") > 0) {
+                ASSERT_OK(sd_bus_message_read(reply, "u", &vcpu));
+                ASSERT_OK(sd_bus_message_read_array(reply, 'u', (const void **) &cpus, &n));
+                if (vcpu == 0) {
+                        ASSERT_EQ(n, 2 * sizeof(uint32_t));
+                        ASSERT_EQ(cpus[0], 2);
+                        ASSERT_EQ(cpus[1], 3);
+                } else {
+                        ASSERT_EQ(vcpu, 1);
+                        ASSERT_EQ(n, sizeof(uint32_t));
+                        ASSERT_EQ(cpus[0], 1);
+                }
+                ASSERT_OK(sd_bus_message_exit_container(reply));
+                rows++;
+        }
+        ASSERT_EQ(rows, 2);
+        reply = sd_bus_message_unref(reply);
+
+        /* running: the set's vCPU is planned on the set's first hart */
+        EXPECT_OK(&h, "VMEvent", "ss", UUID2, "start");
+        j = describe_json(&h);
+        vm = find_by(jget(j, "vms"), "uuid", UUID2);
+        ASSERT_EQ(json_object_get_int(jget(json_object_array_get_idx(jget(vm, "placement"), 0), "hart")), 2);
+        ASSERT_EQ(json_object_get_int(jget(json_object_array_get_idx(jget(vm, "placement"), 1), "hart")), 1);
+        json_object_put(j);
+
+        /* a restart keeps the set */
+        harness_stop_daemon(&h, SIGTERM);
+        harness_start_daemon(&h);
+        j = describe_json(&h);
+        vm = find_by(jget(j, "vms"), "uuid", UUID2);
+        ASSERT_NOT_NULL(vm);
+        describe_pinning(vm, 0, buf, sizeof(buf));
+        ASSERT_STREQ(buf, "2,3");
+        json_object_put(j);
+
+        /* a CPU twice in one set: refused, nothing changed */
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "web2", UUID2, 3, 1, 0, 2, 3,
+                     3, "balanced", 0);
+        harness_stop(&h);
+}
+
 /* Is the rvmsi genl family in this kernel? Asked the way the daemon asks. */
 static bool kernel_has_rvmsi(void) {
         struct nl_sock *sk = nl_socket_alloc();
