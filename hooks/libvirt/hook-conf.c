@@ -31,7 +31,9 @@ static int set_key(HookConfig *c, const char *key, const char *value) {
 
                 errno = 0;
                 d = strtod(value, &end);
-                if (errno != 0 || end == value || *end || !(d > 0) || d > 60)
+                /* Below a millisecond the value would round to 0 µs, which
+                 * sd-bus reads as "use the default" (25 s): refuse it. */
+                if (errno != 0 || end == value || *end || !(d >= 0.001) || d > 60)
                         return -EINVAL;
                 c->timeout_usec = (uint64_t) (d * 1e6);
                 return 0;
