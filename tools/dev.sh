@@ -6,7 +6,8 @@
 #   tools/dev.sh build   configure and build (build/, warnings fatal)
 #   tools/dev.sh main    the main job: build, then run rvmsid on the simulated host
 #   tools/dev.sh test    the whole test suite: unit, uapi, integration and lab (QEMU
-#                        RISC-V), then the same without the lab under ASan+UBSan
+#                        RISC-V), then the same without the lab under ASan+UBSan,
+#                        then every libFuzzer harness for RVMSI_FUZZ_SECONDS (30) each
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +33,7 @@ cmd_deps() {
         need_root deps
         echo "dev.sh: installing:$missing"
         apt-get update -q
+        # shellcheck disable=SC2086 # one word per package
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing
 }
 
@@ -46,12 +48,13 @@ cmd_main() {
         exec "$top/tools/run-sim.sh" "$top/build"
 }
 
-# Print the plain closing line that summarises a meson test log.
+# Print the plain closing line that summarises meson test logs, plus the
+# fuzzer runs ("fuzz-passed fuzz-failed" as the first two arguments).
 summarise() {
         python3 - "$@" <<'PY'
 import json, sys
-passed = failed = skipped = 0
-for path in sys.argv[1:]:
+passed, failed, skipped = int(sys.argv[1]), int(sys.argv[2]), 0
+for path in sys.argv[3:]:
     with open(path) as f:
         for line in f:
             r = json.loads(line).get("result")
@@ -80,8 +83,22 @@ cmd_test() {
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                 meson test -C build-asan --print-errorlogs --num-processes 2 || rc=1
 
-        echo "== results"
-        summarise build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+        # Every fuzzer for a bounded time from the committed seed corpus, built
+        # with clang, ASan and UBSan; any crash, leak or timeout fails the run.
+        local fuzz_log fuzz_ok fuzz_failed fuzz_secs=${RVMSI_FUZZ_SECONDS:-30}
+        fuzz_log=$(mktemp)
+        tests/fuzz/run-fuzzers.sh "$fuzz_secs" 2>&1 | tee "$fuzz_log" || rc=1
+        fuzz_ok=$(grep -c '^run-fuzzers: .*: OK' "$fuzz_log" || true)
+        fuzz_failed=$(grep -c '^run-fuzzers: .*: FAILED' "$fuzz_log" || true)
+        if [ $((fuzz_ok + fuzz_failed)) -eq 0 ]; then
+                echo "dev.sh: the fuzzers did not run" >&2
+                fuzz_failed=1
+                rc=1
+        fi
+        rm -f "$fuzz_log"
+
+        echo "== results (meson suites in both builds, plus $fuzz_ok + $fuzz_failed fuzzers for ${fuzz_secs}s each)"
+        summarise "$fuzz_ok" "$fuzz_failed" build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
         return $rc
 }
 
