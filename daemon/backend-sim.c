@@ -208,6 +208,26 @@ int sim_target_addr(const Sim *s, const char *device, uint32_t target, uint64_t 
         return 0;
 }
 
+int sim_file_addr(const Sim *s, const char *device, uint32_t group, uint32_t hart, uint32_t guest, uint64_t *ret_addr) {
+        struct rvmsi_imsic_geom g;
+        const Device *d;
+        u64 pa;
+        int r;
+
+        assert_return(s && device && ret_addr, -EINVAL);
+        d = model_find_device(s->world, device);
+        if (!d)
+                return -ENODEV;
+        r = device_space(s, d, &g);
+        if (r < 0)
+                return r;
+        r = rvmsi_imsic_file_addr(&g, group, hart, guest, &pa);
+        if (r < 0)
+                return r;
+        *ret_addr = pa;
+        return 0;
+}
+
 /* ---- windows and invariants ---- */
 
 static void violation(Sim *s, const char *fmt, ...) _printf_(2, 3);

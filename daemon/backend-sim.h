@@ -80,6 +80,8 @@ typedef struct SimMsiResult {
 
 /* The address in the device's MSI window that names target (TARGET_HART/TARGET_VCPU). */
 int sim_target_addr(const Sim *s, const char *device, uint32_t target, uint64_t *ret_addr);
+/* The address of interrupt file (group, hart within the group, guest: 0 = S-level) in the device's MSI space. */
+int sim_file_addr(const Sim *s, const char *device, uint32_t group, uint32_t hart, uint32_t guest, uint64_t *ret_addr);
 /* The device DMA-writes 32-bit data to addr (as an MSI would, or as a forged one). */
 int sim_msi_write(Sim *s, const char *device, uint64_t addr, uint32_t data, SimMsiResult *ret);
 

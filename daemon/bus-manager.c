@@ -24,6 +24,7 @@ static const char *const error_names[_MERR_MAX] = {
         [MERR_NOT_PERMITTED] = RVMSI_BUS_ERROR_NOT_PERMITTED,
         [MERR_BACKEND_UNAVAILABLE] = RVMSI_BUS_ERROR_BACKEND_UNAVAILABLE,
         [MERR_BACKEND_FAILED] = RVMSI_BUS_ERROR_BACKEND_FAILED,
+        [MERR_NOT_SUPPORTED] = RVMSI_BUS_ERROR_NOT_SUPPORTED,
 };
 
 int bus_error_from_manager(sd_bus_error *error, const ManagerError *e, int r) {
@@ -416,6 +417,29 @@ static int method_detach_device(sd_bus_message *message, void *userdata, sd_bus_
         MUTATING_METHOD(manager_detach_device(m, apply, pci, &e));
 }
 
+static int method_simulate_msi(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *pci, *outcome = NULL;
+        uint32_t group, hart, guest, identity, cause = 0;
+        ManagerError e = {};
+        int r;
+
+        r = sd_bus_message_read(message, "suuuu", &pci, &group, &hart, &guest, &identity);
+        if (r < 0)
+                return r;
+        /* Validate, authorize, act: like the mutating methods, with a reply. */
+        r = manager_simulate_msi(m, false, pci, group, hart, guest, identity, &outcome, &cause, &e);
+        if (r < 0)
+                return bus_error_from_manager(error, &e, r);
+        r = bus_verify_root(message, error);
+        if (r < 0)
+                return r;
+        r = manager_simulate_msi(m, true, pci, group, hart, guest, identity, &outcome, &cause, &e);
+        if (r < 0)
+                return bus_error_from_manager(error, &e, r);
+        return sd_bus_reply_method_return(message, "su", outcome, cause);
+}
+
 static int method_set_policy(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *json;
@@ -586,6 +610,10 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Plan", SD_BUS_ARGS("s", scenario_json), SD_BUS_RESULT("s", result_json),
                                 method_plan, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Resync", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_resync,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SimulateMSI",
+                                SD_BUS_ARGS("s", pci, "u", group, "u", hart, "u", guest, "u", identity),
+                                SD_BUS_RESULT("s", outcome, "u", cause), method_simulate_msi,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

@@ -997,6 +997,55 @@ int manager_resync(Manager *m, ManagerError *e) {
         return 0;
 }
 
+int manager_simulate_msi(Manager *m, bool apply, const char *device, uint32_t group, uint32_t hart, uint32_t guest,
+                         uint32_t identity, const char **ret_outcome, uint32_t *ret_cause, ManagerError *e) {
+        Sim *sim = backend_sim(m->backend);
+        const Geometry *g = &m->model->geometry;
+        SimMsiResult res = {};
+        uint64_t addr;
+        int r;
+
+        if (!pci_name_valid(device))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "invalid PCI address '%s' (expected DDDD:BB:DD.F, lower-case hex)", device);
+        if (group >= g->nr_groups)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "group %u is out of range 0-%u", group,
+                                         g->nr_groups - 1);
+        if (hart >= geometry_harts_per_group(g))
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL, "hart %u is out of range 0-%u", hart,
+                                         geometry_harts_per_group(g) - 1);
+        if (guest > g->nr_guest_files)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, -EINVAL,
+                                         "guest file %u is out of range 0-%u (0: the S-level file)", guest,
+                                         g->nr_guest_files);
+        /* Nothing to write with on a real host: the kernel has no such operation, by design. */
+        if (!sim)
+                return manager_error_set(e, MERR_NOT_SUPPORTED, -EOPNOTSUPP,
+                                         "SimulateMSI() needs the sim backend; this rvmsid runs on '%s'",
+                                         backend_name(m->backend));
+        if (!model_find_device(sim_world(sim), device))
+                return manager_error_set(e, MERR_NO_SUCH_DEVICE, -ENODEV, "the simulated host has no device '%s'",
+                                         device);
+        r = sim_file_addr(sim, device, group, hart, guest, &addr);
+        if (r < 0)
+                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "no address for group %u hart %u guest %u: %s",
+                                         group, hart, guest, strerror(-r));
+        if (!apply)
+                return 0;
+
+        r = sim_msi_write(sim, device, addr, identity, &res);
+        if (r < 0)
+                return manager_error_set(e, MERR_BACKEND_FAILED, r, "the write failed: %s", strerror(-r));
+        log_fields(LOG_INFO, 0, &((LogFields) { .device = device }),
+                   "Simulated MSI from '%s' to group %u hart %u guest %u, identity %u: %s.", device, group, hart,
+                   guest, identity, sim_msi_outcome_to_string(res.outcome));
+        /* FaultCount may have changed. */
+        bus_emit_manager_changed(m);
+        *ret_outcome = sim_msi_outcome_to_string(res.outcome);
+        *ret_cause = res.outcome == SIM_MSI_FAULT ? res.cause : 0;
+        return 0;
+}
+
 static int cmp_u32(const void *a, const void *b) {
         uint32_t x = *(const uint32_t *) a, y = *(const uint32_t *) b;
 

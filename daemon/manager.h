@@ -61,6 +61,7 @@ typedef enum ManagerErrorCode {
         MERR_NOT_PERMITTED,
         MERR_BACKEND_UNAVAILABLE,
         MERR_BACKEND_FAILED,
+        MERR_NOT_SUPPORTED,
         _MERR_MAX,
 } ManagerErrorCode;
 
@@ -180,6 +181,16 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
 int manager_detach_device(Manager *m, bool apply, const char *name, ManagerError *e);
 int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e);
 int manager_resync(Manager *m, ManagerError *e);
+/*
+ * Sim only, for tests: the device DMA-writes identity to the page of interrupt
+ * file (group, hart within the group, guest: 0 = S-level) in its own MSI
+ * address space, as a forged MSI would; the sim's IOMMU translates it through
+ * the device's table. A fault is reported like any other (Fault signal,
+ * FaultCount). ret_outcome: the sim's outcome ("fault", "delivered", ...);
+ * ret_cause: the fault cause or 0. MERR_NOT_SUPPORTED on the kernel backend.
+ */
+int manager_simulate_msi(Manager *m, bool apply, const char *device, uint32_t group, uint32_t hart, uint32_t guest,
+                         uint32_t identity, const char **ret_outcome, uint32_t *ret_cause, ManagerError *e);
 
 /* Read-only operations; results heap-allocated. */
 int manager_get_policy(Manager *m, char **ret);

@@ -33,6 +33,7 @@
 #define RVMSI_BUS_ERROR_NOT_PERMITTED            "org.rvmsi.Manager1.Error.NotPermitted"
 #define RVMSI_BUS_ERROR_BACKEND_UNAVAILABLE      "org.rvmsi.Manager1.Error.BackendUnavailable"
 #define RVMSI_BUS_ERROR_BACKEND_FAILED           "org.rvmsi.Manager1.Error.BackendFailed"
+#define RVMSI_BUS_ERROR_NOT_SUPPORTED            "org.rvmsi.Manager1.Error.NotSupported"
 
 /* Values of the string enums used in arguments and properties */
 #define RVMSI_OWNER_HOST                "host"

@@ -13,11 +13,18 @@
  * RVMSI_UPDATE_GOLDEN=1 writes the .out files instead of comparing.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <regex.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "bus-names.h"
 #include "fileio.h"
 #include "harness.h"
 #include "macro.h"
@@ -152,6 +159,84 @@ TEST(golden) {
         fprintf(stderr, "%u cases %s, %u failed\n", n, update ? "written" : "matched", failed);
         ASSERT_EQ(failed, 0u);
         ASSERT_TRUE(n >= 60);
+}
+
+/* Read from fd into buf (appending) until it contains needle or timeout_ms pass. */
+static bool read_until(int fd, char *buf, size_t size, const char *needle, int timeout_ms) {
+        struct timespec t0, t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (!strstr(buf, needle)) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                size_t len = strlen(buf);
+                long left;
+                ssize_t n;
+
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+                if (left <= 0 || len + 1 >= size)
+                        return false;
+                if (poll(&p, 1, (int) left) <= 0)
+                        continue;
+                n = read(fd, buf + len, size - len - 1);
+                if (n <= 0)
+                        return false;
+                buf[len + (size_t) n] = 0;
+        }
+        return true;
+}
+
+/* rvmsictl faults --follow prints a fault the moment the daemon reports it:
+ * started in the background, then a forged MSI on the sim (SimulateMSI()). */
+TEST(faults_follow) {
+        _cleanup_(harness_stop) Harness h;
+        const char *data = getenv("RVMSI_TEST_DATA"), *ctl = getenv("RVMSICTL");
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        char path[1024], bus_arg[600], out[8192] = "";
+        int fds[2], status;
+        pid_t pid;
+
+        ASSERT_NOT_NULL(data);
+        ASSERT_NOT_NULL(ctl);
+        snprintf(path, sizeof(path), "%s/cli/host.json", data);
+        harness_start(&h, path);
+        snprintf(bus_arg, sizeof(bus_arg), "--bus=%s", h.address);
+
+        ASSERT_OK(pipe2(fds, O_CLOEXEC));
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                (void) dup2(fds[1], STDOUT_FILENO);
+                /* the timeout: never outlive the test, whatever happens to it */
+                alarm(30);
+                execl(ctl, "rvmsictl", bus_arg, "faults", "--follow", (char *) NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+
+        /* The header comes after the subscription and the Describe(): from now on nothing is missed. */
+        if (!read_until(fds[0], out, sizeof(out), "TARGET", 10000))
+                TEST_FAIL("rvmsictl faults --follow printed no header: '%s'", out);
+        ASSERT_TRUE(strstr(out, "0000:07:00.0") == NULL);
+
+        /* a device nobody owns (blocked) writes to hart 2's S-level file */
+        ASSERT_OK(sd_bus_call_method(h.bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "AttachDevice",
+                                     &e, NULL, "sss", "0000:07:00.0", "none", ""));
+        ASSERT_OK(sd_bus_call_method(h.bus, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "SimulateMSI",
+                                     &e, &reply, "suuuu", "0000:07:00.0", 0, 2, 0, 9));
+        sd_bus_message_unref(reply);
+
+        if (!read_until(fds[0], out, sizeof(out), "hart:2\n", 10000))
+                TEST_FAIL("rvmsictl faults --follow did not print the fault: '%s'", out);
+        ASSERT_TRUE(strstr(out, "0000:07:00.0  262 MSI PTE not valid") != NULL);
+
+        /* still following: it has not exited on its own */
+        ASSERT_EQ(waitpid(pid, &status, WNOHANG), 0);
+        ASSERT_OK(kill(pid, SIGTERM));
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
+        close(fds[0]);
 }
 
 DEFINE_TEST_MAIN

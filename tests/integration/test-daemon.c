@@ -363,6 +363,7 @@ static int nonroot_calls(const Harness *h, const char *policy) {
                 { "SetPolicy", "s" },
                 { "Reload", NULL },
                 { "Resync", NULL },
+                { "SimulateMSI", "suuuu" },
         };
         sd_bus *bus;
         int failures = 0;
@@ -388,6 +389,8 @@ static int nonroot_calls(const Harness *h, const char *policy) {
                         r = call(h, bus, "DetachDevice", &e, NULL, "s", DEV1);
                 else if (streq(calls[i].method, "SetPolicy"))
                         r = call(h, bus, "SetPolicy", &e, NULL, "s", policy);
+                else if (streq(calls[i].method, "SimulateMSI"))
+                        r = call(h, bus, "SimulateMSI", &e, NULL, "suuuu", DEV1, 0, 1, 0, 5);
                 else
                         r = call(h, bus, calls[i].method, &e, NULL, NULL);
                 if (r >= 0 || !sd_bus_error_has_name(&e, RVMSI_BUS_ERROR_NOT_PERMITTED)) {
@@ -804,6 +807,97 @@ TEST(pinning_to_a_cpu_set) {
         /* a CPU twice in one set: refused, nothing changed */
         EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "RegisterVM", "ssua(uau)si", "web2", UUID2, 3, 1, 0, 2, 3,
                      3, "balanced", 0);
+        harness_stop(&h);
+}
+
+typedef struct FaultSeen {
+        unsigned n;
+        char device[64];
+        uint32_t cause;
+        uint64_t address;
+        char target[64];
+} FaultSeen;
+
+static int on_fault_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FaultSeen *f = userdata;
+        const char *device, *target;
+        uint64_t time_us;
+
+        ASSERT_OK(sd_bus_message_read(m, "sutst", &device, &f->cause, &f->address, &target, &time_us));
+        snprintf(f->device, sizeof(f->device), "%s", device);
+        snprintf(f->target, sizeof(f->target), "%s", target);
+        ASSERT_TRUE(time_us > 0);
+        f->n++;
+        return 0;
+}
+
+/* A forged MSI on the sim, end to end over D-Bus: SimulateMSI() makes a
+ * device write to a file its table does not map; the sim's IOMMU faults it
+ * and the daemon reports it (Fault signal, FaultCount, Describe()). */
+TEST(simulate_msi_fault) {
+        Harness h;
+        FaultSeen seen = {};
+        sd_bus_slot *slot = NULL;
+        sd_bus_message *reply = NULL;
+        sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        const char *outcome;
+        uint32_t cause;
+        json_object *j, *f;
+
+        harness_start(&h, NULL);
+        /* a host device without IRQs: identity mode, no valid entry at all */
+        EXPECT_OK(&h, "AttachDevice", "sss", DEV1, "host", "");
+        ASSERT_EQ(get_u64_property(&h, "FaultCount"), 0);
+        ASSERT_OK(sd_bus_match_signal(h.bus, &slot, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Fault",
+                                      on_fault_signal, &seen));
+
+        /* bad arguments and unknown devices change nothing */
+        before = harness_describe(&h);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "SimulateMSI", "suuuu", "00:03.0", 0, 1, 0, 5);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "SimulateMSI", "suuuu", DEV1, 1, 1, 0, 5);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "SimulateMSI", "suuuu", DEV1, 0, 4, 0, 5);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "SimulateMSI", "suuuu", DEV1, 0, 1, 6, 5);
+        EXPECT_ERROR(&h, RVMSI_BUS_ERROR_NO_SUCH_DEVICE, "SimulateMSI", "suuuu", "0000:00:1f.7", 0, 1, 0, 5);
+        after = harness_describe(&h);
+        ASSERT_STREQ(after, before);
+
+        ASSERT_OK(call(&h, NULL, "SimulateMSI", &e, &reply, "suuuu", DEV1, 0, 1, 0, 5));
+        ASSERT_OK(sd_bus_message_read(reply, "su", &outcome, &cause));
+        ASSERT_STREQ(outcome, "fault");
+        ASSERT_EQ(cause, 262);          /* MSI PTE not valid */
+        reply = sd_bus_message_unref(reply);
+
+        for (int i = 0; i < 500 && seen.n == 0; i++) {
+                int r = sd_bus_process(h.bus, NULL);
+
+                ASSERT_OK(r);
+                if (r == 0)
+                        ASSERT_OK(sd_bus_wait(h.bus, 10 * 1000));
+        }
+        ASSERT_EQ(seen.n, 1);
+        ASSERT_STREQ(seen.device, DEV1);
+        ASSERT_EQ(seen.cause, 262);
+        ASSERT_TRUE(seen.address != 0);
+        ASSERT_STREQ(seen.target, "hart:1");
+        ASSERT_EQ(get_u64_property(&h, "FaultCount"), 1);
+
+        j = describe_json(&h);
+        ASSERT_EQ(json_object_array_length(jget(j, "faults")), 1);
+        f = json_object_array_get_idx(jget(j, "faults"), 0);
+        ASSERT_STREQ(json_object_get_string(jget(f, "device")), DEV1);
+        ASSERT_EQ((uint64_t) json_object_get_int64(jget(f, "address")), seen.address);
+        ASSERT_EQ(json_object_get_int(jget(find_by(jget(j, "devices"), "pci", DEV1), "faults")), 1);
+        json_object_put(j);
+
+        /* a guest file of the same hart: another address, another fault */
+        ASSERT_OK(call(&h, NULL, "SimulateMSI", &e, &reply, "suuuu", DEV1, 0, 1, 2, 5));
+        ASSERT_OK(sd_bus_message_read(reply, "su", &outcome, &cause));
+        ASSERT_STREQ(outcome, "fault");
+        reply = sd_bus_message_unref(reply);
+        ASSERT_EQ(get_u64_property(&h, "FaultCount"), 2);
+
+        sd_bus_slot_unref(slot);
         harness_stop(&h);
 }
 
