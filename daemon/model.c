@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <linux/rvmsi.h>
 
+#include "json-util.h"
 #include "model.h"
 
 /* The model's enums are the uAPI's, value for value: the kernel backend only casts. */
@@ -897,16 +898,6 @@ int model_copy(const Model *m, Model **ret) {
 
 /* ---- JSON ---- */
 
-static int json_add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static json_object *json_hart_or_null(uint32_t h) {
         return h == NO_HART ? NULL : json_object_new_int64(h);
 }
@@ -930,17 +921,17 @@ int model_to_json(const Model *m, json_object **ret) {
                 json_object_put(harts);
                 return -ENOMEM;
         }
-        RET_GATHER(r, json_add(root, "geometry", geo));
-        RET_GATHER(r, json_add(root, "harts", harts));
-        RET_GATHER(r, json_add(root, "vms", vms));
-        RET_GATHER(r, json_add(root, "devices", devs));
+        RET_GATHER(r, json_add_take(root, "geometry", geo));
+        RET_GATHER(r, json_add_take(root, "harts", harts));
+        RET_GATHER(r, json_add_take(root, "vms", vms));
+        RET_GATHER(r, json_add_take(root, "devices", devs));
         if (r < 0)
                 return r;
 
-        RET_GATHER(r, json_add(geo, "groups", json_object_new_int64(m->geometry.nr_groups)));
-        RET_GATHER(r, json_add(geo, "harts", json_object_new_int64(m->geometry.nr_harts)));
-        RET_GATHER(r, json_add(geo, "guest_files", json_object_new_int64(m->geometry.nr_guest_files)));
-        RET_GATHER(r, json_add(geo, "ids", json_object_new_int64(m->geometry.nr_ids)));
+        RET_GATHER(r, json_add_take(geo, "groups", json_object_new_int64(m->geometry.nr_groups)));
+        RET_GATHER(r, json_add_take(geo, "harts", json_object_new_int64(m->geometry.nr_harts)));
+        RET_GATHER(r, json_add_take(geo, "guest_files", json_object_new_int64(m->geometry.nr_guest_files)));
+        RET_GATHER(r, json_add_take(geo, "ids", json_object_new_int64(m->geometry.nr_ids)));
 
         for (uint32_t i = 0; i < m->geometry.nr_harts && r >= 0; i++) {
                 json_object *h = json_object_new_object();
@@ -949,11 +940,11 @@ int model_to_json(const Model *m, json_object **ret) {
                         json_object_put(h);
                         return -ENOMEM;
                 }
-                RET_GATHER(r, json_add(h, "index", json_object_new_int64(i)));
-                RET_GATHER(r, json_add(h, "group", json_object_new_int64(m->harts[i].group)));
-                RET_GATHER(r, json_add(h, "hart", json_object_new_int64(m->harts[i].hart)));
-                RET_GATHER(r, json_add(h, "cpu", json_object_new_int64(m->harts[i].cpu)));
-                RET_GATHER(r, json_add(h, "reserved_files", json_object_new_uint64(m->harts[i].reserved_files)));
+                RET_GATHER(r, json_add_take(h, "index", json_object_new_int64(i)));
+                RET_GATHER(r, json_add_take(h, "group", json_object_new_int64(m->harts[i].group)));
+                RET_GATHER(r, json_add_take(h, "hart", json_object_new_int64(m->harts[i].hart)));
+                RET_GATHER(r, json_add_take(h, "cpu", json_object_new_int64(m->harts[i].cpu)));
+                RET_GATHER(r, json_add_take(h, "reserved_files", json_object_new_uint64(m->harts[i].reserved_files)));
         }
 
         for (size_t i = 0; i < m->n_vms && r >= 0; i++) {
@@ -965,15 +956,15 @@ int model_to_json(const Model *m, json_object **ret) {
                         json_object_put(vc);
                         return -ENOMEM;
                 }
-                RET_GATHER(r, json_add(o, "uuid", json_object_new_string(vm->uuid)));
+                RET_GATHER(r, json_add_take(o, "uuid", json_object_new_string(vm->uuid)));
                 if (vm->name)
-                        RET_GATHER(r, json_add(o, "name", json_object_new_string(vm->name)));
-                RET_GATHER(r, json_add(o, "state", json_object_new_string(vm_state_to_string(vm->state))));
+                        RET_GATHER(r, json_add_take(o, "name", json_object_new_string(vm->name)));
+                RET_GATHER(r, json_add_take(o, "state", json_object_new_string(vm_state_to_string(vm->state))));
                 if (vm->klass >= 0)
-                        RET_GATHER(r, json_add(o, "class", json_object_new_string(isolation_class_to_string(vm->klass))));
+                        RET_GATHER(r, json_add_take(o, "class", json_object_new_string(isolation_class_to_string(vm->klass))));
                 if (vm->priority_set)
-                        RET_GATHER(r, json_add(o, "priority", json_object_new_int64(vm->priority)));
-                RET_GATHER(r, json_add(o, "vcpus", vc));
+                        RET_GATHER(r, json_add_take(o, "priority", json_object_new_int64(vm->priority)));
+                RET_GATHER(r, json_add_take(o, "vcpus", vc));
                 for (uint32_t v = 0; v < vm->nr_vcpus && r >= 0; v++) {
                         json_object *c = json_object_new_object();
 
@@ -982,18 +973,18 @@ int model_to_json(const Model *m, json_object **ret) {
                                 return -ENOMEM;
                         }
                         if (vm->vcpus[v].hart != NO_HART)
-                                RET_GATHER(r, json_add(c, "hart", json_hart_or_null(vm->vcpus[v].hart)));
+                                RET_GATHER(r, json_add_take(c, "hart", json_hart_or_null(vm->vcpus[v].hart)));
                         if (vm->vcpus[v].pinned_hart != NO_HART)
-                                RET_GATHER(r, json_add(c, "pinned", json_hart_or_null(vm->vcpus[v].pinned_hart)));
+                                RET_GATHER(r, json_add_take(c, "pinned", json_hart_or_null(vm->vcpus[v].pinned_hart)));
                         if (vm->vcpus[v].n_pin_cpus > 0) {
                                 json_object *cpus = json_object_new_array();
 
                                 for (uint32_t k = 0; cpus && k < vm->vcpus[v].n_pin_cpus; k++)
                                         if (json_object_array_add(cpus, json_object_new_int64(vm->vcpus[v].pin_cpus[k])) < 0)
                                                 r = -ENOMEM;
-                                RET_GATHER(r, json_add(c, "pin_cpus", cpus));
+                                RET_GATHER(r, json_add_take(c, "pin_cpus", cpus));
                         }
-                        RET_GATHER(r, json_add(c, "guest_file", json_object_new_int64(vm->vcpus[v].guest_file)));
+                        RET_GATHER(r, json_add_take(c, "guest_file", json_object_new_int64(vm->vcpus[v].guest_file)));
                 }
         }
 
@@ -1006,15 +997,15 @@ int model_to_json(const Model *m, json_object **ret) {
                         json_object_put(vv);
                         return -ENOMEM;
                 }
-                RET_GATHER(r, json_add(o, "name", json_object_new_string(d->name)));
-                RET_GATHER(r, json_add(o, "owner", json_object_new_string(owner_kind_to_string(d->owner))));
+                RET_GATHER(r, json_add_take(o, "name", json_object_new_string(d->name)));
+                RET_GATHER(r, json_add_take(o, "owner", json_object_new_string(owner_kind_to_string(d->owner))));
                 if (d->owner == OWNER_VM)
-                        RET_GATHER(r, json_add(o, "vm", json_object_new_string(d->owner_vm)));
+                        RET_GATHER(r, json_add_take(o, "vm", json_object_new_string(d->owner_vm)));
                 if (d->owner_label)
-                        RET_GATHER(r, json_add(o, "label", json_object_new_string(d->owner_label)));
-                RET_GATHER(r, json_add(o, "caps", json_object_new_uint64(d->caps)));
-                RET_GATHER(r, json_add(o, "locked", json_object_new_boolean(d->locked)));
-                RET_GATHER(r, json_add(o, "vectors", vv));
+                        RET_GATHER(r, json_add_take(o, "label", json_object_new_string(d->owner_label)));
+                RET_GATHER(r, json_add_take(o, "caps", json_object_new_uint64(d->caps)));
+                RET_GATHER(r, json_add_take(o, "locked", json_object_new_boolean(d->locked)));
+                RET_GATHER(r, json_add_take(o, "vectors", vv));
                 for (uint32_t v = 0; v < d->nr_vectors && r >= 0; v++) {
                         json_object *c = json_object_new_object();
 
@@ -1023,9 +1014,9 @@ int model_to_json(const Model *m, json_object **ret) {
                                 return -ENOMEM;
                         }
                         if (d->vectors[v].hart != NO_HART)
-                                RET_GATHER(r, json_add(c, "hart", json_hart_or_null(d->vectors[v].hart)));
+                                RET_GATHER(r, json_add_take(c, "hart", json_hart_or_null(d->vectors[v].hart)));
                         if (d->vectors[v].vcpu != NO_HART)
-                                RET_GATHER(r, json_add(c, "vcpu", json_hart_or_null(d->vectors[v].vcpu)));
+                                RET_GATHER(r, json_add_take(c, "vcpu", json_hart_or_null(d->vectors[v].vcpu)));
                 }
         }
         if (r < 0)

@@ -215,16 +215,6 @@ int policy_load_file(const char *path, Policy **ret, JsonError *e) {
         return policy_from_json(root, ret, e);
 }
 
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int policy_vm_override_to_json(const PolicyVmOverride *o, json_object **ret) {
         _cleanup_json_ json_object *v = NULL;
         int r = 0;
@@ -232,13 +222,13 @@ int policy_vm_override_to_json(const PolicyVmOverride *o, json_object **ret) {
         v = json_object_new_object();
         if (!v)
                 return -ENOMEM;
-        RET_GATHER(r, add(v, "vm", json_object_new_string(o->key)));
+        RET_GATHER(r, json_add_take(v, "vm", json_object_new_string(o->key)));
         if (o->klass != _CLASS_INVALID)
-                RET_GATHER(r, add(v, "class", json_object_new_string(isolation_class_to_string(o->klass))));
+                RET_GATHER(r, json_add_take(v, "class", json_object_new_string(isolation_class_to_string(o->klass))));
         if (o->priority_set)
-                RET_GATHER(r, add(v, "priority", json_object_new_int64(o->priority)));
+                RET_GATHER(r, json_add_take(v, "priority", json_object_new_int64(o->priority)));
         if (o->max_guest_files_set)
-                RET_GATHER(r, add(v, "max_guest_files", json_object_new_int64(o->max_guest_files)));
+                RET_GATHER(r, json_add_take(v, "max_guest_files", json_object_new_int64(o->max_guest_files)));
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);
@@ -256,29 +246,29 @@ int policy_to_json(const Policy *p, json_object **ret) {
         if (!root)
                 return -ENOMEM;
         defaults = json_object_new_object();
-        r = add(root, "version", json_object_new_int(POLICY_VERSION));
-        RET_GATHER(r, add(root, "defaults", defaults));
+        r = json_add_take(root, "version", json_object_new_int(POLICY_VERSION));
+        RET_GATHER(r, json_add_take(root, "defaults", defaults));
         if (r < 0)
                 return r;
-        RET_GATHER(r, add(defaults, "host", json_object_new_string(mode_to_string(p->default_mode[OWNER_HOST]))));
-        RET_GATHER(r, add(defaults, "userspace",
+        RET_GATHER(r, json_add_take(defaults, "host", json_object_new_string(mode_to_string(p->default_mode[OWNER_HOST]))));
+        RET_GATHER(r, json_add_take(defaults, "userspace",
                           json_object_new_string(mode_to_string(p->default_mode[OWNER_USERSPACE]))));
-        RET_GATHER(r, add(defaults, "none", json_object_new_string(mode_to_string(p->default_mode[OWNER_NONE]))));
-        RET_GATHER(r, add(defaults, "class", json_object_new_string(isolation_class_to_string(p->default_class))));
-        RET_GATHER(r, add(defaults, "priority", json_object_new_int64(p->default_priority)));
-        RET_GATHER(r, add(root, "mrif_fallback", json_object_new_boolean(p->mrif_fallback)));
+        RET_GATHER(r, json_add_take(defaults, "none", json_object_new_string(mode_to_string(p->default_mode[OWNER_NONE]))));
+        RET_GATHER(r, json_add_take(defaults, "class", json_object_new_string(isolation_class_to_string(p->default_class))));
+        RET_GATHER(r, json_add_take(defaults, "priority", json_object_new_int64(p->default_priority)));
+        RET_GATHER(r, json_add_take(root, "mrif_fallback", json_object_new_boolean(p->mrif_fallback)));
         limits = json_object_new_object();
-        RET_GATHER(r, add(root, "limits", limits));
+        RET_GATHER(r, json_add_take(root, "limits", limits));
         if (r < 0)
                 return r;
         if (p->max_guest_files_per_vm == UINT32_MAX)
                 r = json_object_object_add(limits, "max_guest_files_per_vm", NULL) < 0 ? -ENOMEM : 0;
         else
-                r = add(limits, "max_guest_files_per_vm", json_object_new_int64(p->max_guest_files_per_vm));
+                r = json_add_take(limits, "max_guest_files_per_vm", json_object_new_int64(p->max_guest_files_per_vm));
         if (r < 0)
                 return r;
         vms = json_object_new_array();
-        r = add(root, "vms", vms);
+        r = json_add_take(root, "vms", vms);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < p->n_vm_overrides; i++) {

@@ -4,6 +4,7 @@
  * they are implemented.
  */
 
+#include "json-util.h"
 #include "solver.h"
 #include "strv.h"
 
@@ -1030,26 +1031,6 @@ int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const 
         return 0;
 }
 
-static int jadd(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int jappend(json_object *a, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 int device_state_to_json(const DeviceState *s, json_object **ret) {
         _cleanup_json_ json_object *o = NULL;
         json_object *entries;
@@ -1060,39 +1041,39 @@ int device_state_to_json(const DeviceState *s, json_object **ret) {
         o = json_object_new_object();
         if (!o)
                 return -ENOMEM;
-        RET_GATHER(r, jadd(o, "name", json_object_new_string(s->name)));
-        RET_GATHER(r, jadd(o, "mode", json_object_new_string(mode_to_string(s->mode) ?: "invalid")));
-        RET_GATHER(r, jadd(o, "fallback", json_object_new_string(entry_kind_to_string(s->fallback) ?: "invalid")));
-        RET_GATHER(r, jadd(o, "isolation", json_object_new_string(isolation_to_string(s->isolation) ?: "invalid")));
-        RET_GATHER(r, jadd(o, "reason", json_object_new_string(reason_to_string(s->reason) ?: "invalid")));
-        RET_GATHER(r, jadd(o, "violation", json_object_new_boolean(s->violation)));
-        RET_GATHER(r, jadd(o, "caps", json_object_new_uint64(s->caps)));
-        RET_GATHER(r, jadd(o, "locked", json_object_new_boolean(s->locked)));
+        RET_GATHER(r, json_add_take(o, "name", json_object_new_string(s->name)));
+        RET_GATHER(r, json_add_take(o, "mode", json_object_new_string(mode_to_string(s->mode) ?: "invalid")));
+        RET_GATHER(r, json_add_take(o, "fallback", json_object_new_string(entry_kind_to_string(s->fallback) ?: "invalid")));
+        RET_GATHER(r, json_add_take(o, "isolation", json_object_new_string(isolation_to_string(s->isolation) ?: "invalid")));
+        RET_GATHER(r, json_add_take(o, "reason", json_object_new_string(reason_to_string(s->reason) ?: "invalid")));
+        RET_GATHER(r, json_add_take(o, "violation", json_object_new_boolean(s->violation)));
+        RET_GATHER(r, json_add_take(o, "caps", json_object_new_uint64(s->caps)));
+        RET_GATHER(r, json_add_take(o, "locked", json_object_new_boolean(s->locked)));
         entries = json_object_new_array();
-        RET_GATHER(r, jadd(o, "entries", entries));
+        RET_GATHER(r, json_add_take(o, "entries", entries));
         if (r < 0)
                 return r;
         for (uint32_t i = 0; i < s->n_entries; i++) {
                 const Entry *e = &s->entries[i];
                 json_object *eo = json_object_new_object();
 
-                r = jappend(entries, eo);
+                r = json_append_take(entries, eo);
                 if (r < 0)
                         return r;
-                RET_GATHER(r, jadd(eo, TARGET_IS_VCPU(e->target) ? "vcpu" : "hart",
+                RET_GATHER(r, json_add_take(eo, TARGET_IS_VCPU(e->target) ? "vcpu" : "hart",
                                    json_object_new_int64(TARGET_INDEX(e->target))));
-                RET_GATHER(r, jadd(eo, "kind", json_object_new_string(entry_kind_to_string(e->kind) ?: "invalid")));
+                RET_GATHER(r, json_add_take(eo, "kind", json_object_new_string(entry_kind_to_string(e->kind) ?: "invalid")));
                 if (e->kind == ENTRY_HOST_FILE || e->kind == ENTRY_GUEST_FILE)
-                        RET_GATHER(r, jadd(eo, "file_hart", json_object_new_int64(e->hart)));
+                        RET_GATHER(r, json_add_take(eo, "file_hart", json_object_new_int64(e->hart)));
                 if (e->kind == ENTRY_GUEST_FILE)
-                        RET_GATHER(r, jadd(eo, "file_guest", json_object_new_int64(e->guest)));
-                RET_GATHER(r, jadd(eo, "vectors", json_object_new_int64(e->refcount)));
+                        RET_GATHER(r, json_add_take(eo, "file_guest", json_object_new_int64(e->guest)));
+                RET_GATHER(r, json_add_take(eo, "vectors", json_object_new_int64(e->refcount)));
                 if (e->reason)
-                        RET_GATHER(r, jadd(eo, "reason", json_object_new_string(reason_to_string(e->reason) ?: "invalid")));
+                        RET_GATHER(r, json_add_take(eo, "reason", json_object_new_string(reason_to_string(e->reason) ?: "invalid")));
                 if (e->flags & ENTRY_FLAG_VIOLATION)
-                        RET_GATHER(r, jadd(eo, "violation", json_object_new_boolean(true)));
+                        RET_GATHER(r, json_add_take(eo, "violation", json_object_new_boolean(true)));
                 if (e->notices)
-                        RET_GATHER(r, jadd(eo, "notices", json_object_new_uint64(e->notices)));
+                        RET_GATHER(r, json_add_take(eo, "notices", json_object_new_uint64(e->notices)));
                 if (r < 0)
                         return r;
         }
@@ -1111,10 +1092,10 @@ int desired_to_json(const Desired *d, json_object **ret) {
         if (!o)
                 return -ENOMEM;
         devs = json_object_new_array();
-        RET_GATHER(r, jadd(o, "devices", devs));
+        RET_GATHER(r, json_add_take(o, "devices", devs));
         vms = json_object_new_array();
-        RET_GATHER(r, jadd(o, "vms", vms));
-        RET_GATHER(r, jadd(o, "violations", json_object_new_int64((int64_t) d->n_violations)));
+        RET_GATHER(r, json_add_take(o, "vms", vms));
+        RET_GATHER(r, json_add_take(o, "violations", json_object_new_int64((int64_t) d->n_violations)));
         if (r < 0)
                 return r;
         for (size_t i = 0; i < d->devices.n_devices; i++) {
@@ -1123,7 +1104,7 @@ int desired_to_json(const Desired *d, json_object **ret) {
                 r = device_state_to_json(&d->devices.devices[i], &v);
                 if (r < 0)
                         return r;
-                r = jappend(devs, v);
+                r = json_append_take(devs, v);
                 if (r < 0)
                         return r;
         }
@@ -1131,24 +1112,24 @@ int desired_to_json(const Desired *d, json_object **ret) {
                 const VmGrants *g = &d->vms[i];
                 json_object *vo = json_object_new_object(), *vc;
 
-                r = jappend(vms, vo);
+                r = json_append_take(vms, vo);
                 if (r < 0)
                         return r;
-                RET_GATHER(r, jadd(vo, "uuid", json_object_new_string(g->uuid)));
+                RET_GATHER(r, json_add_take(vo, "uuid", json_object_new_string(g->uuid)));
                 vc = json_object_new_array();
-                RET_GATHER(r, jadd(vo, "vcpus", vc));
+                RET_GATHER(r, json_add_take(vo, "vcpus", vc));
                 if (r < 0)
                         return r;
                 for (uint32_t v = 0; v < g->nr_vcpus; v++) {
                         json_object *c = json_object_new_object();
 
-                        r = jappend(vc, c);
+                        r = json_append_take(vc, c);
                         if (r < 0)
                                 return r;
                         if (g->vcpus[v].hart != NO_HART)
-                                RET_GATHER(r, jadd(c, "hart", json_object_new_int64(g->vcpus[v].hart)));
-                        RET_GATHER(r, jadd(c, "guest_file", json_object_new_int64(g->vcpus[v].guest)));
-                        RET_GATHER(r, jadd(c, "reason",
+                                RET_GATHER(r, json_add_take(c, "hart", json_object_new_int64(g->vcpus[v].hart)));
+                        RET_GATHER(r, json_add_take(c, "guest_file", json_object_new_int64(g->vcpus[v].guest)));
+                        RET_GATHER(r, json_add_take(c, "reason",
                                            json_object_new_string(reason_to_string(g->vcpus[v].reason) ?: "invalid")));
                         if (r < 0)
                                 return r;

@@ -113,26 +113,6 @@ int state_capture(const Model *m, const Policy *overrides, State **ret) {
         return 0;
 }
 
-static int add(json_object *o, const char *key, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_object_add(o, key, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
-static int append(json_object *a, json_object *v) {
-        if (!v)
-                return -ENOMEM;
-        if (json_object_array_add(a, v) < 0) {
-                json_object_put(v);
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 static json_object *hart_json(uint32_t h) {
         return h == NO_HART ? NULL : json_object_new_int64(h);
 }
@@ -140,7 +120,7 @@ static json_object *hart_json(uint32_t h) {
 static int add_hart(json_object *o, const char *key, uint32_t h) {
         if (h == NO_HART)
                 return json_object_object_add(o, key, NULL) < 0 ? -ENOMEM : 0;
-        return add(o, key, hart_json(h));
+        return json_add_take(o, key, hart_json(h));
 }
 
 int state_to_json(const State *s, json_object **ret) {
@@ -153,14 +133,14 @@ int state_to_json(const State *s, json_object **ret) {
         root = json_object_new_object();
         if (!root)
                 return -ENOMEM;
-        RET_GATHER(r, add(root, "version", json_object_new_int(STATE_VERSION)));
-        RET_GATHER(r, add(root, "comment", json_object_new_string("Private data of rvmsid. Do not edit.")));
+        RET_GATHER(r, json_add_take(root, "version", json_object_new_int(STATE_VERSION)));
+        RET_GATHER(r, json_add_take(root, "comment", json_object_new_string("Private data of rvmsid. Do not edit.")));
         vms = json_object_new_array();
-        RET_GATHER(r, add(root, "vms", vms));
+        RET_GATHER(r, json_add_take(root, "vms", vms));
         devs = json_object_new_array();
-        RET_GATHER(r, add(root, "devices", devs));
+        RET_GATHER(r, json_add_take(root, "devices", devs));
         ovs = json_object_new_array();
-        RET_GATHER(r, add(root, "overrides", ovs));
+        RET_GATHER(r, json_add_take(root, "overrides", ovs));
         if (r < 0)
                 return r;
 
@@ -168,34 +148,34 @@ int state_to_json(const State *s, json_object **ret) {
                 const StateVm *v = &s->vms[i];
                 json_object *o = json_object_new_object(), *vc;
 
-                r = append(vms, o);
+                r = json_append_take(vms, o);
                 if (r < 0)
                         return r;
-                RET_GATHER(r, add(o, "uuid", json_object_new_string(v->uuid)));
+                RET_GATHER(r, json_add_take(o, "uuid", json_object_new_string(v->uuid)));
                 if (v->name)
-                        RET_GATHER(r, add(o, "name", json_object_new_string(v->name)));
-                RET_GATHER(r, add(o, "state", json_object_new_string(vm_state_to_string(v->state))));
+                        RET_GATHER(r, json_add_take(o, "name", json_object_new_string(v->name)));
+                RET_GATHER(r, json_add_take(o, "state", json_object_new_string(vm_state_to_string(v->state))));
                 if (v->klass != _CLASS_INVALID)
-                        RET_GATHER(r, add(o, "class", json_object_new_string(isolation_class_to_string(v->klass))));
+                        RET_GATHER(r, json_add_take(o, "class", json_object_new_string(isolation_class_to_string(v->klass))));
                 if (v->priority_set)
-                        RET_GATHER(r, add(o, "priority", json_object_new_int64(v->priority)));
+                        RET_GATHER(r, json_add_take(o, "priority", json_object_new_int64(v->priority)));
                 vc = json_object_new_array();
-                RET_GATHER(r, add(o, "vcpus", vc));
+                RET_GATHER(r, json_add_take(o, "vcpus", vc));
                 if (r < 0)
                         return r;
                 for (uint32_t c = 0; c < v->nr_vcpus; c++) {
                         json_object *co = json_object_new_object();
 
-                        r = append(vc, co);
+                        r = json_append_take(vc, co);
                         if (r < 0)
                                 return r;
                         RET_GATHER(r, add_hart(co, "hart", v->placement[c]));
                         if (v->n_pin_cpus[c] > 0) {
                                 json_object *cpus = json_object_new_array();
 
-                                RET_GATHER(r, add(co, "cpus", cpus));
+                                RET_GATHER(r, json_add_take(co, "cpus", cpus));
                                 for (uint32_t k = 0; r >= 0 && k < v->n_pin_cpus[c]; k++)
-                                        r = append(cpus, json_object_new_int64(v->pin_cpus[c][k]));
+                                        r = json_append_take(cpus, json_object_new_int64(v->pin_cpus[c][k]));
                         }
                         if (r < 0)
                                 return r;
@@ -205,17 +185,17 @@ int state_to_json(const State *s, json_object **ret) {
                 const StateDevice *d = &s->devices[i];
                 json_object *o = json_object_new_object();
 
-                r = append(devs, o);
+                r = json_append_take(devs, o);
                 if (r < 0)
                         return r;
-                RET_GATHER(r, add(o, "name", json_object_new_string(d->name)));
-                RET_GATHER(r, add(o, "owner", json_object_new_string(owner_kind_to_string(d->owner))));
+                RET_GATHER(r, json_add_take(o, "name", json_object_new_string(d->name)));
+                RET_GATHER(r, json_add_take(o, "owner", json_object_new_string(owner_kind_to_string(d->owner))));
                 if (d->owner == OWNER_VM)
-                        RET_GATHER(r, add(o, "vm", json_object_new_string(d->vm)));
+                        RET_GATHER(r, json_add_take(o, "vm", json_object_new_string(d->vm)));
                 if (d->label)
-                        RET_GATHER(r, add(o, "label", json_object_new_string(d->label)));
-                RET_GATHER(r, add(o, "locked", json_object_new_boolean(d->locked)));
-                RET_GATHER(r, add(o, "caps", json_object_new_int64((int64_t) (d->caps & 0xffffffff))));
+                        RET_GATHER(r, json_add_take(o, "label", json_object_new_string(d->label)));
+                RET_GATHER(r, json_add_take(o, "locked", json_object_new_boolean(d->locked)));
+                RET_GATHER(r, json_add_take(o, "caps", json_object_new_int64((int64_t) (d->caps & 0xffffffff))));
                 if (r < 0)
                         return r;
         }
@@ -225,7 +205,7 @@ int state_to_json(const State *s, json_object **ret) {
                 r = policy_vm_override_to_json(&s->overrides[i], &o);
                 if (r < 0)
                         return r;
-                r = append(ovs, o);
+                r = json_append_take(ovs, o);
                 if (r < 0)
                         return r;
         }

@@ -77,3 +77,11 @@ int json_check_keys(json_object *o, const char *path, const char *const *allowed
 
 /* Serialize pretty, with a trailing newline; *ret is heap-allocated. */
 int json_to_string_pretty(json_object *o, char **ret);
+
+/*
+ * Add v to object o under key, or append it to array a, taking the reference
+ * in every case: v == NULL (a failed json_object_new_*()) gives -ENOMEM, and
+ * on failure v is released. Lets builders chain with RET_GATHER().
+ */
+int json_add_take(json_object *o, const char *key, json_object *v);
+int json_append_take(json_object *a, json_object *v);
