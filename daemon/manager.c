@@ -938,18 +938,29 @@ int manager_reload(Manager *m, ManagerError *e) {
         return 0;
 }
 
-int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e) {
-        _cleanup_(policy_freep) Policy *p = NULL;
-        _cleanup_free_ char *dpath = NULL;
+/* A policy document from SetPolicy() or CheckPolicy(): bounded, then validated completely. */
+static int parse_dbus_policy(const char *json, Policy **ret, ManagerError *e) {
+        size_t len = strlen(json);
         JsonError je = {};
         char buf[1024];
         int r;
 
-        if (strlen(json) > JSON_ARG_MAX)
+        if (len > JSON_ARG_MAX)
                 return manager_error_set(e, MERR_POLICY_INVALID, -EFBIG, "policy larger than %d bytes", JSON_ARG_MAX);
-        r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
+        r = policy_parse_buffer(json, len, "dbus", ret, &je);
         if (r < 0)
                 return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+        return 0;
+}
+
+int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e) {
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_free_ char *dpath = NULL;
+        int r;
+
+        r = parse_dbus_policy(json, &p, e);
+        if (r < 0)
+                return r;
         if (!apply)
                 return 0;
 
@@ -1522,15 +1533,11 @@ int manager_check_policy(Manager *m, const char *json, char **ret, ManagerError 
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(desired_freep) Desired *d = NULL;
         _cleanup_json_ json_object *j = NULL;
-        JsonError je = {};
-        char buf[1024];
         int r;
 
-        if (strlen(json) > JSON_ARG_MAX)
-                return manager_error_set(e, MERR_POLICY_INVALID, -EFBIG, "policy larger than %d bytes", JSON_ARG_MAX);
-        r = policy_parse_buffer(json, strlen(json), "dbus", &p, &je);
+        r = parse_dbus_policy(json, &p, e);
         if (r < 0)
-                return manager_error_set(e, MERR_POLICY_INVALID, r, "%s", json_error_format(&je, buf, sizeof(buf)));
+                return r;
         r = solver_compute(m->model, p, &d);
         if (r < 0)
                 return manager_error_set(e, MERR_POLICY_INVALID, r, "cannot solve with this policy: %s", strerror(-r));
