@@ -24,11 +24,8 @@ FIXTURE_SETUP(edu)
 	const char *step = "";
 	int r;
 
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, NULL, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e)) TH_LOG("VFIO_DEVICE_SET_IRQS(MSI): %s",
-						    strerror(errno));
 }
 
 FIXTURE_TEARDOWN(edu)

@@ -35,43 +35,20 @@ FIXTURE(table) {
 
 FIXTURE_SETUP(table)
 {
-	char iommu[64] = "", link[256];
 	const char *step = "";
-	int irqs[8], n, r;
-	ssize_t l;
+	char iommu[64];
+	int r;
 
 	self->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	ASSERT_LE(2, self->ncpu);
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, &self->irq, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e));
 	ASSERT_EQ(0, imsic_dt_read(&self->im));
 	TH_LOG("IMSIC S-level files at %#llx, %u harts, guest index bits %u",
 	       (unsigned long long)self->im.base, self->im.nr, self->im.guest_bits);
 
-	self->irq = -1;
-	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
-
-	/* The IOMMU's IRQs are named after its device; the first is the CQ. */
-	l = readlink("/sys/class/iommu/riscv-iommu@0000:00:01.0/device", link,
-		     sizeof(link) - 1);
-	if (l <= 0) {
-		struct dirent *de;
-		DIR *d = opendir("/sys/class/iommu");
-
-		ASSERT_NE(NULL, d);
-		while ((de = readdir(d)))
-			if (!strncmp(de->d_name, "riscv-iommu@", 12))
-				snprintf(iommu, sizeof(iommu), "%.50s", de->d_name + 12);
-		closedir(d);
-	} else {
-		snprintf(iommu, sizeof(iommu), "0000:00:01.0");
-	}
-	ASSERT_NE(0, iommu[0]);
-	n = lab_irqs_named(iommu, irqs, 8);
-	ASSERT_LE(1, n) TH_LOG("no IRQ named %s", iommu);
-	self->cq_irq = irqs[0];
+	r = lab_iommu_cq_irq(iommu, sizeof(iommu), &self->cq_irq);
+	ASSERT_EQ(0, r) TH_LOG("the IOMMU's CQ IRQ (IOMMU '%s'): %s", iommu, strerror(-r));
 	snprintf(self->debugfs, sizeof(self->debugfs),
 		 "/sys/kernel/debug/iommu/riscv-msi/%s", self->e.bdf);
 }

@@ -28,20 +28,13 @@
 
 #include "genl-lab.h"
 #include "imsic-lab.h"
+#include "rvmsi-ioctl-lab.h"
 #include "kselftest_harness.h"
 
 #define SETTLE_US	200000
 #define EVENT_MS	3000
 #define PCI_CAP_ID_MSI_	0x05
 #define DROPPED_LINE	"none of its interrupts, dropped"
-
-struct fault_ev {
-	char dev_name[64];
-	uint32_t rid, cause;
-	uint64_t addr;
-	bool has_addr, has_file;
-	uint32_t group, hart, guest;
-};
 
 FIXTURE(forge) {
 	struct edu e;
@@ -51,7 +44,6 @@ FIXTURE(forge) {
 	int cq_cpu, cq_id;	/* its IMSIC target */
 	int ncpu;
 	uint32_t rid;
-	char devid[32];		/* "devid: 0x.. " of the IOMMU's fault line */
 	int cfg;		/* /sys/bus/pci/devices/<bdf>/config */
 	unsigned int cap;	/* edu's MSI capability */
 	uint32_t lo, hi;	/* the registers the kernel programmed */
@@ -114,41 +106,6 @@ static uint64_t msi_addr(uint32_t lo, uint32_t hi)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-static void parse_fault(struct nlmsghdr *nlh, struct fault_ev *f)
-{
-	struct nlattr *a;
-	int len;
-
-	memset(f, 0, sizeof(*f));
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
-		switch (genl_attr_type(a)) {
-		case RVMSI_A_FAULT_DEV_NAME:
-			snprintf(f->dev_name, sizeof(f->dev_name), "%s", (char *)genl_attr_data(a));
-			break;
-		case RVMSI_A_FAULT_RID:
-			f->rid = genl_attr_u32(a);
-			break;
-		case RVMSI_A_FAULT_CAUSE:
-			f->cause = genl_attr_u32(a);
-			break;
-		case RVMSI_A_FAULT_ADDR:
-			memcpy(&f->addr, genl_attr_data(a), sizeof(f->addr));
-			f->has_addr = true;
-			break;
-		case RVMSI_A_FAULT_GROUP:
-			f->group = genl_attr_u32(a);
-			f->has_file = true;
-			break;
-		case RVMSI_A_FAULT_HART:
-			f->hart = genl_attr_u32(a);
-			break;
-		case RVMSI_A_FAULT_GUEST:
-			f->guest = genl_attr_u32(a);
-			break;
-		}
-	}
-}
-
 /* Throw away whatever events are queued (earlier moves, mode changes). */
 static void drain_events(int ev)
 {
@@ -158,148 +115,57 @@ static void drain_events(int ev)
 		;
 }
 
-/* Count FAULT_NTF events about @name within @ms; the first goes to @f. */
-static int fault_events(int ev, const char *name, int ms, struct fault_ev *f)
-{
-	char buf[GENL_BUF];
-	struct nlmsghdr *nlh;
-	struct fault_ev cur;
-	unsigned int len;
-	int n, left, count = 0;
-
-	for (left = ms; left > 0; left -= 100) {
-		n = genl_recv_event(ev, buf, sizeof(buf), 100);
-		if (n == -ETIMEDOUT)
-			continue;
-		if (n < 0)
-			return n;
-		len = (unsigned int)n;
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-			struct genlmsghdr *g = NLMSG_DATA(nlh);
-
-			if (g->cmd != RVMSI_CMD_FAULT_NTF)
-				continue;
-			parse_fault(nlh, &cur);
-			if (strcmp(cur.dev_name, name))
-				continue;
-			if (!count++)
-				*f = cur;
-		}
-	}
-	return count;
-}
-
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) ? -errno : 0;
-}
-
-static int get_info(struct edu *e, struct iommu_rvmsi_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	info->dev_id = e->dev_id;
-	return xioctl(e->iommufd, IOMMU_RVMSI_GET_INFO, info);
-}
-
-static int set_mode(struct edu *e, uint32_t mode)
-{
-	struct iommu_rvmsi_set_mode sm = {
-		.size = sizeof(sm), .dev_id = e->dev_id, .mode = mode,
-	};
-
-	return xioctl(e->iommufd, IOMMU_RVMSI_SET_MODE, &sm);
-}
-
-static int get_entries(struct edu *e, struct iommu_rvmsi_entry *ents, uint32_t *num)
-{
-	struct iommu_rvmsi_get_entries ge = {
-		.size = sizeof(ge), .dev_id = e->dev_id, .num_entries = *num,
-		.entry_len = sizeof(*ents), .entries_uptr = (uintptr_t)ents,
-	};
-	int r;
-
-	r = xioctl(e->iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge);
-	*num = ge.num_entries;
-	return r;
-}
-
-/* The netlink view of edu: isolation and mode from a DEV_GET. */
-struct dev_view {
+struct fault_count {
 	const char *name;
-	uint32_t mode, isolation;
-	bool found;
+	struct rvmsi_nl_fault first;
+	int count;
 };
 
-static int dev_view_cb(struct nlmsghdr *nlh, void *arg)
+static int fault_count_cb(struct nlmsghdr *nlh, void *arg)
 {
-	struct dev_view *v = arg;
-	uint32_t mode = 0, iso = 0;
-	bool match = false;
-	struct nlattr *a;
-	int len;
+	struct fault_count *fc = arg;
+	struct rvmsi_nl_fault cur;
 
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
-		if (genl_attr_type(a) == RVMSI_A_DEV_NAME)
-			match = !strcmp(genl_attr_data(a), v->name);
-		if (genl_attr_type(a) == RVMSI_A_DEV_MODE)
-			mode = genl_attr_u32(a);
-		if (genl_attr_type(a) == RVMSI_A_DEV_ISOLATION)
-			iso = genl_attr_u32(a);
-	}
-	if (match) {
-		v->found = true;
-		v->mode = mode;
-		v->isolation = iso;
-	}
+	if (genl_msg_cmd(nlh) != RVMSI_CMD_FAULT_NTF)
+		return 0;
+	rvmsi_nl_parse_fault(nlh, &cur);
+	if (strcmp(cur.dev_name, fc->name))
+		return 0;
+	if (!fc->count++)
+		fc->first = cur;
 	return 0;
 }
 
-static int dev_get(int sock, uint16_t fam, const char *name, struct dev_view *v)
+/* Count FAULT_NTF events about @name within @ms; the first goes to @f. */
+static int fault_events(int ev, const char *name, int ms, struct rvmsi_nl_fault *f)
 {
-	struct genl_req r;
+	struct fault_count fc = { .name = name };
+	int r;
 
-	memset(v, 0, sizeof(*v));
-	v->name = name;
-	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, 0);
-	genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
-	return genl_talk(sock, &r, dev_view_cb, v);
+	r = genl_wait_events(ev, ms, fault_count_cb, &fc);
+	if (r < 0)
+		return r;
+	if (fc.count)
+		*f = fc.first;
+	return fc.count;
 }
 
 FIXTURE_SETUP(forge)
 {
-	char path[300], iommu[64] = "";
+	char path[300], iommu[64];
 	const char *step = "";
-	unsigned int dom, bus, dev, fn;
-	struct dirent *de;
-	int irqs[8], n, r;
-	DIR *d;
+	int r;
 
 	self->cfg = self->sock = self->ev = -1;
 	self->ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
 	ASSERT_LE(2, self->ncpu);
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, &self->irq, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e));
 	ASSERT_EQ(0, imsic_dt_read(&self->im));
-	self->irq = -1;
-	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
-	ASSERT_EQ(4, sscanf(self->e.bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn));
-	self->rid = (bus << 8) | (dev << 3) | fn;
-	snprintf(self->devid, sizeof(self->devid), "devid: 0x%x ", self->rid);
+	ASSERT_EQ(0, lab_pci_rid(self->e.bdf, &self->rid));
 
-	/* The IOMMU's IRQs are named after its PCI device; the first is the CQ. */
-	d = opendir("/sys/class/iommu");
-	ASSERT_NE(NULL, d);
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, "riscv-iommu@", 12))
-			snprintf(iommu, sizeof(iommu), "%.50s", de->d_name + 12);
-	closedir(d);
-	ASSERT_NE(0, iommu[0]);
-	n = lab_irqs_named(iommu, irqs, 8);
-	ASSERT_LE(1, n) TH_LOG("no IRQ named %s", iommu);
-	self->cq_irq = irqs[0];
+	r = lab_iommu_cq_irq(iommu, sizeof(iommu), &self->cq_irq);
+	ASSERT_EQ(0, r) TH_LOG("the IOMMU's CQ IRQ (IOMMU '%s'): %s", iommu, strerror(-r));
 	ASSERT_EQ(0, lab_irq_imsic_vector(self->cq_irq, &self->cq_cpu, &self->cq_id));
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", self->e.bdf);
@@ -310,15 +176,8 @@ FIXTURE_SETUP(forge)
 	ASSERT_EQ(0, msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data));
 	self->saved = true;
 
-	self->sock = genl_open();
-	ASSERT_LE(0, self->sock);
-	self->fi.group = RVMSI_MCGRP_EVENTS;
-	ASSERT_EQ(0, genl_resolve(self->sock, RVMSI_FAMILY_NAME, &self->fi));
-	ASSERT_NE(0U, self->fi.group_id);
-	self->ev = genl_open();
-	ASSERT_LE(0, self->ev);
-	ASSERT_EQ(0, setsockopt(self->ev, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-				&self->fi.group_id, sizeof(self->fi.group_id)));
+	r = rvmsi_nl_open(&self->sock, &self->ev, &self->fi);
+	ASSERT_EQ(0, r) TH_LOG("rvmsi netlink sockets: %s", strerror(-r));
 	TH_LOG("edu %s rid %#x, MSI cap %#x; IOMMU CQ IRQ %d on CPU %d identity %d",
 	       self->e.bdf, self->rid, self->cap, self->cq_irq, self->cq_cpu, self->cq_id);
 }
@@ -335,7 +194,7 @@ FIXTURE_TEARDOWN(forge)
 			msi_set(self->cfg, self->cap, msi_addr(self->lo, self->hi), self->data);
 	}
 	if (self->e.iommufd >= 0 && self->e.dev_id)
-		set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY);
+		rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY);
 	if (self->ev >= 0)
 		close(self->ev);
 	if (self->sock >= 0)
@@ -365,7 +224,7 @@ struct forge_result {
 	long long cq;		/* CQ IRQ count delta, all CPUs */
 	int faults;		/* new cause-262 lines with edu's device ID */
 	int events;		/* FAULT_NTF events about edu */
-	struct fault_ev ev;	/* the first of them */
+	struct rvmsi_nl_fault ev; /* the first of them */
 };
 
 /*
@@ -384,7 +243,7 @@ static int forge(FIXTURE_DATA(forge) *self, uint64_t addr, uint16_t data,
 	drain_events(self->ev);
 	edu_wait_irq(&self->e, 0);
 	cq_before = lab_irq_count(self->cq_irq, -1);
-	faults = lab_klog_count("Fault 262 ", self->devid);
+	faults = lab_rid_fault_count(self->rid);
 
 	r = msi_set(self->cfg, self->cap, addr, data);
 	if (!r) {
@@ -402,7 +261,7 @@ static int forge(FIXTURE_DATA(forge) *self, uint64_t addr, uint16_t data,
 	res->eventfd = edu_wait_irq(&self->e, 100);
 	res->cq = lab_irq_count(self->cq_irq, -1) - cq_before;
 	res->events = fault_events(self->ev, self->e.bdf, 1000, &res->ev);
-	res->faults = lab_klog_count("Fault 262 ", self->devid) - faults;
+	res->faults = lab_rid_fault_count(self->rid) - faults;
 	return 0;
 }
 
@@ -483,7 +342,7 @@ TEST_F(forge, identity_guest_files_blocked)
 
 	cpu = (self->cq_cpu + 1) % self->ncpu;
 	ASSERT_EQ(0, place_edu(_metadata, self, cpu));
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	ASSERT_LE(1U, info.out_nr_guest_files);
 	for (g = 1; g <= info.out_nr_guest_files; g++) {
 		ASSERT_EQ(0, imsic_file_addr(&self->im, cpu, g, &addr));
@@ -507,7 +366,7 @@ TEST_F(forge, identity_forged_data_is_delivered)
 {
 	struct iommu_rvmsi_info info;
 	struct forge_result res;
-	struct dev_view v;
+	struct rvmsi_nl_find v;
 	long long on_cpu;
 
 	ASSERT_EQ(0, place_edu(_metadata, self, self->cq_cpu));
@@ -523,14 +382,14 @@ TEST_F(forge, identity_forged_data_is_delivered)
 	ASSERT_EQ(0, res.events);
 
 	/* And that is what the isolation report says. */
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, info.out_mode);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_SHARED, info.out_isolation);
-	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, &v));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &v));
 	ASSERT_TRUE(v.found);
-	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_SHARED, v.isolation);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_SHARED, v.dev.isolation);
 	TH_LOG("isolation: GET_INFO %u, DEV_GET %u (SHARED = %u)", info.out_isolation,
-	       v.isolation, IOMMU_RVMSI_ISOLATION_SHARED);
+	       v.dev.isolation, IOMMU_RVMSI_ISOLATION_SHARED);
 	assert_edu_works(_metadata, self);
 }
 
@@ -551,11 +410,11 @@ TEST_F(forge, mrif_forged_data_dropped)
 	uint32_t n = 4;
 
 	ASSERT_EQ(0, place_edu(_metadata, self, self->cq_cpu));
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, info.out_mode);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_ISOLATED, info.out_isolation);
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
 	ASSERT_EQ(self->cq_cpu, ent[0].cpu);
@@ -571,7 +430,7 @@ TEST_F(forge, mrif_forged_data_dropped)
 	ASSERT_EQ(0, forge(self, msi_addr(self->lo, self->hi), (uint16_t)self->cq_id, &res));
 	notice_after = proc_irq_count(name, NULL);
 	n = 4;
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	log_result(_metadata, "MRIF, own target, CQ identity", msi_addr(self->lo, self->hi),
 		   self->cq_id, &res);
@@ -600,7 +459,7 @@ TEST_F(forge, mrif_other_hart_blocked)
 	uint64_t addr;
 
 	ASSERT_EQ(0, place_edu(_metadata, self, (self->cq_cpu + 1) % self->ncpu));
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
 	ASSERT_EQ(0, msi_regs(self->cfg, self->cap, &self->lo, &self->hi, &self->data));
 	ASSERT_EQ(0, imsic_file_addr(&self->im, self->cq_cpu, 0, &addr));
 	on_cpu = lab_irq_count(self->cq_irq, self->cq_cpu);

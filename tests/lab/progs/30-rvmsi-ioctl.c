@@ -12,6 +12,7 @@
 #include <linux/rvmsi.h>
 
 #include "imsic-lab.h"
+#include "rvmsi-ioctl-lab.h"
 #include "kselftest_harness.h"
 
 /* Room for any struct plus trailing bytes, for the size tests. */
@@ -26,58 +27,16 @@ FIXTURE(rv) {
 FIXTURE_SETUP(rv)
 {
 	const char *step = "";
-	unsigned int dom, bus, dev, fn;
 	int r;
 
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, &self->irq, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e));
-	self->irq = -1;
-	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
-	ASSERT_EQ(4, sscanf(self->e.bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn));
-	self->rid = (bus << 8) | (dev << 3) | fn;
+	ASSERT_EQ(0, lab_pci_rid(self->e.bdf, &self->rid));
 }
 
 FIXTURE_TEARDOWN(rv)
 {
 	edu_close(&self->e);
-}
-
-/* ioctl() returning 0 or -errno. */
-static int xioctl(int fd, unsigned long req, void *arg)
-{
-	return ioctl(fd, req, arg) ? -errno : 0;
-}
-
-static int get_info(struct edu *e, struct iommu_rvmsi_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->size = sizeof(*info);
-	info->dev_id = e->dev_id;
-	return xioctl(e->iommufd, IOMMU_RVMSI_GET_INFO, info);
-}
-
-static int set_mode(struct edu *e, uint32_t mode)
-{
-	struct iommu_rvmsi_set_mode sm = {
-		.size = sizeof(sm), .dev_id = e->dev_id, .mode = mode,
-	};
-
-	return xioctl(e->iommufd, IOMMU_RVMSI_SET_MODE, &sm);
-}
-
-static int get_entries(struct edu *e, struct iommu_rvmsi_entry *ents, uint32_t *num)
-{
-	struct iommu_rvmsi_get_entries ge = {
-		.size = sizeof(ge), .dev_id = e->dev_id, .num_entries = *num,
-		.entry_len = sizeof(*ents), .entries_uptr = (uintptr_t)ents,
-	};
-	int r;
-
-	r = xioctl(e->iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge);
-	*num = ge.num_entries;
-	return r;
 }
 
 /* The state every failed request must leave alone: identity, one entry. */
@@ -87,10 +46,10 @@ static void assert_unchanged(struct __test_metadata *_metadata, struct edu *e, i
 	struct iommu_rvmsi_info info;
 	uint32_t n = 4;
 
-	ASSERT_EQ(0, get_info(e, &info));
+	ASSERT_EQ(0, rvmsi_get_info(e, &info));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, info.out_mode);
 	ASSERT_EQ(1U, info.out_nr_valid);
-	ASSERT_EQ(0, get_entries(e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_HOST_FILE, ent[0].kind);
 	ASSERT_EQ(lab_irq_effective_cpu(irq), ent[0].cpu);
@@ -102,7 +61,7 @@ TEST_F(rv, get_info_reports_geometry)
 	struct iommu_rvmsi_info info;
 	long ncpu = sysconf(_SC_NPROCESSORS_CONF);
 
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	TH_LOG("caps %#llx mode %u isolation %u groups %u harts %u guest files %u ids %u entries %u valid %u",
 	       (unsigned long long)info.out_capabilities, info.out_mode, info.out_isolation,
 	       info.out_nr_groups, info.out_nr_harts, info.out_nr_guest_files,
@@ -133,14 +92,14 @@ TEST_F(rv, get_entries_describes_the_identity_entry)
 
 	/* Too small: EMSGSIZE, the count needed, nothing written. */
 	memset(raw, 0xa5, sizeof(raw));
-	ASSERT_EQ(-EMSGSIZE, xioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-EMSGSIZE, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ASSERT_EQ(1U, ge.num_entries);
 	for (i = 0; i < sizeof(raw); i++)
 		ASSERT_EQ(0xa5, raw[i]);
 
 	/* A longer stride than the kernel's struct: the tail is zeroed. */
 	ge.num_entries = 4;
-	ASSERT_EQ(0, xioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(0, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ASSERT_EQ(1U, ge.num_entries);
 	memcpy(&ent, raw, sizeof(ent));
 	for (i = sizeof(ent); i < 48; i++)
@@ -190,14 +149,14 @@ TEST_F(rv, sizes)
 		}
 
 		w[0] = 8;
-		ASSERT_EQ(-EINVAL, xioctl(self->e.iommufd, ops[i].req, buf));
+		ASSERT_EQ(-EINVAL, lab_ioctl(self->e.iommufd, ops[i].req, buf));
 		w[0] = ops[i].full - 1;
-		ASSERT_EQ(-EINVAL, xioctl(self->e.iommufd, ops[i].req, buf));
+		ASSERT_EQ(-EINVAL, lab_ioctl(self->e.iommufd, ops[i].req, buf));
 		w[0] = ops[i].full + 16;
 		buf[ops[i].full + 9] = 0x5a;
-		ASSERT_EQ(-E2BIG, xioctl(self->e.iommufd, ops[i].req, buf));
+		ASSERT_EQ(-E2BIG, lab_ioctl(self->e.iommufd, ops[i].req, buf));
 		buf[ops[i].full + 9] = 0;
-		ASSERT_EQ(0, xioctl(self->e.iommufd, ops[i].req, buf));
+		ASSERT_EQ(0, lab_ioctl(self->e.iommufd, ops[i].req, buf));
 		assert_unchanged(_metadata, &self->e, self->irq);
 	}
 }
@@ -216,55 +175,55 @@ TEST_F(rv, flags_reserved_and_ids)
 	int fd = self->e.iommufd;
 
 	info.flags = 1;
-	ASSERT_EQ(-EOPNOTSUPP, xioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
+	ASSERT_EQ(-EOPNOTSUPP, lab_ioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
 	info.flags = 0;
 	info.__reserved = 1;
-	ASSERT_EQ(-EOPNOTSUPP, xioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
+	ASSERT_EQ(-EOPNOTSUPP, lab_ioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
 	info.__reserved = 0;
 	info.dev_id = self->e.ioas_id;		/* an object, but not a device */
-	ASSERT_EQ(-ENOENT, xioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
+	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
 	info.dev_id = 0x7fffffff;
-	ASSERT_EQ(-ENOENT, xioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
+	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_GET_INFO, &info));
 
 	sm.flags = 0x80000000;
-	ASSERT_EQ(-EOPNOTSUPP, xioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
+	ASSERT_EQ(-EOPNOTSUPP, lab_ioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
 	sm.flags = 0;
 	sm.dev_id = self->e.hwpt_id;
-	ASSERT_EQ(-ENOENT, xioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
+	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
 	sm.dev_id = 12345;
-	ASSERT_EQ(-ENOENT, xioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
+	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_SET_MODE, &sm));
 
 	ge.flags = 2;
-	ASSERT_EQ(-EOPNOTSUPP, xioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-EOPNOTSUPP, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ge.flags = 0;
 	ge.__reserved = 0xffffffff;
-	ASSERT_EQ(-EOPNOTSUPP, xioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-EOPNOTSUPP, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ge.__reserved = 0;
 	ge.entry_len = 39;
-	ASSERT_EQ(-EINVAL, xioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-EINVAL, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ge.entry_len = sizeof(ents[0]);
 	ge.dev_id = self->e.ioas_id;
-	ASSERT_EQ(-ENOENT, xioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ge.dev_id = self->e.dev_id;
 	ge.entries_uptr = 8;			/* unmapped */
-	ASSERT_EQ(-EFAULT, xioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(-EFAULT, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 
 	/* A command number past the rvmsi block: not an ioctl at all. */
-	ASSERT_EQ(-ENOTTY, xioctl(fd, _IO(IOMMUFD_TYPE, IOMMUFD_CMD_RVMSI_GET_ENTRIES + 1),
-				  &info));
+	ASSERT_EQ(-ENOTTY, lab_ioctl(fd, _IO(IOMMUFD_TYPE, IOMMUFD_CMD_RVMSI_GET_ENTRIES + 1),
+				     &info));
 
 	assert_unchanged(_metadata, &self->e, self->irq);
 }
 
 TEST_F(rv, bad_modes)
 {
-	ASSERT_EQ(-EINVAL, set_mode(&self->e, IOMMU_RVMSI_MODE_OFF));
-	ASSERT_EQ(-EINVAL, set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE + 1));
-	ASSERT_EQ(-EINVAL, set_mode(&self->e, 0xffffffff));
+	ASSERT_EQ(-EINVAL, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_OFF));
+	ASSERT_EQ(-EINVAL, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE + 1));
+	ASSERT_EQ(-EINVAL, rvmsi_set_mode(&self->e, 0xffffffff));
 	/* Guest files need irqbypass, which RISC-V KVM does not have. */
-	ASSERT_EQ(-EOPNOTSUPP, set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE));
+	ASSERT_EQ(-EOPNOTSUPP, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_GUEST_FILE));
 	/* Setting the current mode again is fine and changes nothing. */
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
 	assert_unchanged(_metadata, &self->e, self->irq);
 }
 
@@ -276,32 +235,30 @@ TEST_F(rv, blocked_mode_faults_real_msis)
 {
 	struct iommu_rvmsi_info info;
 	struct iommu_rvmsi_entry ent[4];
-	char devid[32];
 	uint32_t n = 4;
 	int faults, after;
 
-	snprintf(devid, sizeof(devid), "devid: 0x%x ", self->rid);
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_BLOCKED));
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_BLOCKED));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, info.out_mode);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_ISOLATED, info.out_isolation);
 	ASSERT_EQ(0U, info.out_nr_valid);
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(0U, n);
 
-	faults = lab_klog_count("Fault 262 ", devid);
+	faults = lab_rid_fault_count(self->rid);
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(0ULL, (unsigned long long)edu_wait_irq(&self->e, 500));
-	after = lab_klog_count("Fault 262 ", devid);
+	after = lab_rid_fault_count(self->rid);
 	TH_LOG("blocked: MSI not delivered, cause-262 records for %s %d -> %d",
 	       self->e.bdf, faults, after);
 	ASSERT_EQ(faults + 1, after);
 
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
 	assert_unchanged(_metadata, &self->e, self->irq);
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
-	ASSERT_EQ(after, lab_klog_count("Fault 262 ", devid));
+	ASSERT_EQ(after, lab_rid_fault_count(self->rid));
 }
 
 /*
@@ -320,12 +277,12 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	uint64_t got = 0;
 	uint32_t n = 4;
 
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
-	ASSERT_EQ(0, get_info(&self->e, &info));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_MRIF));
+	ASSERT_EQ(0, rvmsi_get_info(&self->e, &info));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, info.out_mode);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_ISOLATED, info.out_isolation);
 	ASSERT_EQ(1U, info.out_nr_valid);
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
 	ASSERT_EQ(lab_irq_effective_cpu(self->irq), ent[0].cpu);
@@ -340,7 +297,7 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	}
 	notice_after = proc_irq_count(name, NULL);
 	n = 4;
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	TH_LOG("MRIF: 3 raises, eventfd %llu, notice IRQ %d count %lld -> %lld, entry notices %llu",
 	       (unsigned long long)got, notice_irq, notice_before, notice_after,
 	       (unsigned long long)ent[0].notices);
@@ -352,7 +309,7 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	cpu = (ent[0].cpu + 1) % sysconf(_SC_NPROCESSORS_ONLN);
 	ASSERT_EQ(cpu, edu_move_irq(&self->e, self->irq, cpu));
 	n = 4;
-	ASSERT_EQ(0, get_entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
 	ASSERT_EQ(cpu, ent[0].cpu);
@@ -363,7 +320,7 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	 * Back to identity: direct delivery, no more notices. Leaving MRIF
 	 * mode re-triggers the notice once to drain the MRIFs; let it land.
 	 */
-	ASSERT_EQ(0, set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
+	ASSERT_EQ(0, rvmsi_set_mode(&self->e, IOMMU_RVMSI_MODE_IDENTITY));
 	assert_unchanged(_metadata, &self->e, self->irq);
 	usleep(200000);
 	notice_before = proc_irq_count(name, NULL);

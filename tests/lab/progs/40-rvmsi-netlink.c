@@ -20,192 +20,44 @@
 
 #include "genl-lab.h"
 #include "imsic-lab.h"
+#include "rvmsi-ioctl-lab.h"
 #include "kselftest_harness.h"
 
 #define EVENT_MS	3000
-#define MAX_ENTS	16
 
-struct nl_dev {
-	char name[64];
-	uint32_t rid, mode, isolation, nr_entries, nr_irqs, reason;
-	uint8_t locked, user_bound;
-	int nents;
-	struct {
-		uint32_t kind, guest, refcount;
-		int32_t cpu;
-	} ents[MAX_ENTS];
-};
-
-struct nl_fault {
-	char dev_name[64];
-	uint32_t rid, cause;
-	bool has_cause;
-};
-
-static void parse_dev(struct nlmsghdr *nlh, struct nl_dev *d)
-{
-	struct nlattr *a, *e;
-	int len;
-
-	memset(d, 0, sizeof(*d));
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
-		switch (genl_attr_type(a)) {
-		case RVMSI_A_DEV_NAME:
-			snprintf(d->name, sizeof(d->name), "%s", (char *)genl_attr_data(a));
-			break;
-		case RVMSI_A_DEV_RID:
-			d->rid = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_MODE:
-			d->mode = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_ISOLATION:
-			d->isolation = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_NR_ENTRIES:
-			d->nr_entries = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_NR_IRQS:
-			d->nr_irqs = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_REASON:
-			d->reason = genl_attr_u32(a);
-			break;
-		case RVMSI_A_DEV_LOCKED:
-			d->locked = *(uint8_t *)genl_attr_data(a);
-			break;
-		case RVMSI_A_DEV_USER_BOUND:
-			d->user_bound = *(uint8_t *)genl_attr_data(a);
-			break;
-		case RVMSI_A_DEV_ENTRY:
-			if (d->nents >= MAX_ENTS)
-				break;
-			genl_for_each_attr(e, genl_attr_data(a), a->nla_len - NLA_HDRLEN) {
-				switch (genl_attr_type(e)) {
-				case RVMSI_A_ENTRY_KIND:
-					d->ents[d->nents].kind = genl_attr_u32(e);
-					break;
-				case RVMSI_A_ENTRY_GUEST:
-					d->ents[d->nents].guest = genl_attr_u32(e);
-					break;
-				case RVMSI_A_ENTRY_CPU:
-					d->ents[d->nents].cpu = (int32_t)genl_attr_u32(e);
-					break;
-				case RVMSI_A_ENTRY_REFCOUNT:
-					d->ents[d->nents].refcount = genl_attr_u32(e);
-					break;
-				}
-			}
-			d->nents++;
-			break;
-		}
-	}
-}
-
-static void parse_fault(struct nlmsghdr *nlh, struct nl_fault *f)
-{
-	struct nlattr *a;
-	int len;
-
-	memset(f, 0, sizeof(*f));
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
-		switch (genl_attr_type(a)) {
-		case RVMSI_A_FAULT_DEV_NAME:
-			snprintf(f->dev_name, sizeof(f->dev_name), "%s", (char *)genl_attr_data(a));
-			break;
-		case RVMSI_A_FAULT_RID:
-			f->rid = genl_attr_u32(a);
-			break;
-		case RVMSI_A_FAULT_CAUSE:
-			f->cause = genl_attr_u32(a);
-			f->has_cause = true;
-			break;
-		}
-	}
-}
-
-struct find_dev {
+struct event_wait {
+	uint8_t cmd;
 	const char *name;
-	struct nl_dev dev;
-	bool found;
-	int count;
+	uint32_t reason;
+	struct rvmsi_nl_dev *d;
+	struct rvmsi_nl_fault *f;
 };
 
-static int find_dev_cb(struct nlmsghdr *nlh, void *arg)
+static int wait_event_cb(struct nlmsghdr *nlh, void *arg)
 {
-	struct find_dev *fd = arg;
-	struct nl_dev d;
+	struct event_wait *w = arg;
 
-	parse_dev(nlh, &d);
-	fd->count++;
-	if (!strcmp(d.name, fd->name)) {
-		fd->dev = d;
-		fd->found = true;
+	if (genl_msg_cmd(nlh) != w->cmd)
+		return 0;
+	if (w->cmd == RVMSI_CMD_ENTRY_NTF) {
+		rvmsi_nl_parse_dev(nlh, w->d);
+		return !strcmp(w->d->name, w->name) && (!w->reason || w->d->reason == w->reason);
 	}
-	return 0;
-}
-
-static int dev_get(int sock, uint16_t fam, const char *name, bool dump, struct find_dev *out)
-{
-	struct genl_req r;
-
-	memset(out, 0, sizeof(*out));
-	out->name = name;
-	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, dump ? NLM_F_DUMP : 0);
-	if (!dump && name)
-		genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
-	return genl_talk(sock, &r, find_dev_cb, out);
-}
-
-static int dev_set(int sock, uint16_t fam, const char *name, int64_t mode, int lock)
-{
-	struct genl_req r;
-	uint32_t m = (uint32_t)mode;
-	uint8_t l = (uint8_t)lock;
-
-	genl_req_init(&r, fam, RVMSI_CMD_DEV_SET, 0);
-	genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
-	if (mode >= 0)
-		genl_req_put(&r, RVMSI_A_DEV_MODE, &m, sizeof(m));
-	if (lock >= 0)
-		genl_req_put(&r, RVMSI_A_DEV_LOCKED, &l, sizeof(l));
-	return genl_talk(sock, &r, NULL, NULL);
+	rvmsi_nl_parse_fault(nlh, w->f);
+	return !strcmp(w->f->dev_name, w->name);
 }
 
 /* Wait for an event of @cmd about @name; fills @d or @f. */
 static int wait_event(int ev, uint8_t cmd, const char *name, uint32_t reason,
-		      struct nl_dev *d, struct nl_fault *f)
+		      struct rvmsi_nl_dev *d, struct rvmsi_nl_fault *f)
 {
-	char buf[GENL_BUF];
-	struct nlmsghdr *nlh;
-	int n, left = EVENT_MS;
-	unsigned int len;
+	struct event_wait w = { .cmd = cmd, .name = name, .reason = reason, .d = d, .f = f };
+	int r;
 
-	while (left > 0) {
-		n = genl_recv_event(ev, buf, sizeof(buf), 100);
-		left -= 100;
-		if (n == -ETIMEDOUT)
-			continue;
-		if (n < 0)
-			return n;
-		len = (unsigned int)n;
-		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
-			struct genlmsghdr *g = NLMSG_DATA(nlh);
-
-			if (g->cmd != cmd)
-				continue;
-			if (cmd == RVMSI_CMD_ENTRY_NTF) {
-				parse_dev(nlh, d);
-				if (!strcmp(d->name, name) && (!reason || d->reason == reason))
-					return 0;
-			} else {
-				parse_fault(nlh, f);
-				if (!strcmp(f->dev_name, name))
-					return 0;
-			}
-		}
-	}
-	return -ETIMEDOUT;
+	r = genl_wait_events(ev, EVENT_MS, wait_event_cb, &w);
+	if (r < 0)
+		return r;
+	return r ? 0 : -ETIMEDOUT;
 }
 
 FIXTURE(nl) {
@@ -221,22 +73,10 @@ FIXTURE_SETUP(nl)
 	const char *step = "";
 	int r;
 
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, &self->irq, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e));
-	self->irq = -1;
-	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
-
-	self->sock = genl_open();
-	ASSERT_LE(0, self->sock);
-	self->fi.group = RVMSI_MCGRP_EVENTS;
-	ASSERT_EQ(0, genl_resolve(self->sock, RVMSI_FAMILY_NAME, &self->fi));
-	ASSERT_NE(0U, self->fi.group_id);
-	self->ev = genl_open();
-	ASSERT_LE(0, self->ev);
-	ASSERT_EQ(0, setsockopt(self->ev, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP,
-				&self->fi.group_id, sizeof(self->fi.group_id)));
+	r = rvmsi_nl_open(&self->sock, &self->ev, &self->fi);
+	ASSERT_EQ(0, r) TH_LOG("rvmsi netlink sockets: %s", strerror(-r));
 }
 
 FIXTURE_TEARDOWN(nl)
@@ -278,9 +118,9 @@ TEST_F(nl, host_get)
 
 TEST_F(nl, dump_lists_edu_with_its_entry)
 {
-	struct find_dev f;
+	struct rvmsi_nl_find f;
 
-	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, true, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, true, &f));
 	ASSERT_TRUE(f.found) TH_LOG("%s not in a dump of %d devices", self->e.bdf, f.count);
 	TH_LOG("dump: %d device(s); %s rid %#x mode %u isolation %u locked %u bound %u entries %u irqs %u valid %d",
 	       f.count, f.dev.name, f.dev.rid, f.dev.mode, f.dev.isolation, f.dev.locked,
@@ -296,16 +136,16 @@ TEST_F(nl, dump_lists_edu_with_its_entry)
 	ASSERT_EQ(1U, f.dev.ents[0].refcount);
 
 	/* The same through a do request; errors for bad names. */
-	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
 	ASSERT_TRUE(f.found);
 	ASSERT_EQ(1, f.dev.nents);
-	ASSERT_EQ(-ENODEV, dev_get(self->sock, self->fi.id, "0000:00:1f.7", false, &f));
-	ASSERT_EQ(-EINVAL, dev_get(self->sock, self->fi.id, NULL, false, &f));
+	ASSERT_EQ(-ENODEV, rvmsi_nl_dev_get(self->sock, self->fi.id, "0000:00:1f.7", false, &f));
+	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_get(self->sock, self->fi.id, NULL, false, &f));
 }
 
 TEST_F(nl, affinity_move_sends_entry_event)
 {
-	struct nl_dev d;
+	struct rvmsi_nl_dev d;
 	int cpu;
 
 	cpu = (lab_irq_effective_cpu(self->irq) + 1) % sysconf(_SC_NPROCESSORS_ONLN);
@@ -320,12 +160,13 @@ TEST_F(nl, affinity_move_sends_entry_event)
 
 TEST_F(nl, blocked_msi_sends_fault_event)
 {
-	unsigned int dom, bus, dev, fn;
-	struct nl_fault f;
-	struct nl_dev d;
+	struct rvmsi_nl_fault f;
+	struct rvmsi_nl_dev d;
+	uint32_t rid;
 
-	ASSERT_EQ(4, sscanf(self->e.bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn));
-	ASSERT_EQ(0, dev_set(self->sock, self->fi.id, self->e.bdf, IOMMU_RVMSI_MODE_BLOCKED, -1));
+	ASSERT_EQ(0, lab_pci_rid(self->e.bdf, &rid));
+	ASSERT_EQ(0, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf,
+				      IOMMU_RVMSI_MODE_BLOCKED, -1));
 	ASSERT_EQ(0, wait_event(self->ev, RVMSI_CMD_ENTRY_NTF, self->e.bdf,
 				RVMSI_REASON_MODE, &d, NULL));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, d.mode);
@@ -335,17 +176,18 @@ TEST_F(nl, blocked_msi_sends_fault_event)
 	ASSERT_EQ(0ULL, (unsigned long long)edu_wait_irq(&self->e, 300));
 	ASSERT_EQ(0, wait_event(self->ev, RVMSI_CMD_FAULT_NTF, self->e.bdf, 0, NULL, &f));
 	TH_LOG("FAULT_NTF %s rid %#x cause %u", f.dev_name, f.rid, f.cause);
-	ASSERT_EQ((bus << 8) | (dev << 3) | fn, f.rid);
+	ASSERT_EQ(rid, f.rid);
 	ASSERT_EQ((uint32_t)RVMSI_FAULT_MSI_PTE_INVALID, f.cause);
 
-	ASSERT_EQ(0, dev_set(self->sock, self->fi.id, self->e.bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
+	ASSERT_EQ(0, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf,
+				      IOMMU_RVMSI_MODE_IDENTITY, -1));
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
 }
 
 TEST_F(nl, unprivileged_dev_set_is_refused)
 {
-	struct find_dev f;
+	struct rvmsi_nl_find f;
 	pid_t pid;
 	int status;
 
@@ -356,7 +198,8 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
-		r = dev_set(self->sock, self->fi.id, self->e.bdf, IOMMU_RVMSI_MODE_BLOCKED, -1);
+		r = rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf,
+				     IOMMU_RVMSI_MODE_BLOCKED, -1);
 		_exit(r == -EPERM ? 0 : 11);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -364,7 +207,7 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("child: DEV_SET as nobody was not refused with EPERM");
 
 	/* Nothing changed. */
-	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, f.dev.mode);
 	ASSERT_EQ(1, f.dev.nents);
 
@@ -372,23 +215,27 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
-		struct find_dev g;
+		struct rvmsi_nl_find g;
+		int r;
 
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
-		_exit(dev_get(self->sock, self->fi.id, self->e.bdf, false, &g) || !g.found ? 12 : 0);
+		r = rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &g);
+		_exit(r || !g.found ? 12 : 0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, WEXITSTATUS(status));
 
 	/* Bad requests as root: a mode out of range, nothing to set. */
-	ASSERT_EQ(-EINVAL, dev_set(self->sock, self->fi.id, self->e.bdf, 9, -1));
-	ASSERT_EQ(-EINVAL, dev_set(self->sock, self->fi.id, self->e.bdf, IOMMU_RVMSI_MODE_OFF, -1));
-	ASSERT_EQ(-EOPNOTSUPP, dev_set(self->sock, self->fi.id, self->e.bdf,
-				       IOMMU_RVMSI_MODE_GUEST_FILE, -1));
-	ASSERT_EQ(-EINVAL, dev_set(self->sock, self->fi.id, self->e.bdf, -1, -1));
-	ASSERT_EQ(-ENODEV, dev_set(self->sock, self->fi.id, "nosuchdev", IOMMU_RVMSI_MODE_BLOCKED, -1));
-	ASSERT_EQ(0, dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
+	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf, 9, -1));
+	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf,
+					    IOMMU_RVMSI_MODE_OFF, -1));
+	ASSERT_EQ(-EOPNOTSUPP, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf,
+						IOMMU_RVMSI_MODE_GUEST_FILE, -1));
+	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf, -1, -1));
+	ASSERT_EQ(-ENODEV, rvmsi_nl_dev_set(self->sock, self->fi.id, "nosuchdev",
+					    IOMMU_RVMSI_MODE_BLOCKED, -1));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, f.dev.mode);
 }
 
@@ -416,29 +263,28 @@ FIXTURE_SETUP(lock)
 /* Whatever happened, leave edu unlocked, in identity mode, for the rest. */
 FIXTURE_TEARDOWN(lock)
 {
-	dev_set(self->sock, self->fi.id, self->bdf, IOMMU_RVMSI_MODE_IDENTITY, 0);
+	rvmsi_nl_dev_set(self->sock, self->fi.id, self->bdf, IOMMU_RVMSI_MODE_IDENTITY, 0);
 	edu_set_unsafe_interrupts(1);
 	close(self->sock);
 }
 
 TEST_F(lock, isolation_lock)
 {
-	struct iommu_rvmsi_set_mode sm = { .size = sizeof(sm) };
 	struct genl_family_info fi = self->fi;
 	int sock = self->sock;
 	const char *step = "";
 	char *bdf = self->bdf;
-	struct find_dev f;
+	struct rvmsi_nl_find f;
 	struct edu e;
 	int r;
 
 	/* Lock while unbound: MRIF (the IOMMU has MSI_MRIF), reported as locked. */
-	ASSERT_EQ(0, dev_set(sock, fi.id, bdf, -1, 1));
-	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_set(sock, fi.id, bdf, -1, 1));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(1, f.dev.locked);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ISOLATION_LOCKED, f.dev.isolation);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, f.dev.mode);
-	ASSERT_EQ(-EPERM, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
+	ASSERT_EQ(-EPERM, rvmsi_nl_dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
 
 	/* Bound without the override, and its MSI arrives. */
 	ASSERT_EQ(0, edu_set_unsafe_interrupts(0));
@@ -448,7 +294,7 @@ TEST_F(lock, isolation_lock)
 	ASSERT_EQ(0, edu_enable_msi(&e));
 	edu_w32(&e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&e, 2000));
-	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fi.id, bdf, false, &f));
 	TH_LOG("locked %s bound without allow_unsafe_interrupts; MSI delivered; %d entry, kind %u",
 	       bdf, f.dev.nents, f.dev.nents ? f.dev.ents[0].kind : 0);
 	ASSERT_EQ(1, f.dev.nents);
@@ -456,23 +302,20 @@ TEST_F(lock, isolation_lock)
 	ASSERT_EQ(1, f.dev.user_bound);
 
 	/* While bound: no identity (ioctl or netlink), no unlocking. */
-	sm.dev_id = e.dev_id;
-	sm.mode = IOMMU_RVMSI_MODE_IDENTITY;
-	ASSERT_NE(0, ioctl(e.iommufd, IOMMU_RVMSI_SET_MODE, &sm));
-	ASSERT_EQ(EPERM, errno);
-	ASSERT_EQ(-EPERM, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
-	ASSERT_EQ(-EBUSY, dev_set(sock, fi.id, bdf, -1, 0));
-	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
+	ASSERT_EQ(-EPERM, rvmsi_set_mode(&e, IOMMU_RVMSI_MODE_IDENTITY));
+	ASSERT_EQ(-EPERM, rvmsi_nl_dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, -1));
+	ASSERT_EQ(-EBUSY, rvmsi_nl_dev_set(sock, fi.id, bdf, -1, 0));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(1, f.dev.locked);
 	edu_close(&e);
 
 	/* Unlocked, the device needs the override again. */
-	ASSERT_EQ(0, dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, 0));
+	ASSERT_EQ(0, rvmsi_nl_dev_set(sock, fi.id, bdf, IOMMU_RVMSI_MODE_IDENTITY, 0));
 	r = edu_open(&e, &step);
 	edu_close(&e);
 	ASSERT_EQ(-EPERM, r) TH_LOG("unlocked device bound without the override: %s", step);
 	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	ASSERT_EQ(0, dev_get(sock, fi.id, bdf, false, &f));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fi.id, bdf, false, &f));
 	ASSERT_EQ(0, f.dev.locked);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, f.dev.mode);
 }

@@ -6,9 +6,8 @@
  * targets, and the MSI still arrives. Bringing the CPU back and moving the
  * IRQ there works as before.
  */
-#include <linux/rvmsi.h>
-
 #include "imsic-lab.h"
+#include "rvmsi-ioctl-lab.h"
 #include "kselftest_harness.h"
 
 static int cpu_online(int cpu, int on)
@@ -17,18 +16,6 @@ static int cpu_online(int cpu, int on)
 
 	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
 	return edu_write_file(path, on ? "1" : "0");
-}
-
-static int entries(struct edu *e, struct iommu_rvmsi_entry *ents, uint32_t *n)
-{
-	struct iommu_rvmsi_get_entries ge = {
-		.size = sizeof(ge), .dev_id = e->dev_id, .num_entries = *n,
-		.entry_len = sizeof(*ents), .entries_uptr = (uintptr_t)ents,
-	};
-	int r = ioctl(e->iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge) ? -errno : 0;
-
-	*n = ge.num_entries;
-	return r;
 }
 
 FIXTURE(hp) {
@@ -44,12 +31,8 @@ FIXTURE_SETUP(hp)
 
 	self->cpu = (int)sysconf(_SC_NPROCESSORS_CONF) - 1;
 	ASSERT_LE(1, self->cpu);
-	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
-	r = edu_open(&self->e, &step);
+	r = edu_open_msi(&self->e, &self->irq, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&self->e));
-	self->irq = -1;
-	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
 }
 
 FIXTURE_TEARDOWN(hp)
@@ -65,7 +48,7 @@ TEST_F(hp, offline_cpu_moves_the_entry)
 	int now;
 
 	ASSERT_EQ(self->cpu, edu_move_irq(&self->e, self->irq, self->cpu));
-	ASSERT_EQ(0, entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ(self->cpu, ent[0].cpu);
 
@@ -75,7 +58,7 @@ TEST_F(hp, offline_cpu_moves_the_entry)
 	ASSERT_LE(0, now);
 	ASSERT_NE(self->cpu, now);
 	n = 4;
-	ASSERT_EQ(0, entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	TH_LOG("CPU %d offline: IRQ %d now on CPU %d; %u entry, on CPU %d", self->cpu,
 	       self->irq, now, n, n ? ent[0].cpu : -1);
 	ASSERT_EQ(1U, n);
@@ -87,7 +70,7 @@ TEST_F(hp, offline_cpu_moves_the_entry)
 	ASSERT_EQ(0, cpu_online(self->cpu, 1));
 	ASSERT_EQ(self->cpu, edu_move_irq(&self->e, self->irq, self->cpu));
 	n = 4;
-	ASSERT_EQ(0, entries(&self->e, ent, &n));
+	ASSERT_EQ(0, rvmsi_get_entries(&self->e, ent, &n));
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ(self->cpu, ent[0].cpu);
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);

@@ -3,7 +3,9 @@
  * A minimal generic netlink client for the lab tests, on raw sockets: no
  * libnl or libmnl in the static riscv64 initramfs. Builds requests with
  * attributes, resolves a family and its multicast groups through nlctrl,
- * runs do and dump requests, reads events, and walks attributes.
+ * runs do and dump requests, reads events, and walks attributes. At the
+ * end, what the programs need of the "rvmsi" family: the DEV_GET/DEV_SET
+ * requests and the parsers of its device and fault messages.
  */
 #ifndef RVMSI_LAB_GENL_LAB_H
 #define RVMSI_LAB_GENL_LAB_H
@@ -19,6 +21,7 @@
 
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <linux/rvmsi.h>
 
 #define GENL_BUF	16384
 
@@ -216,6 +219,251 @@ static inline int genl_recv_event(int fd, char *buf, size_t len, int ms)
 		return -ETIMEDOUT;
 	n = recv(fd, buf, len, 0);
 	return n < 0 ? -errno : (int)n;
+}
+
+/* Join multicast group @group (e.g. from genl_resolve()) on @fd. */
+static inline int genl_join(int fd, uint32_t group)
+{
+	if (!group)
+		return -ENOENT;
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Read events from @fd for up to @ms (polled in 100 ms steps) and hand every
+ * message to @cb. Stops as soon as @cb returns non-zero and returns that
+ * value; 0 when the time ran out, or the negative errno of a failed receive.
+ */
+static inline int genl_wait_events(int fd, int ms,
+				   int (*cb)(struct nlmsghdr *nlh, void *arg), void *arg)
+{
+	char buf[GENL_BUF];
+	struct nlmsghdr *nlh;
+	unsigned int len;
+	int n, left, ret;
+
+	for (left = ms; left > 0; left -= 100) {
+		n = genl_recv_event(fd, buf, sizeof(buf), 100);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n < 0)
+			return n;
+		len = (unsigned int)n;
+		for (nlh = (struct nlmsghdr *)buf; NLMSG_OK(nlh, len); nlh = NLMSG_NEXT(nlh, len)) {
+			ret = cb(nlh, arg);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+/* The generic netlink command of @nlh. */
+static inline uint8_t genl_msg_cmd(struct nlmsghdr *nlh)
+{
+	return ((struct genlmsghdr *)NLMSG_DATA(nlh))->cmd;
+}
+
+/* ---- the "rvmsi" family ---- */
+
+/*
+ * A request socket with the family resolved (@fi->id, @fi->group_id of the
+ * "events" group) and an event socket that joined that group.
+ */
+static inline int rvmsi_nl_open(int *sock, int *ev, struct genl_family_info *fi)
+{
+	int ret;
+
+	*sock = *ev = -1;
+	memset(fi, 0, sizeof(*fi));
+	fi->group = RVMSI_MCGRP_EVENTS;
+	*sock = genl_open();
+	if (*sock < 0)
+		return *sock;
+	ret = genl_resolve(*sock, RVMSI_FAMILY_NAME, fi);
+	if (ret)
+		return ret;
+	*ev = genl_open();
+	if (*ev < 0)
+		return *ev;
+	return genl_join(*ev, fi->group_id);
+}
+
+#define RVMSI_NL_MAX_ENTS	16
+
+/* A "dev" message: DEV_GET's answer or an ENTRY_NTF event. */
+struct rvmsi_nl_dev {
+	char name[64];
+	uint32_t rid, mode, isolation, nr_entries, nr_irqs, reason;
+	uint8_t locked, user_bound;
+	int nents;
+	struct {
+		uint32_t kind, guest, refcount;
+		int32_t cpu;
+	} ents[RVMSI_NL_MAX_ENTS];
+};
+
+static inline void rvmsi_nl_parse_dev(struct nlmsghdr *nlh, struct rvmsi_nl_dev *d)
+{
+	struct nlattr *a, *e;
+	int len;
+
+	memset(d, 0, sizeof(*d));
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
+		switch (genl_attr_type(a)) {
+		case RVMSI_A_DEV_NAME:
+			snprintf(d->name, sizeof(d->name), "%s", (char *)genl_attr_data(a));
+			break;
+		case RVMSI_A_DEV_RID:
+			d->rid = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_MODE:
+			d->mode = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_ISOLATION:
+			d->isolation = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_NR_ENTRIES:
+			d->nr_entries = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_NR_IRQS:
+			d->nr_irqs = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_REASON:
+			d->reason = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_LOCKED:
+			d->locked = *(uint8_t *)genl_attr_data(a);
+			break;
+		case RVMSI_A_DEV_USER_BOUND:
+			d->user_bound = *(uint8_t *)genl_attr_data(a);
+			break;
+		case RVMSI_A_DEV_ENTRY:
+			if (d->nents >= RVMSI_NL_MAX_ENTS)
+				break;
+			genl_for_each_attr(e, genl_attr_data(a), a->nla_len - NLA_HDRLEN) {
+				switch (genl_attr_type(e)) {
+				case RVMSI_A_ENTRY_KIND:
+					d->ents[d->nents].kind = genl_attr_u32(e);
+					break;
+				case RVMSI_A_ENTRY_GUEST:
+					d->ents[d->nents].guest = genl_attr_u32(e);
+					break;
+				case RVMSI_A_ENTRY_CPU:
+					d->ents[d->nents].cpu = (int32_t)genl_attr_u32(e);
+					break;
+				case RVMSI_A_ENTRY_REFCOUNT:
+					d->ents[d->nents].refcount = genl_attr_u32(e);
+					break;
+				}
+			}
+			d->nents++;
+			break;
+		}
+	}
+}
+
+/* A FAULT_NTF event; the has_* flags say which optional attributes came. */
+struct rvmsi_nl_fault {
+	char dev_name[64];
+	uint32_t rid, cause;
+	uint64_t addr;
+	uint32_t group, hart, guest;	/* the interrupt file, if has_file */
+	bool has_cause, has_addr, has_file;
+};
+
+static inline void rvmsi_nl_parse_fault(struct nlmsghdr *nlh, struct rvmsi_nl_fault *f)
+{
+	struct nlattr *a;
+	int len;
+
+	memset(f, 0, sizeof(*f));
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
+		switch (genl_attr_type(a)) {
+		case RVMSI_A_FAULT_DEV_NAME:
+			snprintf(f->dev_name, sizeof(f->dev_name), "%s", (char *)genl_attr_data(a));
+			break;
+		case RVMSI_A_FAULT_RID:
+			f->rid = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_CAUSE:
+			f->cause = genl_attr_u32(a);
+			f->has_cause = true;
+			break;
+		case RVMSI_A_FAULT_ADDR:
+			memcpy(&f->addr, genl_attr_data(a), sizeof(f->addr));
+			f->has_addr = true;
+			break;
+		case RVMSI_A_FAULT_GROUP:
+			f->group = genl_attr_u32(a);
+			f->has_file = true;
+			break;
+		case RVMSI_A_FAULT_HART:
+			f->hart = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_GUEST:
+			f->guest = genl_attr_u32(a);
+			break;
+		}
+	}
+}
+
+/* DEV_GET, looking for device @name; @count is every device answered. */
+struct rvmsi_nl_find {
+	const char *name;
+	struct rvmsi_nl_dev dev;
+	bool found;
+	int count;
+};
+
+static inline int rvmsi_nl_find_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct rvmsi_nl_find *fd = arg;
+	struct rvmsi_nl_dev d;
+
+	rvmsi_nl_parse_dev(nlh, &d);
+	fd->count++;
+	if (fd->name && !strcmp(d.name, fd->name)) {
+		fd->dev = d;
+		fd->found = true;
+	}
+	return 0;
+}
+
+/*
+ * DEV_GET of @name (@dump: a dump of every device, searched for @name).
+ * A do request with @name NULL sends no name, for the error case.
+ */
+static inline int rvmsi_nl_dev_get(int sock, uint16_t fam, const char *name, bool dump,
+				   struct rvmsi_nl_find *out)
+{
+	struct genl_req r;
+
+	memset(out, 0, sizeof(*out));
+	out->name = name;
+	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, dump ? NLM_F_DUMP : 0);
+	if (!dump && name)
+		genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
+	return genl_talk(sock, &r, rvmsi_nl_find_cb, out);
+}
+
+/* DEV_SET of @name: @mode and @lock each only when >= 0. */
+static inline int rvmsi_nl_dev_set(int sock, uint16_t fam, const char *name, int64_t mode,
+				   int lock)
+{
+	struct genl_req r;
+	uint32_t m = (uint32_t)mode;
+	uint8_t l = (uint8_t)lock;
+
+	genl_req_init(&r, fam, RVMSI_CMD_DEV_SET, 0);
+	genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
+	if (mode >= 0)
+		genl_req_put(&r, RVMSI_A_DEV_MODE, &m, sizeof(m));
+	if (lock >= 0)
+		genl_req_put(&r, RVMSI_A_DEV_LOCKED, &l, sizeof(l));
+	return genl_talk(sock, &r, NULL, NULL);
 }
 
 #endif /* RVMSI_LAB_GENL_LAB_H */

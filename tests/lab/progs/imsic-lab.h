@@ -320,4 +320,53 @@ static inline int lab_msi_fault_count(uint64_t addr)
 	return lab_klog_count("Fault 262 ", iotval);
 }
 
+/* The requester ID of PCI device @bdf ("dddd:bb:dd.f"), as the IOMMU reports it. */
+static inline int lab_pci_rid(const char *bdf, uint32_t *rid)
+{
+	unsigned int dom, bus, dev, fn;
+
+	if (sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) != 4)
+		return -EINVAL;
+	*rid = (bus << 8) | (dev << 3) | fn;
+	return 0;
+}
+
+/* The IOMMU's fault lines for MSIs of requester @rid blocked with cause 262. */
+static inline int lab_rid_fault_count(uint32_t rid)
+{
+	char devid[32];
+
+	snprintf(devid, sizeof(devid), "devid: 0x%x ", rid);
+	return lab_klog_count("Fault 262 ", devid);
+}
+
+/*
+ * The RISC-V IOMMU's command-queue IRQ: its IRQs are named after its PCI
+ * device (@name gets it), the first one is the CQ's.
+ */
+static inline int lab_iommu_cq_irq(char *name, size_t len, int *irq)
+{
+	struct dirent *de;
+	int irqs[8], n;
+	DIR *d;
+
+	name[0] = 0;
+	d = opendir("/sys/class/iommu");
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "riscv-iommu@", 12))
+			snprintf(name, len, "%.50s", de->d_name + 12);
+	closedir(d);
+	if (!name[0])
+		return -ENODEV;
+	n = lab_irqs_named(name, irqs, 8);
+	if (n < 0)
+		return n;
+	if (n < 1)
+		return -ENOENT;
+	*irq = irqs[0];
+	return 0;
+}
+
 #endif /* RVMSI_LAB_IMSIC_LAB_H */

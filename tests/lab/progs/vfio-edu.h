@@ -405,4 +405,33 @@ static inline void edu_close(struct edu *e)
 		close(e->iommufd);
 }
 
+/*
+ * What most fixtures start with: allow_unsafe_interrupts on, edu open
+ * (edu_open()), its MSI routed to the eventfd, and @irq (may be NULL) set to
+ * the Linux IRQ of that MSI. Returns 0 or a negative errno; @step names the
+ * step that failed.
+ */
+static inline int edu_open_msi(struct edu *e, int *irq, const char **step)
+{
+	int r;
+
+	*step = "iommufd.allow_unsafe_interrupts=1";
+	r = edu_set_unsafe_interrupts(1);
+	if (r)
+		return r;
+	r = edu_open(e, step);
+	if (r)
+		return r;
+	*step = "VFIO_DEVICE_SET_IRQS(MSI)";
+	r = edu_enable_msi(e);
+	if (r)
+		return r;
+	*step = "the vfio-msi line of /proc/interrupts";
+	if (irq)
+		*irq = -1;
+	if (proc_irq_count("vfio-msi", irq) < 0)
+		return -ENOENT;
+	return 0;
+}
+
 #endif /* RVMSI_LAB_VFIO_EDU_H */
