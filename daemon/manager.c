@@ -1671,12 +1671,11 @@ int manager_vm_counts(Manager *m, const Vm *vm, uint32_t *ret_guest_files, uint3
         for (uint32_t v = 0; v < vm->nr_vcpus; v++)
                 if (vm->vcpus[v].guest_file > 0)
                         gf++;
-        for (size_t i = 0; i < m->model->n_devices; i++) {
-                const Device *d = m->model->devices[i];
+        /* The VM's own list, not a scan of every device: Describe() and the VM properties run this per VM. */
+        for (size_t i = 0; i < vm->n_devices; i++) {
+                const Device *d = vm->devices[i];
                 const DeviceState *s;
 
-                if (d->owner != OWNER_VM || !streq(d->owner_vm, vm->uuid))
-                        continue;
                 s = manager_device_desired(m, d->name);
                 if (!s)
                         continue;
@@ -1693,12 +1692,10 @@ int manager_vm_unsatisfied(Manager *m, const Vm *vm, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         int r;
 
-        for (size_t i = 0; i < m->model->n_devices; i++) {
-                const Device *d = m->model->devices[i];
+        for (size_t i = 0; i < vm->n_devices; i++) {
+                const Device *d = vm->devices[i];
                 const DeviceState *s;
 
-                if (d->owner != OWNER_VM || !streq(d->owner_vm, vm->uuid))
-                        continue;
                 s = manager_device_desired(m, d->name);
                 if (!s || !s->violation)
                         continue;
@@ -1850,12 +1847,8 @@ static int describe_vm(Manager *m, const Vm *vm, json_object **ret) {
                 json_object_object_add(v, "guest_file", json_object_new_uint64(vm->vcpus[i].guest_file));
                 json_object_array_add(vcpus, v);
         }
-        for (size_t i = 0; i < m->model->n_devices; i++) {
-                const Device *d = m->model->devices[i];
-
-                if (d->owner == OWNER_VM && streq(d->owner_vm, vm->uuid))
-                        json_object_array_add(devs, json_str(d->name));
-        }
+        for (size_t i = 0; i < vm->n_devices; i++)
+                json_object_array_add(devs, json_str(vm->devices[i]->name));
         r = manager_vm_unsatisfied(m, vm, &l);
         if (r < 0)
                 return r;

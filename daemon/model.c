@@ -340,10 +340,16 @@ Device *model_find_device(const Model *m, const char *name) {
         return NULL;
 }
 
+/* Kept sorted by name, like the model's devices: consumers list them in the canonical order without sorting. */
 static int vm_link_device(Vm *vm, Device *d) {
+        size_t i;
+
         if (!GREEDY_REALLOC(vm->devices, vm->n_devices_allocated, vm->n_devices + 1))
                 return -ENOMEM;
-        vm->devices[vm->n_devices++] = d;
+        for (i = vm->n_devices; i > 0 && strcmp(vm->devices[i - 1]->name, d->name) > 0; i--)
+                vm->devices[i] = vm->devices[i - 1];
+        vm->devices[i] = d;
+        vm->n_devices++;
         d->vm = vm;
         return 0;
 }

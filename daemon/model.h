@@ -199,7 +199,7 @@ typedef struct Vm {
         bool priority_set;      /* false: policy default */
         uint32_t nr_vcpus;
         Vcpu *vcpus;
-        /* devices whose owner is this VM (maintained by the model) */
+        /* devices whose owner is this VM, sorted by name (maintained by the model) */
         Device **devices;
         size_t n_devices, n_devices_allocated;
 } Vm;

@@ -157,6 +157,29 @@ TEST(vms_devices_and_links) {
 }
 
 /* Memory per (device, file) pair: the brief's goal is <= 128 bytes. */
+/* A VM's device list is in name order, whatever order the devices came in. */
+TEST(vm_devices_sorted) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        _cleanup_(model_freep) Model *m = NULL;
+        const char *names[] = { "0000:03:00.0", "0000:01:00.0", "0000:02:00.0" };
+        Device *d;
+        Vm *vm;
+
+        ASSERT_OK(model_new(&g, &m));
+        vm = test_add_vm(m, 1, 1, VM_DEFINED, CLASS_BALANCED);
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                ASSERT_OK(model_add_device(m, names[i], CAP_MSI_FLAT, &d));
+                ASSERT_OK(model_device_set_owner(m, d, OWNER_VM, vm->uuid));
+        }
+        ASSERT_EQ(vm->n_devices, 3);
+        ASSERT_STREQ(vm->devices[0]->name, "0000:01:00.0");
+        ASSERT_STREQ(vm->devices[1]->name, "0000:02:00.0");
+        ASSERT_STREQ(vm->devices[2]->name, "0000:03:00.0");
+        ASSERT_OK(model_device_set_owner(m, model_find_device(m, "0000:02:00.0"), OWNER_NONE, NULL));
+        ASSERT_EQ(vm->n_devices, 2);
+        ASSERT_STREQ(vm->devices[1]->name, "0000:03:00.0");
+}
+
 TEST(sizes) {
         ASSERT_TRUE(sizeof(Entry) <= 32);
         ASSERT_TRUE(sizeof(Vector) == 8);
