@@ -640,15 +640,12 @@ static void place_pinned(Manager *m, Vm *vm) {
 
 /* ---- startup --------------------------------------------------------------------------- */
 
-static void set_policy(Manager *m, Policy *p, const char *source) {
-        char *s = strdup(source);
-
-        if (!s)
-                return;
+/* Takes both p and source (heap): cannot fail, so callers allocate everything before they change anything. */
+static void set_policy(Manager *m, Policy *p, char *source) {
         policy_free(m->policy);
         m->policy = p;
         free(m->policy_source);
-        m->policy_source = s;
+        m->policy_source = source;
         m->policy_generation++;
         manager_mark_dirty(m, DIRTY_POLICY, NULL);
         bus_emit_changed(m, "policy", "", "policy");
@@ -932,8 +929,8 @@ int manager_reload(Manager *m, ManagerError *e) {
 
         m->reload_failed = false;
         m->last_error = mfree(m->last_error);
-        set_policy(m, p, path);
-        log_info("Policy loaded from '%s' (generation %" PRIu64 ").", path, m->policy_generation);
+        set_policy(m, p, TAKE_PTR(path));
+        log_info("Policy loaded from '%s' (generation %" PRIu64 ").", m->policy_source, m->policy_generation);
         (void) manager_reconcile_now(m);
         return 0;
 }
@@ -955,7 +952,7 @@ static int parse_dbus_policy(const char *json, Policy **ret, ManagerError *e) {
 
 int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e) {
         _cleanup_(policy_freep) Policy *p = NULL;
-        _cleanup_free_ char *dpath = NULL;
+        _cleanup_free_ char *dpath = NULL, *source = NULL;
         int r;
 
         r = parse_dbus_policy(json, &p, e);
@@ -964,6 +961,10 @@ int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e
         if (!apply)
                 return 0;
 
+        /* Everything that can fail before the file is written: after it, nothing may. */
+        source = strdup("dbus");
+        if (!source)
+                return -ENOMEM;
         if (!isempty(m->state_dir)) {
                 _cleanup_json_ json_object *j = NULL;
                 _cleanup_free_ char *text = NULL;
@@ -979,7 +980,7 @@ int manager_set_policy(Manager *m, bool apply, const char *json, ManagerError *e
                         return manager_error_set(e, MERR_BACKEND_FAILED, r, "cannot record the policy in '%s': %s",
                                                  dpath, strerror(-r));
         }
-        set_policy(m, TAKE_PTR(p), "dbus");
+        set_policy(m, TAKE_PTR(p), TAKE_PTR(source));
         log_info("Policy replaced over D-Bus (generation %" PRIu64 ").", m->policy_generation);
         (void) manager_reconcile_now(m);
         return 0;
@@ -1408,6 +1409,7 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
         OwnerKind k;
         Device *d;
         Vm *vm = NULL;
+        bool added = false;
         int r;
 
         if (!pci_name_valid(name))
@@ -1462,6 +1464,7 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
                 Sim *sim = backend_sim(m->backend);
                 const Device *w = sim ? model_find_device(sim_world(sim), name) : NULL;
 
+                added = true;
                 /* The sim's world may know the device (scenario); else it is a
                  * device neither the kernel nor udev told us about yet. */
                 r = model_add_device(m->model, name, w ? w->caps : (sim ? CAP_MSI_FLAT | CAP_MSI_MRIF : 0), &d);
@@ -1470,8 +1473,12 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
                                                  strerror(-r));
         }
         r = model_device_set_owner(m->model, d, k, k == OWNER_VM ? uuid : NULL);
-        if (r < 0)
+        if (r < 0) {
+                /* A failed call changes nothing: not even the device it just added. */
+                if (added)
+                        (void) model_remove_device(m->model, name);
                 return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot attach '%s': %s", name, strerror(-r));
+        }
         sim_mirror_device_owner(m, d);
         sim_refresh_device(m, name);
         log_fields(LOG_INFO, 0, &((LogFields) { .device = name, .vm = vm ? uuid : NULL }),
