@@ -144,7 +144,9 @@ int rvmsi_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 		snap = rvmsi_snapshot_get(NULL, n);
 		if (!snap)
 			break;
-		hdr = genlmsg_iput(skb, genl_info_dump(cb));
+		/* NLM_F_MULTI: the reader keeps reading up to NLMSG_DONE */
+		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+				  &rvmsi_nl_family, NLM_F_MULTI, RVMSI_CMD_DEV_GET);
 		ret = hdr ? rvmsi_nl_fill_dev(skb, snap, 0) : -EMSGSIZE;
 		kfree(snap);
 		if (ret) {
