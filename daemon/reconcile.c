@@ -563,6 +563,29 @@ static void sync_held_files(Model *m, const Actual *a) {
         }
 }
 
+/*
+ * What the IOMMU in front of a device can do (caps) and whether the device is under the isolation lock are facts
+ * only the backend knows: a device the model learned from udev starts with no caps, and the read-back fills them
+ * in before anything is decided for it. Returns the number of devices whose facts changed.
+ */
+static int sync_device_facts(Model *m, const Actual *a, char ***changed) {
+        int n = 0, k;
+
+        for (size_t i = 0; i < m->n_devices; i++) {
+                Device *d = m->devices[i];
+                const DeviceState *s = device_table_find(&a->devices, d->name);
+
+                if (!s || (d->caps == s->caps && d->locked == s->locked))
+                        continue;
+                (void) model_device_set_caps(m, d, s->caps);
+                (void) model_device_set_locked(m, d, s->locked);
+                if (changed && !strv_contains(*changed, d->name) && (k = strv_extend(changed, d->name)) < 0)
+                        return k;
+                n++;
+        }
+        return n;
+}
+
 static void set_apply_state(DeviceState *s, ApplyState st, int error) {
         s->apply_state = st;
         s->apply_error = st == APPLY_FAILED ? error : 0;
@@ -705,6 +728,9 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 if (k < 0)
                         return k;
                 sync_held_files(r->model, actual);
+                k = sync_device_facts(r->model, actual, NULL);
+                if (k < 0)
+                        return k;
                 k = solver_compute(r->model, policy, &d);
                 if (k < 0)
                         return k;
@@ -746,6 +772,17 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 k = read_subset(r, devices, vms, flags & RECONCILE_GUEST_FILES, &actual);
                 if (k < 0)
                         return k;
+                /* Solved with the facts the model had: decide again, and plan, each device whose facts the
+                 * backend just corrected. */
+                k = sync_device_facts(r->model, actual, &devices);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        STRV_FOREACH(name, devices) {
+                                k = solver_update_device(r->model, policy, r->desired, *name);
+                                if (k < 0)
+                                        return k;
+                        }
                 k = reconcile_plan_subset(r->desired, actual, flags, devices, vms, &plan);
                 if (k < 0)
                         return k;
