@@ -1,0 +1,441 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * rvmsid on its kernel backend against the real kernel part (issue 4): the
+ * daemon (riscv64 build of daemon/rvmsid, --backend=kernel) runs on a private
+ * dbus-daemon inside the VM, and rvmsictl drives it. Every claim is checked
+ * on both sides: what the daemon says (rvmsictl --json, i.e. Describe()) and
+ * what the kernel has (a DEV_GET of the rvmsi netlink family, raw, not
+ * through the daemon).
+ *
+ * - the daemon starts with Backend "kernel", affinity from kernel events, and
+ *   finds edu (bound to vfio-pci, opened here through iommufd, MSI enabled);
+ * - edu with no owner: the daemon blocks it, and the kernel's table is blocked;
+ * - attach edu to "host": identity, the kernel has one host-file entry on the
+ *   CPU edu's IRQ is on, and the daemon's target is that hart;
+ * - move the IRQ (/proc/irq/N/smp_affinity): the kernel's ENTRY_NTF reaches
+ *   the daemon, whose target follows to the new hart;
+ * - attach to "userspace": MRIF (the policy's default for userspace), the
+ *   kernel's entry is an MRIF entry, and edu's MSI still arrives;
+ * - detach (owner none): blocked; an MSI from edu is blocked by the IOMMU and
+ *   the kernel's FAULT_NTF reaches the daemon (FaultCount, the fault list).
+ *
+ * The binaries and their libraries are put into the initramfs by
+ * tests/lab/daemon/build-in-chroot; see tests/lab/README.md.
+ */
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <linux/rvmsi.h>
+
+#include "genl-lab.h"
+#include "imsic-lab.h"
+#include "kselftest_harness.h"
+
+#define BUS_PATH	"/tmp/rvmsi-lab-bus"
+#define BUS_ADDR	"--bus=unix:path=" BUS_PATH
+#define BUS_CONF	"/etc/rvmsi-lab/bus.conf"
+#define RVMSID_LOG	"/tmp/rvmsid.log"
+#define DBUS_LOG	"/tmp/dbus-daemon.log"
+#define CTL_OUT		"/tmp/rvmsictl.out"
+#define CTL_ERR		"/tmp/rvmsictl.err"
+#define DOC_MAX		65536
+
+extern char **environ;
+
+static char *const child_env[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	/* No ld.so.cache in the initramfs: name the multiarch directory. */
+	"LD_LIBRARY_PATH=/usr/lib/riscv64-linux-gnu",
+	"SYSTEMD_LOG_LEVEL=info",
+	NULL,
+};
+
+/* Start @argv with stdout and stderr into @log (appended). */
+static pid_t spawn_logged(char *const argv[], const char *log)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int r;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, child_env);
+	posix_spawn_file_actions_destroy(&fa);
+	return r ? -r : pid;
+}
+
+/* Dump a file into the test log (the daemon's log when something fails). */
+static void show_file(const char *path)
+{
+	char line[512];
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return;
+	fprintf(stderr, "# ---- %s ----\n", path);
+	while (fgets(line, sizeof(line), f))
+		fprintf(stderr, "# %s", line);
+	fclose(f);
+}
+
+/* While waiting for rvmsid to come up, "not there yet" is expected: keep it out of the log. */
+static bool ctl_quiet;
+
+/*
+ * Run rvmsictl with @args; its stdout, whitespace removed (the checks below
+ * look for "key":"value" pairs and no value they look at has blanks), goes
+ * into @doc. Returns rvmsictl's exit status, or a negative errno.
+ */
+static int ctl(char *doc, const char *const args[])
+{
+	char *argv[16] = { "/usr/bin/rvmsictl", BUS_ADDR, "--timeout=20" };
+	posix_spawn_file_actions_t fa;
+	int n = 3, status, r, c;
+	size_t len = 0;
+	pid_t pid;
+	FILE *f;
+
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = (char *)args[i];
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, CTL_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	posix_spawn_file_actions_addopen(&fa, 2, CTL_ERR, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	r = posix_spawn(&pid, argv[0], &fa, NULL, argv, child_env);
+	posix_spawn_file_actions_destroy(&fa);
+	if (r)
+		return -r;
+	if (waitpid(pid, &status, 0) != pid)
+		return -errno;
+	if (doc) {
+		f = fopen(CTL_OUT, "re");
+		if (!f)
+			return -errno;
+		while ((c = fgetc(f)) != EOF && len < DOC_MAX - 1)
+			if (c != ' ' && c != '\n' && c != '\t')
+				doc[len++] = (char)c;
+		doc[len] = '\0';
+		fclose(f);
+	}
+	if (!WIFEXITED(status))
+		return -EINTR;
+	if (WEXITSTATUS(status) && !ctl_quiet)
+		show_file(CTL_ERR);
+	return WEXITSTATUS(status);
+}
+
+/* The value of the first "key": in @doc (whitespace already removed), unquoted. */
+static const char *json_get(const char *doc, const char *key, char *out, size_t size)
+{
+	char pat[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(doc, pat);
+	out[0] = '\0';
+	if (!p)
+		return out;
+	p += strlen(pat);
+	if (*p == '"') {
+		for (p++; *p && *p != '"' && n < size - 1; p++)
+			out[n++] = *p;
+	} else {
+		for (; *p && *p != ',' && *p != '}' && *p != ']' && n < size - 1; p++)
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+	return out;
+}
+
+/* ---- the kernel's view, straight from the rvmsi netlink family ---- */
+
+struct kdev {
+	bool found;
+	uint32_t mode;
+	int nents;
+	uint32_t kind[8];
+	int32_t cpu[8];
+};
+
+struct kdev_req {
+	const char *name;
+	struct kdev *d;
+};
+
+static int kdev_cb(struct nlmsghdr *nlh, void *arg)
+{
+	struct kdev_req *q = arg;
+	struct kdev d = { 0 };
+	struct nlattr *a, *e;
+	bool match = false;
+	int len;
+
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len) {
+		switch (genl_attr_type(a)) {
+		case RVMSI_A_DEV_NAME:
+			match = !strcmp((char *)genl_attr_data(a), q->name);
+			break;
+		case RVMSI_A_DEV_MODE:
+			d.mode = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_ENTRY:
+			if (d.nents >= 8)
+				break;
+			genl_for_each_attr(e, genl_attr_data(a), a->nla_len - NLA_HDRLEN) {
+				if (genl_attr_type(e) == RVMSI_A_ENTRY_KIND)
+					d.kind[d.nents] = genl_attr_u32(e);
+				else if (genl_attr_type(e) == RVMSI_A_ENTRY_CPU)
+					d.cpu[d.nents] = (int32_t)genl_attr_u32(e);
+			}
+			d.nents++;
+			break;
+		}
+	}
+	if (match) {
+		d.found = true;
+		*q->d = d;
+	}
+	return 0;
+}
+
+/* DEV_GET dump (the same request the daemon's resync makes, made here on its own). */
+static int kernel_dev(const char *name, struct kdev *d)
+{
+	struct genl_family_info fi = { 0 };
+	struct kdev_req q = { .name = name, .d = d };
+	struct genl_req r;
+	int sock, ret;
+
+	memset(d, 0, sizeof(*d));
+	sock = genl_open();
+	if (sock < 0)
+		return sock;
+	ret = genl_resolve(sock, RVMSI_FAMILY_NAME, &fi);
+	if (!ret) {
+		genl_req_init(&r, fi.id, RVMSI_CMD_DEV_GET, NLM_F_DUMP);
+		ret = genl_talk(sock, &r, kdev_cb, &q);
+	}
+	close(sock);
+	if (!ret && !d->found)
+		ret = -ENODEV;
+	return ret;
+}
+
+/* Leave edu as the other programs expect it: identity. */
+static int kernel_set_identity(const char *name)
+{
+	struct genl_family_info fi = { 0 };
+	uint32_t m = IOMMU_RVMSI_MODE_IDENTITY;
+	struct genl_req r;
+	int sock, ret;
+
+	sock = genl_open();
+	if (sock < 0)
+		return sock;
+	ret = genl_resolve(sock, RVMSI_FAMILY_NAME, &fi);
+	if (!ret) {
+		genl_req_init(&r, fi.id, RVMSI_CMD_DEV_SET, 0);
+		genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
+		genl_req_put(&r, RVMSI_A_DEV_MODE, &m, sizeof(m));
+		ret = genl_talk(sock, &r, NULL, NULL);
+	}
+	close(sock);
+	return ret;
+}
+
+static void msleep(int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+FIXTURE(daemon) {
+	struct edu e;
+	int irq;
+	pid_t bus, rvmsid;
+	char *doc;
+};
+
+FIXTURE_SETUP(daemon)
+{
+	const char *step = "";
+	struct stat st;
+	int r, i;
+
+	self->bus = self->rvmsid = -1;
+	self->doc = calloc(1, DOC_MAX);
+	ASSERT_NE(NULL, self->doc);
+	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
+	r = edu_open(&self->e, &step);
+	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
+	ASSERT_EQ(0, edu_enable_msi(&self->e));
+	self->irq = -1;
+	ASSERT_LE(0, proc_irq_count("vfio-msi", &self->irq));
+
+	/* A private bus. */
+	unlink(BUS_PATH);
+	self->bus = spawn_logged((char *const[]){ "/usr/bin/dbus-daemon", "--config-file=" BUS_CONF,
+						  "--nofork", "--nopidfile", NULL }, DBUS_LOG);
+	ASSERT_LT(0, self->bus) TH_LOG("cannot start dbus-daemon: %s", strerror(-self->bus));
+	for (i = 0; i < 300 && stat(BUS_PATH, &st); i++)
+		msleep(100);
+	if (stat(BUS_PATH, &st))
+		show_file(DBUS_LOG);
+	ASSERT_EQ(0, stat(BUS_PATH, &st)) TH_LOG("dbus-daemon did not create " BUS_PATH);
+}
+
+FIXTURE_TEARDOWN(daemon)
+{
+	int status;
+
+	if (self->rvmsid > 0) {
+		kill(self->rvmsid, SIGTERM);
+		waitpid(self->rvmsid, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status))
+			TH_LOG("rvmsid ended with status %#x", status);
+	}
+	/* The daemon's own account of the run, whatever the verdict. */
+	show_file(RVMSID_LOG);
+	if (self->bus > 0) {
+		kill(self->bus, SIGTERM);
+		waitpid(self->bus, &status, 0);
+	}
+	kernel_set_identity(self->e.bdf);
+	edu_close(&self->e);
+	free(self->doc);
+}
+
+/* Wait until the daemon's view of edu has @key = @want; the view stays in self->doc. */
+static bool wait_device(char *doc, const char *bdf, const char *key, const char *want, int ms)
+{
+	const char *show[] = { "--json", "show", bdf, NULL };
+	char v[128];
+
+	for (; ms > 0; ms -= 200) {
+		if (!ctl(doc, show) && !strcmp(json_get(doc, key, v, sizeof(v)), want))
+			return true;
+		msleep(200);
+	}
+	return false;
+}
+
+TEST_F_TIMEOUT(daemon, kernel_backend, 110)
+{
+	const char *status[] = { "--json", "status", NULL };
+	char *doc = self->doc, v[128], want[64], *bdf = self->e.bdf;
+	struct kdev k;
+	int i, r, cpu, newcpu;
+	unsigned long long faults0, faults1 = 0;
+
+	/* Before the daemon: identity, one entry (as edu_open left it). */
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, k.mode);
+
+	self->rvmsid = spawn_logged((char *const[]){ "/usr/sbin/rvmsid", "--backend=kernel", BUS_ADDR,
+						     "--config=/tmp/rvmsid-no-config", "--state=", NULL },
+				    RVMSID_LOG);
+	ASSERT_LT(0, self->rvmsid) TH_LOG("cannot start rvmsid: %s", strerror(-self->rvmsid));
+	ctl_quiet = true;
+	for (i = 0, r = -1; i < 60 && r; i++) {
+		r = ctl(doc, status);
+		if (r)
+			msleep(1000);
+	}
+	ctl_quiet = false;
+	if (r)
+		show_file(CTL_ERR);
+	ASSERT_EQ(0, r) TH_LOG("rvmsictl status never answered (rvmsid: %s)",
+			       waitpid(self->rvmsid, NULL, WNOHANG) ? "exited" : "running");
+
+	/* The daemon runs on the kernel backend, follows affinity by kernel events. */
+	ASSERT_STREQ("kernel", json_get(doc, "backend", v, sizeof(v)));
+	ASSERT_STREQ("kernel-events", json_get(doc, "affinity_source", v, sizeof(v)));
+	ASSERT_STREQ("1", json_get(doc, "groups", v, sizeof(v)));
+	snprintf(want, sizeof(want), "%ld", sysconf(_SC_NPROCESSORS_CONF));
+	ASSERT_STREQ(want, json_get(doc, "harts", v, sizeof(v)));
+	snprintf(want, sizeof(want), "\"pci\":\"%s\"", bdf);
+	ASSERT_NE(NULL, strstr(doc, want)) TH_LOG("edu (%s) not in Describe(): %s", bdf, doc);
+	TH_LOG("rvmsid: backend kernel, affinity from kernel events, %s in Describe()", bdf);
+
+	/* Nobody owns edu: the daemon blocks it, in the kernel too. */
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("none", json_get(doc, "owner", v, sizeof(v)));
+	ASSERT_STREQ("blocked", json_get(doc, "mode", v, sizeof(v)));
+	ASSERT_STREQ("isolated", json_get(doc, "isolation", v, sizeof(v)));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, k.mode);
+	ASSERT_EQ(0, k.nents);
+
+	/* Owner host: identity, one host-file entry where the IRQ is. */
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "attach", bdf, "host", NULL }));
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("identity", json_get(doc, "mode", v, sizeof(v)));
+	ASSERT_STREQ("shared", json_get(doc, "isolation", v, sizeof(v)));
+	cpu = lab_irq_effective_cpu(self->irq);
+	ASSERT_LE(0, cpu);
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, k.mode);
+	ASSERT_EQ(1, k.nents);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_HOST_FILE, k.kind[0]);
+	ASSERT_EQ(cpu, k.cpu[0]);
+	snprintf(want, sizeof(want), "hart:%d", cpu);
+	ASSERT_STREQ(want, json_get(doc, "target", v, sizeof(v))) TH_LOG("%s", doc);
+	TH_LOG("attach host: kernel identity, entry on CPU %d; daemon target %s", cpu, v);
+
+	/* The kernel moves the entry with the IRQ and says so; the daemon follows. */
+	newcpu = (cpu + 1) % (int)sysconf(_SC_NPROCESSORS_ONLN);
+	ASSERT_EQ(newcpu, edu_move_irq(&self->e, self->irq, newcpu));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ(1, k.nents);
+	ASSERT_EQ(newcpu, k.cpu[0]);
+	snprintf(want, sizeof(want), "hart:%d", newcpu);
+	ASSERT_TRUE(wait_device(doc, bdf, "target", want, 10000))
+		TH_LOG("IRQ %d moved to CPU %d, the daemon still says: %s", self->irq, newcpu, doc);
+	ASSERT_STREQ("applied", json_get(doc, "apply_state", v, sizeof(v)));
+	TH_LOG("IRQ %d moved to CPU %d: daemon target %s", self->irq, newcpu, want);
+
+	/* Owner userspace: MRIF (the policy's default); edu's MSI still arrives. */
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "attach", bdf, "userspace", NULL }));
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("mrif", json_get(doc, "mode", v, sizeof(v)));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, k.mode);
+	ASSERT_EQ(1, k.nents);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, k.kind[0]);
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
+
+	/* Detached: blocked; the blocked MSI's fault reaches the daemon. */
+	ASSERT_EQ(0, ctl(doc, (const char *[]){ "--json", "show", bdf, NULL }));
+	faults0 = strtoull(json_get(doc, "faults", v, sizeof(v)), NULL, 10);
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "detach", bdf, NULL }));
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("blocked", json_get(doc, "mode", v, sizeof(v)));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, k.mode);
+	ASSERT_EQ(0, k.nents);
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(0ULL, (unsigned long long)edu_wait_irq(&self->e, 300));
+	for (i = 0; i < 50; i++) {
+		ASSERT_EQ(0, ctl(doc, (const char *[]){ "--json", "show", bdf, NULL }));
+		faults1 = strtoull(json_get(doc, "faults", v, sizeof(v)), NULL, 10);
+		if (faults1 > faults0)
+			break;
+		msleep(200);
+	}
+	ASSERT_LT(faults0, faults1) TH_LOG("no fault reached the daemon: %s", doc);
+	ASSERT_EQ(0, ctl(doc, (const char *[]){ "--json", "faults", NULL }));
+	snprintf(want, sizeof(want), "\"device\":\"%s\"", bdf);
+	ASSERT_NE(NULL, strstr(doc, want)) TH_LOG("%s", doc);
+	snprintf(want, sizeof(want), "\"cause\":%u", RVMSI_FAULT_MSI_PTE_INVALID);
+	ASSERT_NE(NULL, strstr(doc, want)) TH_LOG("%s", doc);
+	TH_LOG("blocked MSI: daemon's fault count for %s %llu -> %llu, cause %u", bdf, faults0, faults1,
+	       RVMSI_FAULT_MSI_PTE_INVALID);
+}
+
+TEST_HARNESS_MAIN
