@@ -140,6 +140,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->reconcile_event);
         sd_event_source_disable_unref(m->backend_io);
         sd_event_source_disable_unref(m->watchdog_event);
+        sd_event_source_disable_unref(m->save_event);
         sd_event_source_disable_unref(m->sigterm_event);
         sd_event_source_disable_unref(m->sigint_event);
         sd_event_source_disable_unref(m->sighup_event);
@@ -275,6 +276,13 @@ static void manager_mark_state_dirty(Manager *m) {
         m->state_dirty = true;
 }
 
+/* The backend moved a vCPU: KVM does that all the time, and the placement is
+ * learned again from the backend after a restart anyway, so it is written
+ * at most once per MANAGER_SAVE_DELAY_USEC instead of with an fsync per burst. */
+static void manager_mark_state_dirty_later(Manager *m) {
+        m->state_dirty_later = true;
+}
+
 static void record_fault(Manager *m, const BackendEvent *ev) {
         FaultRecord *f;
         size_t i;
@@ -388,7 +396,7 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
                 moved = vm->vcpus[ev->vcpu].hart != ev->hart;
                 if (moved) {
                         (void) model_vcpu_place(m->model, vm, ev->vcpu, ev->hart);
-                        manager_mark_state_dirty(m);
+                        manager_mark_state_dirty_later(m);
                 }
                 if (vm->vcpus[ev->vcpu].guest_file != ev->guest)
                         (void) model_vcpu_set_guest_file(m->model, vm, ev->vcpu, ev->guest);
@@ -462,6 +470,42 @@ static bool decision_differs(const DeviceState *old, const DeviceState *s) {
         return false;
 }
 
+int manager_save_state(Manager *m) {
+        _cleanup_(state_freep) State *st = NULL;
+        int r;
+
+        if (!m->state_path || (!m->state_dirty && !m->state_dirty_later))
+                return 0;
+        r = state_capture(m->model, NULL, &st);
+        if (r >= 0)
+                r = state_save(st, m->state_path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to save the state to '%s': %m", m->state_path);
+        m->last_saved_generation = m->model->generation;
+        m->state_dirty = m->state_dirty_later = false;
+        if (m->save_event)
+                (void) sd_event_source_set_enabled(m->save_event, SD_EVENT_OFF);
+        return 1;
+}
+
+static int on_save(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) manager_save_state(userdata);
+        return 0;
+}
+
+/* Arm the delayed save unless it is armed already (the first change of an interval starts it). */
+static int manager_arm_save(Manager *m) {
+        int enabled = SD_EVENT_OFF, r;
+
+        r = sd_event_source_get_enabled(m->save_event, &enabled);
+        if (r < 0 || enabled != SD_EVENT_OFF)
+                return r;
+        r = sd_event_source_set_time_relative(m->save_event, MANAGER_SAVE_DELAY_USEC);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
+}
+
 /* Emit the signals for what the last run changed, and save the state. Only
  * the decisions that changed are logged, signalled and copied: a burst of
  * affinity events on a big host touches few devices. */
@@ -516,19 +560,10 @@ static void manager_after_run(Manager *m) {
                 }
         }
 
-        if (m->state_path && m->state_dirty) {
-                _cleanup_(state_freep) State *st = NULL;
-
-                r = state_capture(m->model, NULL, &st);
-                if (r >= 0)
-                        r = state_save(st, m->state_path);
-                if (r < 0)
-                        log_error_errno(r, "Failed to save the state to '%s': %m", m->state_path);
-                else {
-                        m->last_saved_generation = m->model->generation;
-                        m->state_dirty = false;
-                }
-        }
+        if (m->state_dirty)
+                (void) manager_save_state(m);
+        else if (m->state_dirty_later && m->state_path && m->save_event)
+                (void) manager_arm_save(m);
 
         bus_emit_manager_changed(m);
         manager_update_status(m);
@@ -841,6 +876,13 @@ int manager_startup(Manager *m) {
         (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_OFF);
         (void) sd_event_source_set_description(m->reconcile_event, "reconcile");
 
+        r = sd_event_add_time_relative(m->event, &m->save_event, CLOCK_MONOTONIC, MANAGER_SAVE_DELAY_USEC, 0,
+                                       on_save, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->save_event, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(m->save_event, "save-state");
+
         if (m->backend->ops->get_event_fd && (fd = m->backend->ops->get_event_fd(m->backend)) >= 0) {
                 r = sd_event_add_io(m->event, &m->backend_io, fd, EPOLLIN, on_backend_io, m);
                 if (r < 0)
@@ -893,6 +935,8 @@ int manager_run(Manager *m) {
         (void) sd_notify(false, "READY=1");
         r = sd_event_loop(m->event);
         (void) sd_notify(false, "STOPPING=1");
+        /* Placement waiting for the delayed save is not lost on a clean exit. */
+        (void) manager_save_state(m);
         return r;
 }
 

@@ -74,6 +74,8 @@ typedef struct ManagerError {
 int manager_error_set(ManagerError *e, ManagerErrorCode code, int error, const char *fmt, ...) _printf_(4, 5);
 
 #define MANAGER_N_FAULTS 64
+/* How long placement learned from backend events may wait to be written (one fsync per interval, not per burst). */
+#define MANAGER_SAVE_DELAY_USEC (1 * 1000 * 1000ULL)
 
 typedef struct FaultRecord {
         char device[DEVICE_NAME_MAX];
@@ -127,7 +129,9 @@ typedef struct Manager {
         /* What the last emitted signals were about, to emit only changes. */
         DeviceTable *last_desired;
         uint64_t last_saved_generation;
-        bool state_dirty;
+        bool state_dirty;               /* a call changed what the state file records: save before replying */
+        bool state_dirty_later;         /* the backend moved a vCPU: save within MANAGER_SAVE_DELAY_USEC */
+        sd_event_source *save_event;
 
         bool need_resync;               /* events were lost: dump in full at the next run */
         bool degraded;
@@ -156,6 +160,8 @@ int manager_startup(Manager *m);
 /* Connect to the bus, publish the objects, take the name. */
 int manager_connect_bus(Manager *m);
 int manager_run(Manager *m);
+/* Write the state file now if anything is waiting to be written (also on exit). */
+int manager_save_state(Manager *m);
 
 /* Schedule a reconciler run for this burst. */
 void manager_mark_dirty(Manager *m, DirtyScope scope, const char *key);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "backend-sim.h"
 #include "bus-manager.h"
 #include "bus-names.h"
+#include "fileio.h"
 #include "log.h"
 #include "manager.h"
 #include "tests.h"
@@ -335,6 +337,75 @@ TEST(one_run_per_call) {
         ASSERT_EQ(s->n_entries, 2);
         ASSERT_EQ(s->apply_state, APPLY_DONE);
         ASSERT_EQ(manager_device_apply_state(m, "0000:00:03.0", NULL), APPLY_DONE);
+}
+
+static ino_t inode_of(const char *path) {
+        struct stat st;
+
+        ASSERT_OK(stat(path, &st));
+        return st.st_ino;
+}
+
+/* A call saves the state before it replies; a vCPU move the backend reports
+ * is written within MANAGER_SAVE_DELAY_USEC, once for a whole series, and on
+ * a clean exit at the latest. */
+TEST(placement_saved_later) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        char dir[] = "/tmp/rvmsi-test-save-XXXXXX", path[1024];
+        ManagerConfig c = {
+                .backend = BACKEND_KIND_SIM,
+                .config_dir = "/nonexistent-rvmsi-config",
+                .affinity = _AFFINITY_SOURCE_INVALID,
+        };
+        ManagerError e = {};
+        _cleanup_free_ char *text = NULL;
+        ino_t ino;
+        sigset_t ss;
+        Sim *sim;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        c.state_dir = dir;
+        snprintf(path, sizeof(path), "%s/state.json", dir);
+        ASSERT_OK(manager_new(&c, &m));
+        ASSERT_OK(manager_startup(m));
+        ASSERT_OK(manager_register_vm(m, true, "web1", UUID1, 2, NULL, 0, "balanced", 0, &e));
+        ASSERT_OK(manager_vm_event(m, true, UUID1, "start", &e));
+        ino = inode_of(path);   /* written (atomically: a new file) before the calls returned */
+
+        /* KVM moves vCPU 0 around: the daemon follows at once, the file waits */
+        sim = backend_sim(m->backend);
+        for (uint32_t h = 0; h < 4; h++) {
+                ASSERT_OK(sim_vcpu_move(sim, UUID1, 0, h));
+                ASSERT_OK(manager_reconcile_now(m));
+        }
+        ASSERT_EQ(model_find_vm(m->model, UUID1)->vcpus[0].hart, 3);
+        ASSERT_EQ(inode_of(path), ino);
+        ASSERT_TRUE(m->state_dirty_later);
+
+        /* within the delay it is written, once */
+        for (int i = 0; i < 100 && m->state_dirty_later; i++)
+                ASSERT_OK(sd_event_run(m->event, 50 * 1000));
+        ASSERT_FALSE(m->state_dirty_later);
+        ASSERT_TRUE(inode_of(path) != ino);
+        ASSERT_OK(read_full_file(path, 1 << 20, &text, NULL));
+        ASSERT_TRUE(strstr(text, "\"hart\": 3") != NULL);
+
+        /* a move just before a clean exit is saved by the exit */
+        ASSERT_OK(sim_vcpu_move(sim, UUID1, 0, 1));
+        ASSERT_OK(manager_reconcile_now(m));
+        ino = inode_of(path);
+        ASSERT_EQ(manager_save_state(m), 1);
+        ASSERT_TRUE(inode_of(path) != ino);
+        ASSERT_EQ(manager_save_state(m), 0);   /* nothing left to write */
+
+        m = manager_free(m);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
 }
 
 TEST(zz_shutdown) {
