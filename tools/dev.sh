@@ -5,6 +5,7 @@
 #   tools/dev.sh deps    install the build and test dependencies (apt)
 #   tools/dev.sh build   configure and build (build/, warnings fatal)
 #   tools/dev.sh main    the main job: build, then run rvmsid on the simulated host
+#                        and show with rvmsictl what it decided ([--scenario FILE] [--oneshot])
 #   tools/dev.sh test    the whole test suite: unit, uapi, integration and lab (QEMU
 #                        RISC-V), then the same without the lab under ASan+UBSan,
 #                        then every libFuzzer harness for RVMSI_FUZZ_SECONDS (30) each
@@ -45,7 +46,7 @@ cmd_build() {
 
 cmd_main() {
         cmd_build
-        exec "$top/tools/run-sim.sh" "$top/build"
+        exec "$top/tools/run-sim.sh" "$top/build" "$@"
 }
 
 # Print the plain closing line that summarises meson test logs, plus the
@@ -103,7 +104,8 @@ cmd_test() {
 }
 
 case "${1:-}" in
-deps|build|main|test) "cmd_$1" ;;
+main) shift; cmd_main "$@" ;;   # run-sim.sh options: --scenario FILE, --oneshot
+deps|build|test) "cmd_$1" ;;
 *)
         echo "usage: $0 deps|build|main|test" >&2
         exit 2

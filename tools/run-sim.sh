@@ -7,11 +7,10 @@
 #
 # Starts a private dbus-daemon (nothing is installed, nothing touches the
 # system bus), rvmsid --backend=sim on it with a demo scenario from
-# tests/data/scenarios/, then shows the daemon's status, devices, VMs and
-# the reason for every decision through busctl. Without --oneshot it keeps
-# running until Ctrl-C, printing the bus address so that you can drive it:
-#   busctl --address=ADDRESS call org.rvmsi.Manager1 /org/rvmsi/Manager1 \
-#          org.rvmsi.Manager1.Manager Describe
+# tests/data/scenarios/, then shows with rvmsictl what the daemon decided:
+# status, VMs, devices, the reason for every decision, the blocked MSIs.
+# Without --oneshot it keeps running until Ctrl-C, printing the bus address
+# so that you can drive it:  build/cli/rvmsictl --bus=ADDRESS status
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,7 +35,10 @@ while [ $# -gt 0 ]; do
 done
 
 rvmsid=$build/daemon/rvmsid
-[ -x "$rvmsid" ] || { echo "run-sim: $rvmsid not built (ninja -C $build)" >&2; exit 1; }
+rvmsictl=$build/cli/rvmsictl
+for b in "$rvmsid" "$rvmsictl"; do
+        [ -x "$b" ] || { echo "run-sim: $b not built (ninja -C $build)" >&2; exit 1; }
+done
 command -v dbus-daemon >/dev/null || { echo "run-sim: dbus-daemon is not installed (apt install dbus)" >&2; exit 1; }
 command -v busctl >/dev/null || { echo "run-sim: busctl (systemd) is not installed" >&2; exit 1; }
 
@@ -96,43 +98,33 @@ for _ in $(seq 200); do
 done
 has_name || { echo "run-sim: rvmsid did not take its bus name" >&2; exit 1; }
 
-mgr=(org.rvmsi.Manager1 /org/rvmsi/Manager1 org.rvmsi.Manager1.Manager)
-# busctl quotes strings; print JSON results as they are
-json_result() { bc --json=short call "${mgr[@]}" "$@" | python3 -c 'import json,sys; print(json.load(sys.stdin)["data"][0])'; }
+# What an operator sees: rvmsictl on the same bus.
+ctl() { "$rvmsictl" --bus="$address" "$@"; }
 
-echo
-echo "== status"
-for p in Backend Geometry NVMs NDevices NGuestFiles NGuestFilesFree NUnsatisfied Degraded AffinitySource Status; do
-        printf '%-16s %s\n' "$p" "$(bc get-property "${mgr[@]}" "$p")"
+for verb in status vms devices; do
+        echo
+        echo "== rvmsictl $verb"
+        ctl "$verb"
+done
+for dev in $(ctl --json devices | python3 -c '
+import json, sys
+for d in json.load(sys.stdin):
+    print(d["pci"])'); do
+        echo
+        echo "== rvmsictl explain $dev"
+        ctl explain "$dev"
 done
 echo
-echo "== objects"
-bc tree org.rvmsi.Manager1
-echo
-echo "== devices"
-bc call "${mgr[@]}" ListDevices
-echo
-echo "== why (Explain)"
-for dev in $(bc --json=short call "${mgr[@]}" ListDevices | python3 -c '
-import json, sys
-for name, owner, path in json.load(sys.stdin)["data"][0]:
-    print(name)'); do
-        echo "-- $dev"
-        bc --json=short call "${mgr[@]}" Explain ss "$dev" "" | python3 -c '
-import json, sys
-for target, mode, code, text in json.load(sys.stdin)["data"][0]:
-    print("   %-10s %-11s %-28s %s" % (target or "(device)", mode, code, text))'
-done
-echo
-echo "== Describe()"
-json_result Describe
+echo "== rvmsictl faults"
+ctl faults
 
 if [ "$oneshot" = 1 ]; then
         exit 0
 fi
 echo
 echo "rvmsid is running on the private bus $address"
-echo "try: busctl --address=$address introspect org.rvmsi.Manager1 /org/rvmsi/Manager1"
+echo "try: $rvmsictl --bus=$address show VM-or-DEVICE   (or: --json status, plan FILE, faults --follow)"
+echo " or: busctl --address=$address introspect org.rvmsi.Manager1 /org/rvmsi/Manager1"
 echo "Ctrl-C to stop."
 wait "$daemon_pid"
 daemon_pid=""
