@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/rvmsi.h>
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
@@ -379,7 +380,9 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
 
                 if (backend_sim(b))
                         changed = sim_refresh_device(m, ev->device);
-                else if (m->irq_watch)
+                else if (m->irq_watch && ev->reason != RVMSI_REASON_MODE)
+                        /* A mode change (the echo of our own DEV_SET) moves no IRQ: no sysfs and
+                         * /proc reads for it. IRQ set-up, tear-down and affinity moves re-read. */
                         (void) irq_watch_refresh_device(m->irq_watch, ev->device);
                 if (m->reconciling && !changed)
                         break;
