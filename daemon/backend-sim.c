@@ -185,27 +185,19 @@ static int target_location(const Sim *s, const Device *d, uint32_t target, u32 *
 }
 
 int sim_target_addr(const Sim *s, const char *device, uint32_t target, uint64_t *ret_addr) {
-        struct rvmsi_imsic_geom g;
         const Device *d;
         u32 group, hart;
-        u64 pa;
         int r;
 
         assert_return(s && device && ret_addr, -EINVAL);
         d = model_find_device(s->world, device);
         if (!d)
                 return -ENODEV;
-        r = device_space(s, d, &g);
-        if (r < 0)
-                return r;
         r = target_location(s, d, target, &group, &hart);
         if (r < 0)
                 return r;
-        r = rvmsi_imsic_file_addr(&g, group, hart, 0, &pa);
-        if (r < 0)
-                return r;
-        *ret_addr = pa;
-        return 0;
+        /* The S-level file's page: a target is named by its hart. */
+        return sim_file_addr(s, device, group, hart, 0, ret_addr);
 }
 
 int sim_file_addr(const Sim *s, const char *device, uint32_t group, uint32_t hart, uint32_t guest, uint64_t *ret_addr) {

@@ -50,6 +50,17 @@ static int on_forge(sd_event_source *s, const struct signalfd_siginfo *si, void 
         return 0;
 }
 
+/* sd_event_add_signal() wants the signals the Manager handles blocked. */
+static void block_manager_signals(void) {
+        sigset_t ss;
+
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        sigprocmask(SIG_BLOCK, &ss, NULL);
+}
+
 static void serve(int fd) {
         _cleanup_(manager_freep) Manager *m = NULL;
         ManagerConfig c = {
@@ -310,13 +321,8 @@ TEST(one_run_per_call) {
         const DeviceState *s;
         ManagerError e = {};
         uint64_t runs, ops;
-        sigset_t ss;
 
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGHUP);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
+        block_manager_signals();
         ASSERT_OK(manager_new(&c, &m));
         ASSERT_OK(manager_startup(m));
         ASSERT_OK(manager_register_vm(m, true, "web1", UUID1, 2, pins, 1, "balanced", 0, &e));
@@ -360,14 +366,9 @@ TEST(placement_saved_later) {
         ManagerError e = {};
         _cleanup_free_ char *text = NULL;
         ino_t ino;
-        sigset_t ss;
         Sim *sim;
 
-        sigemptyset(&ss);
-        sigaddset(&ss, SIGTERM);
-        sigaddset(&ss, SIGINT);
-        sigaddset(&ss, SIGHUP);
-        sigprocmask(SIG_BLOCK, &ss, NULL);
+        block_manager_signals();
         ASSERT_NOT_NULL(mkdtemp(dir));
         c.state_dir = dir;
         snprintf(path, sizeof(path), "%s/state.json", dir);
