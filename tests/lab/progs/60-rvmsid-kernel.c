@@ -16,8 +16,12 @@
  *   the daemon, whose target follows to the new hart;
  * - attach to "userspace": MRIF (the policy's default for userspace), the
  *   kernel's entry is an MRIF entry, and edu's MSI still arrives;
- * - detach (owner none): blocked; an MSI from edu is blocked by the IOMMU and
- *   the kernel's FAULT_NTF reaches the daemon (FaultCount, the fault list).
+ * - detach (owner none): blocked;
+ * - assign to a running VM of class strict: MRIF (the kernel part has no
+ *   guest-file delivery, and strict never takes identity), MSI delivered;
+ * - the VM stops: blocked; an MSI from edu is blocked by the IOMMU and the
+ *   kernel's FAULT_NTF reaches the daemon (the device's fault count, the
+ *   fault list).
  *
  * The binaries and their libraries are put into the initramfs by
  * tests/lab/daemon/build-in-chroot; see tests/lab/README.md.
@@ -41,6 +45,7 @@
 #define CTL_OUT		"/tmp/rvmsictl.out"
 #define CTL_ERR		"/tmp/rvmsictl.err"
 #define DOC_MAX		65536
+#define VM_UUID		"6c0f7e2a-9d1e-4b55-8a57-0a2b6c1b9d01"
 
 extern char **environ;
 
@@ -410,10 +415,43 @@ TEST_F_TIMEOUT(daemon, kernel_backend, 110)
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
 
-	/* Detached: blocked; the blocked MSI's fault reaches the daemon. */
-	ASSERT_EQ(0, ctl(doc, (const char *[]){ "--json", "show", bdf, NULL }));
-	faults0 = strtoull(json_get(doc, "faults", v, sizeof(v)), NULL, 10);
+	/* Detached: blocked. */
 	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "detach", bdf, NULL }));
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("blocked", json_get(doc, "mode", v, sizeof(v)));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_BLOCKED, k.mode);
+	ASSERT_EQ(0, k.nents);
+
+	/*
+	 * Assigned to a running VM of class strict: never an identity entry. The
+	 * kernel part has no guest-file delivery (no GUEST_FILE cap), so the
+	 * solver's answer is MRIF, and the kernel has an MRIF entry.
+	 */
+	snprintf(want, sizeof(want), "--pin=0:%d", newcpu);
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "vm", "register", "lab-strict", VM_UUID, "--vcpus=1", want,
+						 "--class=strict", "--device", bdf, "--start", NULL }));
+	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
+	ASSERT_STREQ("vm", json_get(doc, "owner", v, sizeof(v)));
+	ASSERT_STREQ(VM_UUID, json_get(doc, "vm", v, sizeof(v)));
+	ASSERT_STREQ("mrif", json_get(doc, "mode", v, sizeof(v))) TH_LOG("%s", doc);
+	/* Without guest-file delivery the device's MSIs stay on the host file its IRQ targets. */
+	snprintf(want, sizeof(want), "hart:%d", newcpu);
+	ASSERT_STREQ(want, json_get(doc, "target", v, sizeof(v))) TH_LOG("%s", doc);
+	ASSERT_STREQ("fallback-no-guest-cap", json_get(doc, "reason", v, sizeof(v)));
+	ASSERT_EQ(0, kernel_dev(bdf, &k));
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_MODE_MRIF, k.mode);
+	ASSERT_EQ(1, k.nents);
+	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, k.kind[0]);
+	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
+	ASSERT_EQ(0, ctl(doc, (const char *[]){ "--json", "show", VM_UUID, NULL }));
+	ASSERT_STREQ("running", json_get(doc, "state", v, sizeof(v)));
+	TH_LOG("strict VM running: kernel MRIF entry, daemon reason fallback-no-guest-cap");
+
+	/* The VM stops: its device is blocked; the blocked MSI's fault reaches the daemon. */
+	faults0 = strtoull(json_get(doc, "faults", v, sizeof(v)), NULL, 10);
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "vm", "event", VM_UUID, "stopped", NULL }));
 	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
 	ASSERT_STREQ("blocked", json_get(doc, "mode", v, sizeof(v)));
 	ASSERT_EQ(0, kernel_dev(bdf, &k));
