@@ -568,6 +568,11 @@ static void manager_after_run(Manager *m) {
         else if (m->state_dirty_later && m->state_path && m->save_event)
                 (void) manager_arm_save(m);
 
+        /* Devices the backend must read back (no dump_device) left the reconciler dirty: run again soon. Not
+         * after a failure, which waits for the next event (a backend that keeps refusing would spin). */
+        if (m->reconcile_event && !m->backend_failed && reconciler_is_dirty(m->reconciler))
+                (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_ONESHOT);
+
         bus_emit_manager_changed(m);
         manager_update_status(m);
 }

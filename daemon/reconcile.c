@@ -395,6 +395,9 @@ struct Reconciler {
         bool dirty, dirty_all;
         char **dirty_vms;
         char **dirty_devices;
+        /* Changed devices a backend without dump_device must read back in a run of their own (this run's, the
+         * previous run's). */
+        char **readback, **readback_prev;
 };
 
 int reconciler_new(Model *m, Policy *const *policy, Backend *b, Reconciler **ret) {
@@ -419,6 +422,8 @@ Reconciler *reconciler_free(Reconciler *r) {
         desired_free(r->desired);
         strv_free(r->dirty_vms);
         strv_free(r->dirty_devices);
+        strv_free(r->readback);
+        strv_free(r->readback_prev);
         return mfree(r);
 }
 
@@ -669,6 +674,16 @@ static int verify_device(Reconciler *r, DeviceState *s, const Actual *before, co
         /* It changed (its own operation, or vCPU grants): look again. */
         if (!r->backend->ops->dump_device) {
                 set_apply_state(s, APPLY_PENDING, 0);
+                /*
+                 * The kernel notifies a change of entries (ENTRY_NTF), and that event makes the next run
+                 * read the device back. A change that moves no entry (a mode change of a device without
+                 * IRQs) is not notified: read those back in a run of their own. Once per change: a device
+                 * that needs an operation again right after its read-back stays pending, no loop on a
+                 * backend that takes operations without doing them.
+                 */
+                if (entries_differing(s, a, NULL) == 0 && !strv_contains(r->readback_prev, s->name) &&
+                    strv_extend(&r->readback, s->name) < 0)
+                        return -ENOMEM;
                 return 0;
         }
         k = r->backend->ops->dump_device(r->backend, s->name, &after);
@@ -795,7 +810,11 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         st.n_violations = r->desired->n_violations;
         k = plan_apply(plan, r->backend, &applied);
         note_applied(r, plan, applied);
+        strv_free(r->readback_prev);
+        r->readback_prev = TAKE_PTR(r->readback);
         reconciler_verify(r, st.full, devices, actual, plan, applied, k);
+        STRV_FOREACH(name, r->readback)
+                (void) reconciler_mark_dirty(r, DIRTY_DEVICE, *name);
         st.n_applied = applied;
         if (ret_stats)
                 *ret_stats = st;

@@ -103,8 +103,9 @@ int reconciler_resync(Reconciler *r, ReconcileStats *ret_stats);
  * After applying, each planned device's DeviceState.apply_state says whether the backend now has the decision:
  * devices that had no difference are APPLY_DONE at once; devices that changed are read back (dump_device) and
  * compared; a refused operation gives APPLY_FAILED with its errno, operations not reached APPLY_PENDING. A
- * backend without dump_device leaves changed devices APPLY_PENDING until the next read-back (the kernel's
- * ENTRY_NTF for the change triggers it). A device the backend does not have, or whose MSI table state the
+ * backend without dump_device leaves changed devices APPLY_PENDING until a read-back: the backend's
+ * notification of moved entries triggers it; for a change that moved no entry the reconciler stays dirty
+ * (once per change; the caller schedules the run as for any other dirt). A device the backend does not have, or whose MSI table state the
  * daemon cannot set (mode off on one side only), is APPLY_UNSUPPORTED.
  */
 
