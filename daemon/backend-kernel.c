@@ -75,6 +75,7 @@ int backend_kernel_device_state(const Geometry *g, const KernelDevice *kd, Devic
                 .isolation = (Isolation) kd->isolation,
                 .caps = kd->caps,
                 .locked = kd->locked,
+                .user_bound = kd->user_bound,
                 .entries = n > 0 ? TAKE_PTR(entries) : NULL,
                 .n_entries = n,
         };

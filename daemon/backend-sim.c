@@ -1110,6 +1110,7 @@ static int sim_fill_state(const Sim *s, const SimDevice *sd, DeviceState *ret) {
                 .fallback = sd->mode == MODE_GUEST_FILE ? sd->fallback : ENTRY_BLOCKED,
                 .caps = d ? d->caps : 0,
                 .locked = d ? d->locked : false,
+                .user_bound = d && (d->owner == OWNER_VM || d->owner == OWNER_USERSPACE),
                 .isolation = sim_isolation(sd, d),
         };
 

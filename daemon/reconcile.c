@@ -576,6 +576,30 @@ static void sync_held_files(Model *m, const Actual *a) {
 static int sync_device_facts(Model *m, const Actual *a, char ***changed) {
         int n = 0, k;
 
+        /*
+         * A device the backend manages but nobody told us about (a host NVMe behind the IOMMU, a device bound to
+         * VFIO before we started) is adopted with the owner the backend reports, and the policy decides for it
+         * like for any other. Planning it as unknown would block it: on a real host that cuts off the MSIs of
+         * every device driven by a host kernel driver the moment rvmsid starts.
+         */
+        for (size_t i = 0; i < a->devices.n_devices; i++) {
+                const DeviceState *s = &a->devices.devices[i];
+                Device *d;
+
+                if (model_find_device(m, s->name))
+                        continue;
+                k = model_add_device(m, s->name, s->caps, &d);
+                if (k < 0)
+                        return k;
+                (void) model_device_set_locked(m, d, s->locked);
+                k = model_device_set_owner(m, d, s->user_bound ? OWNER_USERSPACE : OWNER_HOST, NULL);
+                if (k < 0)
+                        return k;
+                if (changed && !strv_contains(*changed, d->name) && (k = strv_extend(changed, d->name)) < 0)
+                        return k;
+                n++;
+        }
+
         for (size_t i = 0; i < m->n_devices; i++) {
                 Device *d = m->devices[i];
                 const DeviceState *s = device_table_find(&a->devices, d->name);

@@ -73,6 +73,7 @@ typedef struct DeviceState {
         bool violation;                 /* some entry is REASON_REQUIREMENT_UNMET */
         uint64_t caps;
         bool locked;
+        bool user_bound;                /* read-back only: bound to a userspace driver (iommufd/VFIO) */
         uint8_t apply_state;            /* ApplyState (desired states only) */
         int32_t apply_error;            /* APPLY_FAILED: the operation's negative errno */
         Entry *entries;                 /* sorted by target */

@@ -522,6 +522,66 @@ TEST(applied_means_read_back_equal) {
 }
 
 /*
+ * Devices the backend has and the daemon was never told about: a host
+ * driver's device keeps reaching its files (identity, the policy's default
+ * for host devices), a device bound to a userspace driver gets that owner's
+ * default (MRIF). Neither is blocked for being unknown.
+ */
+TEST(unknown_backend_devices_are_adopted_not_blocked) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        _cleanup_(backend_freep) Backend *b = NULL;
+        _cleanup_(model_freep) Model *m = NULL;
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        _cleanup_(actual_freep) Actual *a = NULL;
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        const DeviceState *ds;
+        const Device *d;
+        Sim *s;
+
+        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_OK(model_new(&g, &m));
+        ASSERT_OK(policy_new_default(&p));
+        ASSERT_OK(sim_add_device(s, "nvme", CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(sim_device_set_owner(s, "nvme", OWNER_HOST, NULL));
+        ASSERT_OK(sim_device_set_vectors(s, "nvme", 1, v));
+        ASSERT_OK(sim_add_device(s, "dpdk", CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(sim_device_set_owner(s, "dpdk", OWNER_USERSPACE, NULL));
+        ASSERT_OK(sim_device_set_vectors(s, "dpdk", 1, v));
+        /* The kernel part gives a host device identity entries before any daemon runs. */
+        {
+                Op op = { .type = OP_SET_MODE, .mode = MODE_IDENTITY };
+
+                strcpy(op.device, "nvme");
+                ASSERT_OK(backend_apply(b, &op));
+        }
+
+        ASSERT_OK(reconciler_new(m, &p, b, &r));
+        ASSERT_OK(reconciler_run(r, NULL));
+
+        d = model_find_device(m, "nvme");
+        ASSERT_NOT_NULL(d);
+        ASSERT_EQ(d->owner, OWNER_HOST);
+        ds = device_table_find(&reconciler_desired(r)->devices, "nvme");
+        ASSERT_NOT_NULL(ds);
+        ASSERT_EQ(ds->mode, MODE_IDENTITY);
+        d = model_find_device(m, "dpdk");
+        ASSERT_NOT_NULL(d);
+        ASSERT_EQ(d->owner, OWNER_USERSPACE);
+        ASSERT_EQ(device_table_find(&reconciler_desired(r)->devices, "dpdk")->mode, MODE_MRIF);
+
+        /* What the backend holds now: the host device still reaches its file. */
+        ASSERT_OK(backend_dump(b, &a));
+        ds = device_table_find(&a->devices, "nvme");
+        ASSERT_NOT_NULL(ds);
+        ASSERT_EQ(ds->mode, MODE_IDENTITY);
+        ASSERT_EQ(ds->n_entries, 1);
+        ASSERT_EQ(ds->entries[0].kind, ENTRY_HOST_FILE);
+        ASSERT_EQ(device_table_find(&a->devices, "dpdk")->mode, MODE_MRIF);
+}
+
+/*
  * A backend that cannot read one device back (the kernel today): a changed
  * device is pending. A change that moved entries is read back when the
  * backend notifies it; one that moved none (no IRQs: the kernel sends
