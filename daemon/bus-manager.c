@@ -526,11 +526,18 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
 static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *json = NULL;
+        size_t max = m->config.describe_max > 0 ? m->config.describe_max : MANAGER_DESCRIBE_MAX, n;
         int r;
 
         r = manager_describe(m, &json);
         if (r < 0)
                 return r;
+        n = strlen(json);
+        if (n > max)
+                return sd_bus_error_setf(error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE,
+                                         "The description of this host is %zu bytes, more than the %zu a reply "
+                                         "may carry; read the device and VM objects instead (ListDevices, "
+                                         "ListVMs, their properties and Explain).", n, max);
         return sd_bus_reply_method_return(message, "s", json);
 }
 

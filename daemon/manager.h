@@ -94,7 +94,16 @@ typedef struct ManagerConfig {
         const char *bus;                /* "system", "user" or an address */
         AffinitySource affinity;        /* _AFFINITY_SOURCE_INVALID: choose */
         const char *sysfs_root;         /* "" normally; tests point it at a fake tree */
+        size_t describe_max;            /* largest Describe() reply in bytes; 0: MANAGER_DESCRIBE_MAX */
 } ManagerConfig;
+
+/*
+ * dbus-daemon passes messages up to 32 MiB by default (max_message_size) and
+ * disconnects a peer that sends a larger one; sd-bus refuses over 128 MiB.
+ * Either way a too large Describe() reply would take rvmsid off the bus, at
+ * the request of any unprivileged caller. Stay well below.
+ */
+#define MANAGER_DESCRIBE_MAX (24U * 1024U * 1024U)
 
 typedef struct IrqWatch IrqWatch;
 typedef struct VfioWatch VfioWatch;

@@ -61,6 +61,9 @@ static void block_manager_signals(void) {
         sigprocmask(SIG_BLOCK, &ss, NULL);
 }
 
+/* A small ceiling on Describe() replies, so a test can reach it with a few hundred VMs. */
+#define TEST_DESCRIBE_MAX (64U * 1024U)
+
 static void serve(int fd) {
         _cleanup_(manager_freep) Manager *m = NULL;
         ManagerConfig c = {
@@ -68,6 +71,7 @@ static void serve(int fd) {
                 .config_dir = "/nonexistent-rvmsi-config",
                 .state_dir = "",
                 .affinity = _AFFINITY_SOURCE_INVALID,
+                .describe_max = TEST_DESCRIBE_MAX,
         };
         sd_id128_t id;
         sigset_t ss;
@@ -407,6 +411,51 @@ TEST(placement_saved_later) {
         m = manager_free(m);
         ASSERT_OK(unlink(path));
         ASSERT_OK(rmdir(dir));
+}
+
+/*
+ * A Describe() reply too large for the bus is refused with a named error,
+ * and the daemon stays on the bus: before, the reply itself took rvmsid off
+ * it, at the request of any caller.
+ */
+TEST(describe_too_large_is_refused) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        unsigned n = 0;
+        int r = 0;
+
+        setup();
+        for (; n < 2000; n++) {
+                char name[32], uuid[40];
+
+                snprintf(name, sizeof(name), "big%u", n);
+                snprintf(uuid, sizeof(uuid), "7e570000-0000-4000-8000-%012u", n);
+                ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM",
+                                             &error, NULL, "ssua(uau)si", name, uuid, 1, 0, "balanced", 0));
+                if (n % 16 != 15)
+                        continue;
+                r = sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+                                       &reply, NULL);
+                if (r < 0)
+                        break;
+                reply = sd_bus_message_unref(reply);
+        }
+        ASSERT_TRUE(r < 0);
+        ASSERT_STREQ(error.name, RVMSI_BUS_ERROR_REPLY_TOO_LARGE);
+        ASSERT_NOT_NULL(strstr(error.message, "ListDevices"));
+        sd_bus_error_free(&error);
+
+        /* Still on the bus and answering; smaller again, Describe() works. */
+        for (unsigned i = 0; i <= n; i++) {
+                char uuid[40];
+
+                snprintf(uuid, sizeof(uuid), "7e570000-0000-4000-8000-%012u", i);
+                ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "UnregisterVM",
+                                             &error, NULL, "s", uuid));
+        }
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+                                     &reply, NULL));
+        sd_bus_message_unref(reply);
 }
 
 TEST(zz_shutdown) {

@@ -34,6 +34,7 @@
 #define RVMSI_BUS_ERROR_BACKEND_UNAVAILABLE      "org.rvmsi.Manager1.Error.BackendUnavailable"
 #define RVMSI_BUS_ERROR_BACKEND_FAILED           "org.rvmsi.Manager1.Error.BackendFailed"
 #define RVMSI_BUS_ERROR_NOT_SUPPORTED            "org.rvmsi.Manager1.Error.NotSupported"
+#define RVMSI_BUS_ERROR_REPLY_TOO_LARGE          "org.rvmsi.Manager1.Error.ReplyTooLarge"
 
 /* Values of the string enums used in arguments and properties */
 #define RVMSI_OWNER_HOST                "host"
