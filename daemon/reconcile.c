@@ -398,6 +398,9 @@ struct Reconciler {
         /* Changed devices a backend without dump_device must read back in a run of their own (this run's, the
          * previous run's). */
         char **readback, **readback_prev;
+        /* What the last run recomputed (reconciler_last_solved()); last_solved_all: every device. */
+        char **last_solved;
+        bool last_solved_all;
 };
 
 int reconciler_new(Model *m, Policy *const *policy, Backend *b, Reconciler **ret) {
@@ -412,6 +415,7 @@ int reconciler_new(Model *m, Policy *const *policy, Backend *b, Reconciler **ret
         r->policy = policy;
         r->backend = b;
         r->dirty = r->dirty_all = true;         /* the first run is a full one */
+        r->last_solved_all = true;              /* nothing compared yet: everything is new */
         *ret = r;
         return 0;
 }
@@ -424,6 +428,7 @@ Reconciler *reconciler_free(Reconciler *r) {
         strv_free(r->dirty_devices);
         strv_free(r->readback);
         strv_free(r->readback_prev);
+        strv_free(r->last_solved);
         return mfree(r);
 }
 
@@ -469,6 +474,20 @@ bool reconciler_is_dirty(const Reconciler *r) {
 
 const Desired *reconciler_desired(const Reconciler *r) {
         return r ? r->desired : NULL;
+}
+
+char *const *reconciler_last_solved(const Reconciler *r) {
+        static char *const none[] = { NULL };
+
+        if (!r || r->last_solved_all)
+                return NULL;
+        return r->last_solved ?: none;
+}
+
+/* Until a run says otherwise, anything may have changed (a run that fails half-way leaves it so). */
+static void last_solved_reset(Reconciler *r, bool all) {
+        r->last_solved = strv_free(r->last_solved);
+        r->last_solved_all = all;
 }
 
 static void reconciler_clean(Reconciler *r) {
@@ -759,6 +778,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         size_t applied = 0;
         int k;
 
+        last_solved_reset(r, true);
         if (full || !r->desired || r->dirty_all) {
                 _cleanup_(desired_freep) Desired *d = NULL;
 
@@ -837,6 +857,11 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         strv_free(r->readback_prev);
         r->readback_prev = TAKE_PTR(r->readback);
         reconciler_verify(r, st.full, devices, actual, plan, applied, k);
+        if (!st.full) {
+                /* Every device the solver looked at, the plan covered and verify_device() judged. */
+                last_solved_reset(r, false);
+                r->last_solved = TAKE_PTR(devices);
+        }
         STRV_FOREACH(name, r->readback)
                 (void) reconciler_mark_dirty(r, DIRTY_DEVICE, *name);
         st.n_applied = applied;
@@ -854,6 +879,7 @@ int reconciler_run(Reconciler *r, ReconcileStats *ret_stats) {
         assert_return(r, -EINVAL);
 
         if (!r->dirty) {
+                last_solved_reset(r, false);
                 if (ret_stats)
                         *ret_stats = (ReconcileStats) {};
                 return 0;

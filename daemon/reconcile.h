@@ -111,5 +111,16 @@ int reconciler_resync(Reconciler *r, ReconcileStats *ret_stats);
 
 /* The current desired state (NULL before the first run). */
 const Desired *reconciler_desired(const Reconciler *r);
+
+/*
+ * The devices whose decisions the last reconciler_run()/reconciler_resync() recomputed (NULL-terminated, owned
+ * by the reconciler, valid until the next run or mark). Returns NULL if that run recomputed every device
+ * (a full solve/resync); an empty list if it recomputed none.
+ *
+ * Every device whose DeviceState in reconciler_desired() may differ after the run (decision or apply_state) is
+ * in the list; a listed name that is no longer in reconciler_desired() was removed by that run. Also NULL
+ * before the first run and after a run that failed before it applied anything: compare everything then.
+ */
+char *const *reconciler_last_solved(const Reconciler *r);
 /* Plan against the backend without applying (dry run of the current model). */
 int reconciler_plan(Reconciler *r, Plan **ret);

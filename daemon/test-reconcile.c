@@ -393,6 +393,139 @@ TEST(reconciler_driver_coalesces) {
         world_done(&w);
 }
 
+static bool device_states_same(const DeviceState *a, const DeviceState *b) {
+        if (a->mode != b->mode || a->fallback != b->fallback || a->isolation != b->isolation ||
+            a->reason != b->reason || a->violation != b->violation || a->caps != b->caps ||
+            a->locked != b->locked || a->apply_state != b->apply_state || a->apply_error != b->apply_error ||
+            a->n_entries != b->n_entries)
+                return false;
+        for (uint32_t i = 0; i < a->n_entries; i++) {
+                const Entry *x = &a->entries[i], *y = &b->entries[i];
+
+                if (x->target != y->target || !entry_same_destination(x, y) || x->reason != y->reason ||
+                    x->flags != y->flags || x->refcount != y->refcount)
+                        return false;
+        }
+        return true;
+}
+
+/* Every device whose state differs from before the run (changed, added or removed) is in last_solved. Returns
+ * how many differed. */
+static size_t assert_last_solved_covers(const Reconciler *r, const DeviceTable *before) {
+        char *const *l = reconciler_last_solved(r);
+        const DeviceTable *now = &reconciler_desired(r)->devices;
+        size_t n = 0;
+
+        ASSERT_NOT_NULL(l);
+        for (size_t i = 0; i < now->n_devices; i++) {
+                const DeviceState *s = &now->devices[i], *old = device_table_find(before, s->name);
+
+                if (old && device_states_same(old, s))
+                        continue;
+                n++;
+                if (!strv_contains((char **) l, s->name))
+                        TEST_FAIL("'%s' changed in the run but is not in reconciler_last_solved()", s->name);
+        }
+        for (size_t i = 0; i < before->n_devices; i++)
+                if (!device_table_find(now, before->devices[i].name)) {
+                        n++;
+                        if (!strv_contains((char **) l, before->devices[i].name))
+                                TEST_FAIL("'%s' was removed but is not in reconciler_last_solved()",
+                                          before->devices[i].name);
+                }
+        return n;
+}
+
+TEST(last_solved_names_what_the_run_recomputed) {
+        World w = {};
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        ReconcileStats st;
+        uint64_t rs = 7;
+        size_t n_differed = 0, n_listed = 0, n_runs = 0;
+        char u[UUID_STRING_MAX];
+
+        world_new(&w, 6);
+        ASSERT_OK(reconciler_new(w.m, &w.p, w.b, &r));
+        ASSERT_TRUE(reconciler_last_solved(r) == NULL);         /* nothing compared yet */
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_TRUE(reconciler_last_solved(r) == NULL);         /* a full solve recomputed every device */
+
+        /* A run with nothing to do recomputed nothing. */
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_NOT_NULL(reconciler_last_solved(r));
+        ASSERT_TRUE(reconciler_last_solved(r)[0] == NULL);
+
+        /* vCPU moves with contention for the one guest file per hart: other VMs' devices change too. */
+        for (int round = 0; round < 30; round++) {
+                _cleanup_(device_table_freep) DeviceTable *before = NULL;
+                unsigned i = (unsigned) (test_rand(&rs) % 6);
+                uint32_t vcpu = (uint32_t) (test_rand(&rs) % 2), hart = (uint32_t) (test_rand(&rs) % 4);
+                Vm *vm = model_find_vm(w.m, test_uuid(i, u));
+                char *const *l;
+
+                ASSERT_OK(device_table_copy(&reconciler_desired(r)->devices, &before));
+                ASSERT_OK(sim_vcpu_move(w.sim, u, vcpu, hart));
+                ASSERT_OK(model_vcpu_place(w.m, vm, vcpu, hart));
+                sync_grants(&w);
+                (void) reconciler_mark_dirty(r, DIRTY_VM, u);
+                ASSERT_OK(reconciler_run(r, &st));
+                ASSERT_FALSE(st.full);
+                n_differed += assert_last_solved_covers(r, before);
+                l = reconciler_last_solved(r);
+                /* The VM's own device is always looked at; the host devices never. */
+                ASSERT_TRUE(strv_contains((char **) l, vm->devices[0]->name));
+                ASSERT_FALSE(strv_contains((char **) l, "0000:80:00.0"));
+                n_listed += strv_length((char **) l);
+                n_runs++;
+        }
+        /* The moves did change decisions, and the lists are far from "every device" (9 here). */
+        fprintf(stderr, "%zu device states changed, %zu listed over %zu runs\n", n_differed, n_listed, n_runs);
+        ASSERT_TRUE(n_differed > 0);
+        ASSERT_TRUE(n_listed < n_runs * 4);
+
+        /* One device's owner: exactly that device. */
+        {
+                _cleanup_(device_table_freep) DeviceTable *before = NULL;
+                char *const *l;
+
+                ASSERT_OK(device_table_copy(&reconciler_desired(r)->devices, &before));
+                ASSERT_OK(model_device_set_owner(w.m, model_find_device(w.m, "0000:80:00.0"), OWNER_USERSPACE,
+                                                 NULL));
+                ASSERT_OK(sim_device_set_owner(w.sim, "0000:80:00.0", OWNER_USERSPACE, NULL));
+                (void) reconciler_mark_dirty(r, DIRTY_DEVICE, "0000:80:00.0");
+                ASSERT_OK(reconciler_run(r, &st));
+                ASSERT_EQ(assert_last_solved_covers(r, before), 1);
+                l = reconciler_last_solved(r);
+                ASSERT_EQ(strv_length((char **) l), 1);
+                ASSERT_STREQ(l[0], "0000:80:00.0");
+        }
+
+        /* A removed device is listed, and gone from the desired state. */
+        {
+                _cleanup_(device_table_freep) DeviceTable *before = NULL;
+
+                ASSERT_OK(device_table_copy(&reconciler_desired(r)->devices, &before));
+                ASSERT_OK(sim_remove_device(w.sim, "0000:80:01.0"));
+                ASSERT_OK(model_remove_device(w.m, "0000:80:01.0"));
+                (void) reconciler_mark_dirty(r, DIRTY_DEVICE, "0000:80:01.0");
+                ASSERT_OK(reconciler_run(r, &st));
+                ASSERT_EQ(assert_last_solved_covers(r, before), 1);
+                ASSERT_TRUE(strv_contains((char **) reconciler_last_solved(r), "0000:80:01.0"));
+                ASSERT_TRUE(device_table_find(&reconciler_desired(r)->devices, "0000:80:01.0") == NULL);
+        }
+
+        /* A resync, and any run after a mark of everything, recomputed every device. */
+        ASSERT_OK(reconciler_resync(r, &st));
+        ASSERT_TRUE(reconciler_last_solved(r) == NULL);
+        (void) reconciler_mark_dirty(r, DIRTY_ALL, NULL);
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_TRUE(reconciler_last_solved(r) == NULL);
+        r = reconciler_free(r);
+        world_done(&w);
+}
+
 /* A backend that refuses operations on one device: a failed revoke must stop everything after it. */
 static char failing_device[DEVICE_NAME_MAX];
 
