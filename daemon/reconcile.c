@@ -596,37 +596,33 @@ static int sync_device_facts(Model *m, const Actual *a, char ***changed) {
         int n = 0, k;
 
         /*
-         * A device the backend manages but nobody told us about (a host NVMe behind the IOMMU, a device bound to
-         * VFIO before we started) is adopted with the owner the backend reports, and the policy decides for it
-         * like for any other. Planning it as unknown would block it: on a real host that cuts off the MSIs of
-         * every device driven by a host kernel driver the moment rvmsid starts.
+         * Only the devices read back can be corrected, so look at those, not at every device of the model: an
+         * event reads back a handful of devices, and walking the whole model for them cost more than the event.
          */
         for (size_t i = 0; i < a->devices.n_devices; i++) {
                 const DeviceState *s = &a->devices.devices[i];
-                Device *d;
+                Device *d = model_find_device(m, s->name);
 
-                if (model_find_device(m, s->name))
+                if (!d) {
+                        /*
+                         * A device the backend manages but nobody told us about (a host NVMe behind the IOMMU, a
+                         * device bound to VFIO before we started) is adopted with the owner the backend reports,
+                         * and the policy decides for it like for any other. Planning it as unknown would block
+                         * it: on a real host that cuts off the MSIs of every device driven by a host kernel
+                         * driver the moment rvmsid starts.
+                         */
+                        k = model_add_device(m, s->name, s->caps, &d);
+                        if (k < 0)
+                                return k;
+                        (void) model_device_set_locked(m, d, s->locked);
+                        k = model_device_set_owner(m, d, s->user_bound ? OWNER_USERSPACE : OWNER_HOST, NULL);
+                        if (k < 0)
+                                return k;
+                } else if (d->caps != s->caps || d->locked != s->locked) {
+                        (void) model_device_set_caps(m, d, s->caps);
+                        (void) model_device_set_locked(m, d, s->locked);
+                } else
                         continue;
-                k = model_add_device(m, s->name, s->caps, &d);
-                if (k < 0)
-                        return k;
-                (void) model_device_set_locked(m, d, s->locked);
-                k = model_device_set_owner(m, d, s->user_bound ? OWNER_USERSPACE : OWNER_HOST, NULL);
-                if (k < 0)
-                        return k;
-                if (changed && !strv_contains(*changed, d->name) && (k = strv_extend(changed, d->name)) < 0)
-                        return k;
-                n++;
-        }
-
-        for (size_t i = 0; i < m->n_devices; i++) {
-                Device *d = m->devices[i];
-                const DeviceState *s = device_table_find(&a->devices, d->name);
-
-                if (!s || (d->caps == s->caps && d->locked == s->locked))
-                        continue;
-                (void) model_device_set_caps(m, d, s->caps);
-                (void) model_device_set_locked(m, d, s->locked);
                 if (changed && !strv_contains(*changed, d->name) && (k = strv_extend(changed, d->name)) < 0)
                         return k;
                 n++;
