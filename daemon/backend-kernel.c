@@ -266,6 +266,25 @@ static int kernel_dump(Backend *b, Actual **ret) {
         return 0;
 }
 
+/*
+ * One device, read back right after the daemon changed it: DEV_SET is
+ * synchronous in the kernel (the entries are rewritten and invalidated before
+ * the ack), so this is the device's state now, not a guess until its ENTRY_NTF.
+ */
+static int kernel_dump_device(Backend *b, const char *name, DeviceState *ret) {
+        KernelBackend *k = b->data;
+        KernelDevice d;
+        int r;
+
+        r = kernel_link_dev_get(k->link, name, &d);
+        if (r < 0)
+                return r;
+        learn_hart_cpus(k, &d);
+        r = backend_kernel_device_state(&k->geometry, &d, ret);
+        kernel_device_done(&d);
+        return r;
+}
+
 static int kernel_apply(Backend *b, const Op *op) {
         KernelBackend *k = b->data;
         _cleanup_free_ char *msg = NULL;
@@ -296,6 +315,7 @@ const BackendOps backend_kernel_ops = {
         .close = kernel_close,
         .get_geometry = kernel_get_geometry,
         .dump = kernel_dump,
+        .dump_device = kernel_dump_device,
         .apply = kernel_apply,
         .get_event_fd = kernel_get_event_fd,
         .process_events = kernel_process_events,

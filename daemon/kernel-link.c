@@ -356,6 +356,32 @@ int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
         return -EAGAIN;
 }
 
+int kernel_link_dev_get(KernelLink *l, const char *name, KernelDevice *ret) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        Collect c = {};
+        int r;
+
+        msg = nlmsg_alloc();
+        if (!msg)
+                return -ENOMEM;
+        r = kmsg_build_dev_get(msg, l->family, name);
+        if (r < 0)
+                return r;
+        r = transact(l, msg, on_dev_valid, &c);
+        /* A "do" request has exactly one answer; anything else is a kernel
+         * we do not understand, not a device to guess at. */
+        if (r >= 0 && (c.n != 1 || !streq(c.devs[0].name, name)))
+                r = -EPROTO;
+        if (r < 0) {
+                collect_done(&c);
+                return r;
+        }
+        free(c.ack_msg);
+        *ret = c.devs[0];
+        free(c.devs);
+        return 0;
+}
+
 int kernel_link_dev_set(KernelLink *l, const char *name, int mode, int locked, char **ret_msg) {
         _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         Collect c = {};

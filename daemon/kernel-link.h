@@ -44,6 +44,9 @@ int kernel_link_host_get(KernelLink *l, KernelHost *ret);
  * that the dump was interrupted by a change. *ret is an array of n devices,
  * free each with kernel_device_done() and the array with free(). */
 int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n);
+/* One device (a DEV_GET "do" request). -ENODEV when the kernel has no MSI
+ * page table for it. Free *ret with kernel_device_done(). */
+int kernel_link_dev_get(KernelLink *l, const char *name, KernelDevice *ret);
 /* mode/locked < 0: leave unchanged. Returns the kernel's -errno, and its
  * extended-ack message (if any) in ret_msg (caller frees; may be NULL). */
 int kernel_link_dev_set(KernelLink *l, const char *name, int mode, int locked, char **ret_msg);
