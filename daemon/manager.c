@@ -1127,29 +1127,170 @@ static bool vm_name_ok(const char *name) {
         return vm_name_validate(name) >= 0;
 }
 
-/* Would the VM with this uuid, in the model m2, leave a requirement of its
- * class unmet? Solves m2 (a scratch copy) in full. */
-static int check_vm_satisfiable(Manager *m, const Model *m2, const char *uuid, ManagerError *e) {
-        _cleanup_(desired_freep) Desired *d = NULL;
+/*
+ * Would the VM leave a requirement of its class unmet after a change (activation to state, or attaching the
+ * device attach)? Decided on a scratch model that holds only what decides the VM's devices: the VM as it will be,
+ * its devices (and the one being attached), and every other vCPU placed on a hart where one of the VM's vCPUs will
+ * be. A device's decision depends only on the device, its VM and that VM's vCPU grants, and the grants on a hart
+ * only on the vCPUs placed there and the hart's reserved files (solver.h), so solving this model gives the VM's
+ * devices exactly the decisions a solve of a full copy of the model would give them: the same answer, the same
+ * explanation, at a cost that grows with the VM and its neighbours, not with the host (a full copy and solve was
+ * about 125 ms per pass at 4,096 harts and 16,384 devices).
+ */
+static int scratch_add_vm(Model *s, const Vm *src, Vm **ret) {
+        Vm *vm;
         int r;
 
-        r = solver_compute(m2, m->policy, &d);
+        vm = model_find_vm(s, src->uuid);
+        if (!vm) {
+                r = model_add_vm(s, src->uuid, src->name, src->nr_vcpus, &vm);
+                if (r < 0)
+                        return r;
+                /* As model_copy() does: the fields the solver and the policy read, as they are. */
+                vm->state = src->state;
+                vm->klass = src->klass;
+                vm->priority = src->priority;
+                vm->priority_set = src->priority_set;
+        }
+        *ret = vm;
+        return 0;
+}
+
+static int scratch_place(Model *s, Vm *vm, uint32_t vcpu, uint32_t hart, uint8_t guest_file) {
+        int r;
+
+        r = model_vcpu_place(s, vm, vcpu, hart);
+        if (r < 0)
+                return r;
+        vm->vcpus[vcpu].guest_file = guest_file;
+        return 0;
+}
+
+static int scratch_add_device(Model *s, const char *name, uint64_t caps, bool locked, uint32_t nr_vectors,
+                              const Vector *vectors, const char *uuid) {
+        Device *d;
+        int r;
+
+        r = model_add_device(s, name, caps, &d);
+        if (r < 0)
+                return r;
+        r = model_device_set_owner(s, d, OWNER_VM, uuid);
+        if (r < 0)
+                return r;
+        d->locked = locked;
+        return model_device_set_vectors(s, d, nr_vectors, vectors);
+}
+
+static int cmp_u32(const void *a, const void *b);
+
+static int vm_scratch_model(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach,
+                            ManagerError *e, Model **ret) {
+        _cleanup_(model_freep) Model *s = NULL;
+        _cleanup_free_ uint32_t *harts = NULL;
+        size_t n_harts = 0;
+        Vm *svm;
+        int r;
+
+        r = model_new(&m->model->geometry, &s);
+        if (r < 0)
+                return r;
+        r = scratch_add_vm(s, vm, &svm);
+        if (r < 0)
+                return r;
+        svm->state = state;
+
+        /* Where the VM's vCPUs will be: an activation plans pinned vCPUs on their hart (place_pinned()), and
+         * model_vcpu_place() gives up the guest file of a vCPU that moves. */
+        harts = new(uint32_t, vm->nr_vcpus);
+        if (!harts)
+                return -ENOMEM;
+        for (uint32_t v = 0; v < vm->nr_vcpus; v++) {
+                uint32_t hart = vm->vcpus[v].hart, plan = activate ? model_vcpu_pin_plan_hart(m->model, vm, v) : NO_HART;
+                uint8_t gf = vm->vcpus[v].guest_file;
+
+                if (plan != NO_HART && plan != hart) {
+                        hart = plan;
+                        gf = 0;
+                }
+                r = scratch_place(s, svm, v, hart, gf);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_TRANSITION, r, "cannot change state: %s",
+                                                 strerror(-r));
+                if (hart != NO_HART)
+                        harts[n_harts++] = hart;
+        }
+        qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
+
+        /* Everyone else on those harts competes for their guest files. */
+        for (size_t i = 0; i < n_harts; i++) {
+                const Hart *h = &m->model->harts[harts[i]];
+
+                if (i > 0 && harts[i] == harts[i - 1])
+                        continue;
+                s->harts[harts[i]].reserved_files = h->reserved_files;
+                for (uint32_t k = 0; k < h->n_residents; k++) {
+                        const Vm *o = h->residents[k].vm;
+                        uint32_t ov = h->residents[k].vcpu;
+                        Vm *so;
+
+                        if (o == vm)
+                                continue;       /* placed above, where it will be */
+                        r = scratch_add_vm(s, o, &so);
+                        if (r < 0)
+                                return r;
+                        r = scratch_place(s, so, ov, harts[i], o->vcpus[ov].guest_file);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        for (size_t i = 0; i < vm->n_devices; i++) {
+                const Device *d = vm->devices[i];
+
+                r = scratch_add_device(s, d->name, d->caps, d->locked, d->nr_vectors, d->vectors, vm->uuid);
+                if (r < 0)
+                        return r;
+        }
+        if (attach) {
+                /* Owned by no VM now (the caller checked): its vectors have no vCPU route to carry over. */
+                const Device *d = model_find_device(m->model, attach);
+
+                r = d ? scratch_add_device(s, attach, d->caps, d->locked, d->nr_vectors, d->vectors, vm->uuid) :
+                        scratch_add_device(s, attach, 0, false, 0, NULL, vm->uuid);
+                if (r < 0)
+                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot attach '%s': %s", attach,
+                                                 strerror(-r));
+        }
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static int check_vm_satisfiable(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach,
+                                ManagerError *e) {
+        _cleanup_(desired_freep) Desired *d = NULL;
+        _cleanup_(model_freep) Model *s = NULL;
+        const Vm *svm;
+        int r;
+
+        r = vm_scratch_model(m, vm, state, activate, attach, e, &s);
+        if (r < 0)
+                return r;
+        r = solver_compute(s, m->policy, &d);
         if (r < 0)
                 return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot solve: %s", strerror(-r));
-        for (size_t i = 0; i < m2->n_devices; i++) {
-                const Device *dev = m2->devices[i];
-                const DeviceState *s;
+        svm = model_find_vm(s, vm->uuid);
+        /* By name, as the model keeps them: the first unmet device is the one reported. */
+        for (size_t i = 0; svm && i < svm->n_devices; i++) {
+                const Device *dev = svm->devices[i];
+                const DeviceState *ds = device_table_find(&d->devices, dev->name);
 
-                if (dev->owner != OWNER_VM || !streq(dev->owner_vm, uuid))
-                        continue;
-                s = device_table_find(&d->devices, dev->name);
-                if (s && s->violation) {
+                if (ds && ds->violation) {
                         _cleanup_free_ char *text = NULL;
 
-                        (void) solver_explain(m2, m->policy, s, NULL, &text);
+                        (void) solver_explain(s, m->policy, ds, NULL, &text);
                         return manager_error_set(e, MERR_ISOLATION_UNSATISFIABLE, -EPERM,
-                                                 "device '%s' of VM '%s': %s", dev->name, uuid,
-                                                 text ?: reason_describe(s->reason));
+                                                 "device '%s' of VM '%s': %s", dev->name, vm->uuid,
+                                                 text ?: reason_describe(ds->reason));
                 }
         }
         return 0;
@@ -1388,7 +1529,6 @@ static VmState vm_event_next(VmEventKind ev, VmState s) {
 }
 
 int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *event, ManagerError *e) {
-        _cleanup_(model_freep) Model *scratch = NULL;
         char uuid[UUID_STRING_MAX];
         VmEventKind ev = _EV_MAX;
         VmState next;
@@ -1413,19 +1553,7 @@ int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *ev
         /* Activation of a strict VM: refuse rather than weaken, and refuse
          * before anything changed (the hook fails the VM start with this). */
         if (next != _VM_STATE_MAX && vm_state_is_active(next) && !vm_state_is_active(vm->state)) {
-                Vm *svm;
-
-                r = model_copy(m->model, &scratch);
-                if (r < 0)
-                        return r;
-                svm = model_find_vm(scratch, uuid);
-                if (!svm)
-                        return -ESRCH;
-                r = model_vm_set_state(scratch, svm, next);
-                if (r < 0)
-                        return manager_error_set(e, MERR_INVALID_TRANSITION, r, "cannot change state: %s", strerror(-r));
-                place_pinned_in(scratch, svm);
-                r = check_vm_satisfiable(m, scratch, uuid, e);
+                r = check_vm_satisfiable(m, vm, next, true, NULL, e);
                 if (r < 0)
                         return r;
         }
@@ -1456,7 +1584,6 @@ int manager_vm_event(Manager *m, bool apply, const char *uuid_in, const char *ev
 
 int manager_attach_device(Manager *m, bool apply, const char *name, const char *owner, const char *vm_in,
                           ManagerError *e) {
-        _cleanup_(model_freep) Model *scratch = NULL;
         char uuid[UUID_STRING_MAX] = "";
         OwnerKind k;
         Device *d;
@@ -1489,23 +1616,7 @@ int manager_attach_device(Manager *m, bool apply, const char *name, const char *
                 return 0;       /* already so */
 
         if (vm && vm_state_is_active(vm->state)) {
-                Device *sd;
-
-                r = model_copy(m->model, &scratch);
-                if (r < 0)
-                        return r;
-                sd = model_find_device(scratch, name);
-                if (!sd) {
-                        r = model_add_device(scratch, name, 0, &sd);
-                        if (r < 0)
-                                return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot add '%s': %s", name,
-                                                         strerror(-r));
-                }
-                r = model_device_set_owner(scratch, sd, k, uuid);
-                if (r < 0)
-                        return manager_error_set(e, MERR_INVALID_ARGUMENT, r, "cannot attach '%s': %s", name,
-                                                 strerror(-r));
-                r = check_vm_satisfiable(m, scratch, uuid, e);
+                r = check_vm_satisfiable(m, vm, vm->state, false, name, e);
                 if (r < 0)
                         return r;
         }
