@@ -366,6 +366,31 @@ static void vm_unlink_device(Vm *vm, Device *d) {
 
 /* ---- VMs ---- */
 
+/* A new VM, defined, with no vCPU placed. uuid must be normalized. */
+static int vm_new(const char *uuid, const char *name, uint32_t nr_vcpus, Vm **ret) {
+        _cleanup_(vm_freep) Vm *vm = NULL;
+
+        vm = new0(Vm, 1);
+        if (!vm)
+                return -ENOMEM;
+        memcpy(vm->uuid, uuid, UUID_STRING_MAX);
+        if (name) {
+                vm->name = strdup(name);
+                if (!vm->name)
+                        return -ENOMEM;
+        }
+        vm->state = VM_DEFINED;
+        vm->klass = _CLASS_INVALID;
+        vm->nr_vcpus = nr_vcpus;
+        vm->vcpus = new0(Vcpu, nr_vcpus);
+        if (!vm->vcpus)
+                return -ENOMEM;
+        for (uint32_t v = 0; v < nr_vcpus; v++)
+                vm->vcpus[v] = (Vcpu) { .hart = NO_HART, .pinned_hart = NO_HART };
+        *ret = TAKE_PTR(vm);
+        return 0;
+}
+
 int model_add_vm(Model *m, const char *uuid, const char *name, uint32_t nr_vcpus, Vm **ret) {
         _cleanup_(vm_freep) Vm *vm = NULL;
         char u[UUID_STRING_MAX];
@@ -386,23 +411,9 @@ int model_add_vm(Model *m, const char *uuid, const char *name, uint32_t nr_vcpus
         if (name && model_find_vm_by_name(m, name))
                 return -EEXIST;
 
-        vm = new0(Vm, 1);
-        if (!vm)
-                return -ENOMEM;
-        memcpy(vm->uuid, u, sizeof(u));
-        if (name) {
-                vm->name = strdup(name);
-                if (!vm->name)
-                        return -ENOMEM;
-        }
-        vm->state = VM_DEFINED;
-        vm->klass = _CLASS_INVALID;
-        vm->nr_vcpus = nr_vcpus;
-        vm->vcpus = new0(Vcpu, nr_vcpus);
-        if (!vm->vcpus)
-                return -ENOMEM;
-        for (uint32_t v = 0; v < nr_vcpus; v++)
-                vm->vcpus[v] = (Vcpu) { .hart = NO_HART, .pinned_hart = NO_HART };
+        r = vm_new(u, name, nr_vcpus, &vm);
+        if (r < 0)
+                return r;
 
         if (!GREEDY_REALLOC(m->vms, m->n_vms_allocated, m->n_vms + 1))
                 return -ENOMEM;
@@ -856,13 +867,23 @@ int model_copy(const Model *m, Model **ret) {
                 c->harts[i].cpu = m->harts[i].cpu;
                 c->harts[i].reserved_files = m->harts[i].reserved_files;
         }
+        /*
+         * The source's VMs are valid, unique and sorted already: append them in order. model_add_vm() would check
+         * each name against every VM added before it (quadratic in the number of VMs: a copy of the bench's
+         * largest host spent most of its time there) and look for devices that have none to find yet.
+         */
+        c->vms = new(Vm *, m->n_vms);
+        if (m->n_vms > 0 && !c->vms)
+                return -ENOMEM;
+        c->n_vms_allocated = m->n_vms;
         for (size_t i = 0; i < m->n_vms; i++) {
                 const Vm *src = m->vms[i];
                 Vm *vm;
 
-                r = model_add_vm(c, src->uuid, src->name, src->nr_vcpus, &vm);
+                r = vm_new(src->uuid, src->name, src->nr_vcpus, &vm);
                 if (r < 0)
                         return r;
+                c->vms[c->n_vms++] = vm;
                 vm->state = src->state;
                 vm->klass = src->klass;
                 vm->priority = src->priority;

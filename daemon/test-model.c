@@ -180,6 +180,55 @@ TEST(vm_devices_sorted) {
         ASSERT_STREQ(vm->devices[1]->name, "0000:03:00.0");
 }
 
+/* A copy equals its source: every VM (named or not, in order), its vCPUs and linked devices; the copy stays a
+ * model whose rules hold (a VM name is still unique in it). */
+TEST(copy_many_vms) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 8, .nr_guest_files = 3, .nr_ids = 255 };
+        _cleanup_(model_freep) Model *m = NULL, *c = NULL;
+        json_object *a, *b;
+        char u[UUID_STRING_MAX];
+
+        ASSERT_OK(model_new(&g, &m));
+        for (unsigned i = 0; i < 300; i++) {
+                Vm *vm;
+
+                if (i % 3 == 0)
+                        ASSERT_OK(model_add_vm(m, test_uuid(1000 - i, u), NULL, 2, &vm));      /* no name */
+                else
+                        vm = test_add_vm(m, 1000 - i, 2, i % 2 ? VM_RUNNING : VM_STOPPED, (IsolationClass) (i % 3));
+                ASSERT_OK(model_vcpu_place(m, vm, 0, i % 8));
+                ASSERT_OK(model_vcpu_place(m, vm, 1, (i + 3) % 8));
+                if (i % 5 == 0) {
+                        uint32_t vcpus[2] = { 0, 1 };
+                        char name[32];
+
+                        (void) snprintf(name, sizeof(name), "0000:%02x:%02x.0", i / 32, i % 32);
+                        (void) test_add_vm_device(m, name, vm, CAPS_ALL, 2, vcpus);
+                }
+        }
+        ASSERT_OK(model_copy(m, &c));
+        ASSERT_EQ(c->n_vms, m->n_vms);
+        for (size_t i = 0; i < m->n_vms; i++) {
+                ASSERT_STREQ(c->vms[i]->uuid, m->vms[i]->uuid);
+                ASSERT_EQ(c->vms[i]->n_devices, m->vms[i]->n_devices);
+                ASSERT_TRUE(model_find_vm(c, m->vms[i]->uuid) == c->vms[i]);
+        }
+        for (size_t i = 0; i < m->n_devices; i++)
+                ASSERT_TRUE(model_find_device(c, m->devices[i]->name)->vm ==
+                            model_find_vm(c, m->devices[i]->vm->uuid));
+        ASSERT_OK(model_to_json(m, &a));
+        ASSERT_OK(model_to_json(c, &b));
+        ASSERT_STREQ(json_object_to_json_string(a), json_object_to_json_string(b));
+        json_object_put(a);
+        json_object_put(b);
+
+        /* Names and UUIDs are still unique in the copy, and it grows like any model. */
+        ASSERT_ERROR(model_add_vm(c, test_uuid(6000, u), "vm999", 1, NULL), EEXIST);
+        ASSERT_ERROR(model_add_vm(c, test_uuid(999, u), NULL, 1, NULL), EEXIST);
+        ASSERT_OK(model_add_vm(c, test_uuid(5000, u), "vm5000", 1, NULL));
+        ASSERT_EQ(c->n_vms, m->n_vms + 1);
+}
+
 TEST(sizes) {
         ASSERT_TRUE(sizeof(Entry) <= 32);
         ASSERT_TRUE(sizeof(Vector) == 8);
