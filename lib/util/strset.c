@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strset.h"
+#include "strv.h"
+
+/* FNV-1a: device names and UUIDs share long prefixes, and every byte goes into the hash. */
+static size_t hash_string(const char *v) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (const unsigned char *c = (const unsigned char *) v; *c; c++) {
+                h ^= *c;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return (size_t) (h ^ (h >> 32));
+}
+
+void strset_done(StrSet *s) {
+        if (!s)
+                return;
+        strv_free(s->strv);
+        free(s->slots);
+        *s = (StrSet) {};
+}
+
+/* The slot that holds v, or the empty slot where it would go. */
+static size_t *slot_of(const StrSet *s, const char *v) {
+        size_t mask = s->n_slots - 1;
+
+        for (size_t i = hash_string(v) & mask;; i = (i + 1) & mask) {
+                size_t *slot = &s->slots[i];
+
+                if (*slot == 0 || streq(s->strv[*slot - 1], v))
+                        return slot;
+        }
+}
+
+/* Rebuild the index with room for n members at a load of at most one half. */
+static int reindex(StrSet *s, size_t n) {
+        size_t n_slots = 16, *slots;
+        StrSet t;
+
+        while (n_slots / 2 < n) {
+                if (n_slots > SIZE_MAX / 2 / sizeof(size_t))
+                        return -ENOMEM;
+                n_slots *= 2;
+        }
+        if (n_slots <= s->n_slots)
+                return 0;
+        slots = calloc(n_slots, sizeof(size_t));
+        if (!slots)
+                return -ENOMEM;
+        t = (StrSet) { .strv = s->strv, .slots = slots, .n_slots = n_slots };
+        for (size_t i = 0; i < s->n; i++)
+                *slot_of(&t, s->strv[i]) = i + 1;
+        free(s->slots);
+        s->slots = slots;
+        s->n_slots = n_slots;
+        return 0;
+}
+
+bool strset_contains(const StrSet *s, const char *v) {
+        if (!s || !v || s->n == 0)
+                return false;
+        return *slot_of(s, v) != 0;
+}
+
+int strset_put(StrSet *s, const char *v) {
+        _cleanup_free_ char *copy = NULL;
+        size_t *slot;
+        int r;
+
+        assert_return(s && v, -EINVAL);
+
+        if (strset_contains(s, v))
+                return 0;
+        r = reindex(s, s->n + 1);
+        if (r < 0)
+                return r;
+        copy = strdup(v);
+        if (!copy)
+                return -ENOMEM;
+        /* The member and the terminator after it. */
+        if (!GREEDY_REALLOC(s->strv, s->n_allocated, s->n + 2))
+                return -ENOMEM;
+        slot = slot_of(s, v);
+        s->strv[s->n] = TAKE_PTR(copy);
+        s->strv[s->n + 1] = NULL;
+        *slot = ++s->n;
+        return 1;
+}
+
+int strset_put_strv(StrSet *s, char *const *l) {
+        int n = 0, r;
+
+        STRV_FOREACH(i, l) {
+                r = strset_put(s, *i);
+                if (r < 0)
+                        return r;
+                n += r;
+        }
+        return n;
+}
+
+char **strset_steal(StrSet *s) {
+        char **l = TAKE_PTR(s->strv);
+
+        free(s->slots);
+        *s = (StrSet) {};
+        return l;
+}
