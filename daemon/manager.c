@@ -509,12 +509,52 @@ static int manager_arm_save(Manager *m) {
         return sd_event_source_set_enabled(m->save_event, SD_EVENT_ONESHOT);
 }
 
-/* Emit the signals for what the last run changed, and save the state. Only
- * the decisions that changed are logged, signalled and copied: a burst of
- * affinity events on a big host touches few devices. */
+/* Compare one decision of the last run with what was last emitted for its device: log, signal and record it if
+ * it changed, and signal a change of whether the backend has it. */
+static void note_decision(Manager *m, const DeviceState *s) {
+        DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
+        int r;
+
+        if (!decision_differs(old, s)) {
+                /* Only whether the backend has it changed (pending -> applied). */
+                if (old->apply_state != s->apply_state || old->apply_error != s->apply_error) {
+                        old->apply_state = s->apply_state;
+                        old->apply_error = s->apply_error;
+                        bus_emit_device_apply_changed(m, s->name);
+                }
+                return;
+        }
+
+        log_fields(LOG_INFO, 0, &((LogFields) { .device = s->name,
+                                                .mode = mode_to_string(s->mode),
+                                                .reason = reason_to_string(s->reason) }),
+                   "Device '%s': mode %s (%s)", s->name, mode_to_string(s->mode), reason_to_string(s->reason));
+        r = remember_decision(m, s);
+        if (r < 0)
+                log_warning_errno(r, "Cannot record the decision for '%s': %m", s->name);
+        bus_emit_device_changed(m, s->name, old ? "modes" : "added");
+}
+
+static void forget_decision(Manager *m, const char *name) {
+        char copy[DEVICE_NAME_MAX];
+
+        if (!m->last_desired || !device_table_find(m->last_desired, name))
+                return;
+        /* name may point into the table. */
+        strcpy(copy, name);
+        (void) device_table_remove(m->last_desired, copy);
+        bus_emit_device_changed(m, copy, "removed");
+}
+
+/*
+ * Emit the signals for what the last run changed, and save the state. Only the decisions that changed are logged,
+ * signalled and copied, and only the devices the run recomputed (reconciler_last_solved()) are compared: a burst of
+ * affinity events on a big host touches few devices, and comparing all 16,384 devices of the largest host after
+ * every run cost more than the run itself. A full solve (or the first run) compares everything.
+ */
 static void manager_after_run(Manager *m) {
         const Desired *d = reconciler_desired(m->reconciler);
-        int r;
+        char *const *solved;
 
         /* The kernel's entries say which CPU owns each hart; IRQ affinity
          * (a CPU) is only meaningful through that map. */
@@ -524,42 +564,26 @@ static void manager_after_run(Manager *m) {
                         (void) irq_watch_refresh_device(m->irq_watch, m->model->devices[i]->name);
         }
 
-        if (d) {
-                for (size_t i = 0; i < d->devices.n_devices; i++) {
-                        const DeviceState *s = &d->devices.devices[i];
-                        DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
-                        bool added = !old;
+        solved = reconciler_last_solved(m->reconciler);
+        if (d && solved && m->last_desired)
+                STRV_FOREACH(name, solved) {
+                        const DeviceState *s = device_table_find(&d->devices, *name);
 
-                        if (!decision_differs(old, s)) {
-                                /* Only whether the backend has it changed (pending -> applied). */
-                                if (old->apply_state != s->apply_state || old->apply_error != s->apply_error) {
-                                        old->apply_state = s->apply_state;
-                                        old->apply_error = s->apply_error;
-                                        bus_emit_device_apply_changed(m, s->name);
-                                }
-                                continue;
-                        }
-
-                        log_fields(LOG_INFO, 0, &((LogFields) { .device = s->name,
-                                                                .mode = mode_to_string(s->mode),
-                                                                .reason = reason_to_string(s->reason) }),
-                                   "Device '%s': mode %s (%s)", s->name, mode_to_string(s->mode),
-                                   reason_to_string(s->reason));
-                        r = remember_decision(m, s);
-                        if (r < 0)
-                                log_warning_errno(r, "Cannot record the decision for '%s': %m", s->name);
-                        bus_emit_device_changed(m, s->name, added ? "added" : "modes");
+                        if (s)
+                                note_decision(m, s);
+                        else
+                                /* Listed but no longer decided: the run removed it. */
+                                forget_decision(m, *name);
                 }
+        else if (d) {
+                for (size_t i = 0; i < d->devices.n_devices; i++)
+                        note_decision(m, &d->devices.devices[i]);
                 for (size_t i = 0; m->last_desired && i < m->last_desired->n_devices;) {
-                        char name[DEVICE_NAME_MAX];
-
                         if (device_table_find(&d->devices, m->last_desired->devices[i].name)) {
                                 i++;
                                 continue;
                         }
-                        strcpy(name, m->last_desired->devices[i].name);
-                        (void) device_table_remove(m->last_desired, name);
-                        bus_emit_device_changed(m, name, "removed");
+                        forget_decision(m, m->last_desired->devices[i].name);
                 }
         }
 

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The Manager without the bus, on random small sim hosts where guest files are scarce: what it decides locally
+ * (to stay cheap on large hosts) must be what a computation over the whole model decides.
+ *
+ *   - IsolationUnsatisfiable for VMEvent(start|prepare|migrate-in-prepare) and AttachDevice() to an active VM is
+ *     checked on a scratch model of the VM's neighbourhood; the oracle here is a full copy of the model, solved
+ *     in full, exactly as the Manager once did it: same answer, same message.
+ *   - After every settled event, the Manager's record of emitted decisions (last_desired, kept up to date from
+ *     the devices each run recomputed) equals the reconciler's decisions, and a full plan of the current model
+ *     against the backend is empty: the backend has converged even where the Manager skipped a run for an echo.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <systemd/sd-event.h>
+
+#include "backend-sim.h"
+#include "bus-names.h"
+#include "json-util.h"
+#include "log.h"
+#include "manager.h"
+#include "test-common.h"
+
+DEFINE_TEST_MAIN
+
+#define N_VMS 6
+#define N_DEVICES 10
+
+static const char *const classes[] = { "strict", "balanced", "performance" };
+static const char *const states[] = { "running", "defined", "stopped" };
+
+static void vm_uuid(unsigned i, char buf[static UUID_STRING_MAX]) {
+        (void) snprintf(buf, UUID_STRING_MAX, "55555555-0000-4000-8000-%012x", i);
+}
+
+static void device_name(unsigned i, char buf[static DEVICE_NAME_MAX]) {
+        (void) snprintf(buf, DEVICE_NAME_MAX, "0000:%02x:00.0", 0x40 + i);
+}
+
+static json_object *random_scenario(uint64_t *rng, uint32_t *ret_vcpus) {
+        json_object *root = json_object_new_object(), *geo = json_object_new_object(),
+                    *policy = json_object_new_object(), *vms = json_object_new_array(),
+                    *devs = json_object_new_array();
+        uint32_t harts = 3 + (uint32_t) (test_rand(rng) % 2), guests = 1 + (uint32_t) (test_rand(rng) % 2);
+
+        ASSERT_TRUE(root && geo && policy && vms && devs);
+        json_object_object_add(root, "version", json_object_new_int(1));
+        json_object_object_add(geo, "groups", json_object_new_int(1));
+        json_object_object_add(geo, "harts", json_object_new_int((int) harts));
+        json_object_object_add(geo, "guest_files", json_object_new_int((int) guests));
+        json_object_object_add(geo, "ids", json_object_new_int(255));
+        json_object_object_add(root, "geometry", geo);
+        json_object_object_add(policy, "version", json_object_new_int(1));
+        json_object_object_add(policy, "mrif_fallback", json_object_new_boolean(test_rand(rng) % 2));
+        json_object_object_add(root, "policy", policy);
+
+        for (unsigned i = 0; i < N_VMS; i++) {
+                json_object *vm = json_object_new_object(), *placement = json_object_new_array();
+                char u[UUID_STRING_MAX], name[16];
+
+                vm_uuid(i, u);
+                (void) snprintf(name, sizeof(name), "v%u", i);
+                ret_vcpus[i] = 1 + (uint32_t) (test_rand(rng) % 3);
+                json_object_object_add(vm, "uuid", json_object_new_string(u));
+                json_object_object_add(vm, "name", json_object_new_string(name));
+                json_object_object_add(vm, "vcpus", json_object_new_int((int) ret_vcpus[i]));
+                json_object_object_add(vm, "state", json_object_new_string(states[test_rand(rng) % 3]));
+                json_object_object_add(vm, "class", json_object_new_string(classes[test_rand(rng) % 3]));
+                json_object_object_add(vm, "priority", json_object_new_int((int) (test_rand(rng) % 3)));
+                for (uint32_t v = 0; v < ret_vcpus[i]; v++)
+                        json_object_array_add(placement, test_rand(rng) % 5 == 0 ? NULL :
+                                              json_object_new_int((int) (test_rand(rng) % harts)));
+                json_object_object_add(vm, "placement", placement);
+                json_object_array_add(vms, vm);
+        }
+        json_object_object_add(root, "vms", vms);
+
+        for (unsigned i = 0; i < N_DEVICES; i++) {
+                json_object *d = json_object_new_object(), *caps = json_object_new_array(),
+                            *vectors = json_object_new_array();
+                unsigned owner = (unsigned) (test_rand(rng) % (N_VMS + 2));
+                uint32_t nv = 1 + (uint32_t) (test_rand(rng) % 3);
+                char name[DEVICE_NAME_MAX];
+
+                device_name(i, name);
+                json_object_object_add(d, "name", json_object_new_string(name));
+                if (test_rand(rng) % 8 != 0)
+                        json_object_array_add(caps, json_object_new_string("msi-flat"));
+                if (test_rand(rng) % 2)
+                        json_object_array_add(caps, json_object_new_string("msi-mrif"));
+                if (test_rand(rng) % 4 != 0)
+                        json_object_array_add(caps, json_object_new_string("guest-file"));
+                json_object_object_add(d, "caps", caps);
+                if (owner < N_VMS) {
+                        char u[UUID_STRING_MAX];
+
+                        vm_uuid(owner, u);
+                        json_object_object_add(d, "owner", json_object_new_string("vm"));
+                        json_object_object_add(d, "vm", json_object_new_string(u));
+                } else
+                        json_object_object_add(d, "owner", json_object_new_string("host"));
+                if (test_rand(rng) % 6 == 0)
+                        json_object_object_add(d, "locked", json_object_new_boolean(true));
+                for (uint32_t k = 0; k < nv; k++) {
+                        json_object *v = json_object_new_object();
+
+                        json_object_object_add(v, "hart", json_object_new_int((int) (test_rand(rng) % harts)));
+                        if (owner < N_VMS)
+                                json_object_object_add(v, "vcpu", json_object_new_int(
+                                                               (int) (test_rand(rng) % ret_vcpus[owner])));
+                        json_object_array_add(vectors, v);
+                }
+                json_object_object_add(d, "vectors", vectors);
+                json_object_array_add(devs, d);
+        }
+        json_object_object_add(root, "devices", devs);
+        return root;
+}
+
+static Manager *start(const char *scenario_path) {
+        Manager *m = NULL;
+        ManagerConfig c = {
+                .backend = BACKEND_KIND_SIM,
+                .scenario = scenario_path,
+                .config_dir = "/nonexistent-rvmsi-config",
+                .state_dir = "",
+                .affinity = _AFFINITY_SOURCE_INVALID,
+        };
+
+        sigset_t ss;
+
+        /* sd-event takes these signals through a signalfd: they must be blocked. */
+        sigemptyset(&ss);
+        sigaddset(&ss, SIGTERM);
+        sigaddset(&ss, SIGINT);
+        sigaddset(&ss, SIGHUP);
+        ASSERT_OK(sigprocmask(SIG_BLOCK, &ss, NULL));
+        /* A line per decision of thousands of events would bury a failure. */
+        (void) setenv("RVMSI_LOG_LEVEL", "warning", 0);
+        log_setup();
+        ASSERT_OK(manager_new(&c, &m));
+        ASSERT_OK(manager_startup(m));
+        return m;
+}
+
+/* Run the loop until nothing is pending and the reconciler is clean. */
+static void settle(Manager *m) {
+        for (int i = 0; i < 1000; i++) {
+                int r = sd_event_run(m->event, 0);
+
+                ASSERT_TRUE(r >= 0);
+                if (r == 0 && !reconciler_is_dirty(m->reconciler))
+                        return;
+        }
+        TEST_FAIL("the event loop does not settle");
+}
+
+/*
+ * The IsolationUnsatisfiable check as the Manager did it before it looked at the VM's neighbourhood only: copy
+ * the whole model, apply the change, solve everything. Returns 1 and the message if the VM would be left with an
+ * unmet requirement.
+ */
+static int oracle(Manager *m, const char *uuid, bool activate, VmState next, const char *attach, char **ret) {
+        _cleanup_(model_freep) Model *c = NULL;
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *vm;
+
+        ASSERT_OK(model_copy(m->model, &c));
+        vm = model_find_vm(c, uuid);
+        ASSERT_NOT_NULL(vm);
+        if (activate) {
+                ASSERT_OK(model_vm_set_state(c, vm, next));
+                for (uint32_t i = 0; i < vm->nr_vcpus; i++) {
+                        uint32_t h = model_vcpu_pin_plan_hart(c, vm, i);
+
+                        if (h != NO_HART && vm->vcpus[i].hart != h)
+                                ASSERT_OK(model_vcpu_place(c, vm, i, h));
+                }
+        }
+        if (attach) {
+                Device *sd = model_find_device(c, attach);
+
+                if (!sd)
+                        ASSERT_OK(model_add_device(c, attach, 0, &sd));
+                ASSERT_OK(model_device_set_owner(c, sd, OWNER_VM, uuid));
+        }
+        ASSERT_OK(solver_compute(c, m->policy, &d));
+        for (size_t i = 0; i < c->n_devices; i++) {
+                const Device *dev = c->devices[i];
+                const DeviceState *s;
+
+                if (dev->owner != OWNER_VM || !streq(dev->owner_vm, uuid))
+                        continue;
+                s = device_table_find(&d->devices, dev->name);
+                if (s && s->violation) {
+                        _cleanup_free_ char *text = NULL;
+
+                        ASSERT_OK(solver_explain(c, m->policy, s, NULL, &text));
+                        ASSERT_TRUE(asprintf(ret, "device '%s' of VM '%s': %s", dev->name, uuid, text) >= 0);
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+static void assert_same_answer(int r, const ManagerError *e, int expect, const char *message) {
+        if (expect) {
+                ASSERT_EQ(r, -EPERM);
+                ASSERT_EQ(e->code, MERR_ISOLATION_UNSATISFIABLE);
+                ASSERT_STREQ(e->message, message);
+        } else if (r < 0)
+                ASSERT_NE(e->code, MERR_ISOLATION_UNSATISFIABLE);
+}
+
+/* What the Manager emitted last equals the reconciler's decisions, and the backend has a full solve's plan done. */
+static void assert_consistent(Manager *m) {
+        const Desired *d = reconciler_desired(m->reconciler);
+        _cleanup_(desired_freep) Desired *full = NULL;
+        _cleanup_(plan_freep) Plan *plan = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL;
+
+        ASSERT_NOT_NULL(d);
+        ASSERT_NOT_NULL(m->last_desired);
+        ASSERT_EQ(m->last_desired->n_devices, d->devices.n_devices);
+        for (size_t i = 0; i < d->devices.n_devices; i++) {
+                const DeviceState *s = &d->devices.devices[i];
+                const DeviceState *o = device_table_find(m->last_desired, s->name);
+
+                if (!o)
+                        TEST_FAIL("no emitted decision for '%s'", s->name);
+                ASSERT_EQ(o->mode, s->mode);
+                ASSERT_EQ(o->reason, s->reason);
+                ASSERT_EQ(o->violation, s->violation);
+                ASSERT_EQ(o->isolation, s->isolation);
+                ASSERT_EQ(o->apply_state, s->apply_state);
+                ASSERT_EQ(o->apply_error, s->apply_error);
+                ASSERT_EQ(o->n_entries, s->n_entries);
+                for (uint32_t j = 0; j < s->n_entries; j++) {
+                        ASSERT_EQ(o->entries[j].target, s->entries[j].target);
+                        ASSERT_TRUE(entry_same_destination(&o->entries[j], &s->entries[j]));
+                        ASSERT_EQ(o->entries[j].reason, s->entries[j].reason);
+                        ASSERT_EQ(o->entries[j].refcount, s->entries[j].refcount);
+                }
+        }
+
+        /* The incremental decisions are a full solve's, and the backend holds them. */
+        ASSERT_OK(solver_compute(m->model, m->policy, &full));
+        a = test_desired_string(d);
+        b = test_desired_string(full);
+        ASSERT_STREQ(a, b);
+        ASSERT_OK(reconciler_plan(m->reconciler, &plan));
+        if (plan->n_ops != 0)
+                TEST_FAIL("%zu operations left for a full plan after the Manager settled", plan->n_ops);
+}
+
+static const char *const events[] = {
+        RVMSI_VM_EVENT_START, RVMSI_VM_EVENT_PREPARE, RVMSI_VM_EVENT_MIGRATE_IN_PREPARE, RVMSI_VM_EVENT_STOPPED,
+        RVMSI_VM_EVENT_MIGRATE_OUT_BEGIN, RVMSI_VM_EVENT_MIGRATE_DONE, RVMSI_VM_EVENT_RELEASE,
+};
+
+static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigned *n_refused) {
+        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
+        _cleanup_(manager_freep) Manager *m = NULL;
+        uint32_t vcpus[N_VMS];
+        uint64_t rng = seed;
+        json_object *sc;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        (void) snprintf(path, sizeof(path), "%s/host.json", dir);
+        sc = random_scenario(&rng, vcpus);
+        ASSERT_TRUE(json_object_to_file_ext(path, sc, JSON_C_TO_STRING_PLAIN) >= 0);
+        json_object_put(sc);
+        m = start(path);
+        settle(m);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+        assert_consistent(m);
+
+        for (unsigned step = 0; step < steps; step++) {
+                Sim *sim = backend_sim(m->backend);
+                unsigned i = (unsigned) (test_rand(&rng) % N_VMS);
+                char u[UUID_STRING_MAX], name[DEVICE_NAME_MAX];
+                ManagerError e = {};
+                _cleanup_free_ char *message = NULL;
+                Vm *vm;
+                int r, expect;
+
+                vm_uuid(i, u);
+                vm = model_find_vm(m->model, u);
+                switch (test_rand(&rng) % 6) {
+                case 0:
+                case 1: {
+                        const char *ev = events[test_rand(&rng) % ELEMENTSOF(events)];
+                        bool activate;
+                        VmState next;
+
+                        if (!vm) {
+                                char vname[16];
+
+                                (void) snprintf(vname, sizeof(vname), "v%u", i);
+                                ASSERT_OK(manager_register_vm(m, true, vname, u, vcpus[i], NULL, 0,
+                                                              classes[test_rand(&rng) % 3], 0, &e));
+                                break;
+                        }
+                        next = streq(ev, RVMSI_VM_EVENT_MIGRATE_IN_PREPARE) ? VM_MIGRATING_IN : VM_RUNNING;
+                        activate = !vm_state_is_active(vm->state) &&
+                                (streq(ev, RVMSI_VM_EVENT_START) || streq(ev, RVMSI_VM_EVENT_PREPARE) ||
+                                 streq(ev, RVMSI_VM_EVENT_MIGRATE_IN_PREPARE));
+                        expect = activate ? oracle(m, u, true, next, NULL, &message) : 0;
+                        r = manager_vm_event(m, false, u, ev, &e);
+                        assert_same_answer(r, &e, expect, message);
+                        if (activate) {
+                                (*n_checked)++;
+                                *n_refused += expect;
+                        }
+                        if (r >= 0)
+                                ASSERT_OK(manager_vm_event(m, true, u, ev, &e));
+                        break;
+                }
+                case 2: {
+                        const Device *d;
+
+                        /* Sometimes a device nobody has seen yet. */
+                        device_name((unsigned) (test_rand(&rng) % (N_DEVICES + 2)), name);
+                        d = model_find_device(m->model, name);
+                        if (!vm || (d && d->owner == OWNER_VM && !streq(d->owner_vm, u)) ||
+                            (d && d->owner == OWNER_VM && streq(d->owner_vm, u)))
+                                break;
+                        expect = vm_state_is_active(vm->state) ? oracle(m, u, false, vm->state, name, &message) : 0;
+                        r = manager_attach_device(m, false, name, "vm", u, &e);
+                        assert_same_answer(r, &e, expect, message);
+                        if (vm_state_is_active(vm->state)) {
+                                (*n_checked)++;
+                                *n_refused += expect;
+                        }
+                        if (r >= 0)
+                                ASSERT_OK(manager_attach_device(m, true, name, "vm", u, &e));
+                        break;
+                }
+                case 3:
+                        device_name((unsigned) (test_rand(&rng) % N_DEVICES), name);
+                        if (manager_detach_device(m, false, name, &e) >= 0)
+                                ASSERT_OK(manager_detach_device(m, true, name, &e));
+                        break;
+                case 4:
+                        /* KVM moves a vCPU (or the VM re-registers with one vCPU pinned to a CPU). */
+                        if (!vm)
+                                break;
+                        if (test_rand(&rng) % 3 == 0) {
+                                uint32_t cpu = (uint32_t) (test_rand(&rng) % m->model->geometry.nr_harts);
+                                PinSpec pin = { .vcpu = 0, .cpus = &cpu, .n_cpus = 1 };
+
+                                ASSERT_OK(manager_register_vm(m, true, vm->name, u, vm->nr_vcpus, &pin, 1,
+                                                              vm->klass >= 0 ? classes[vm->klass] : "",
+                                                              vm->priority, &e));
+                        } else
+                                (void) sim_vcpu_move(sim, u, (uint32_t) (test_rand(&rng) % vm->nr_vcpus),
+                                                     (uint32_t) (test_rand(&rng) % m->model->geometry.nr_harts));
+                        break;
+                case 5: {
+                        const Model *w = sim_world(sim);
+                        const Device *d = w->devices[test_rand(&rng) % w->n_devices];
+
+                        if (d->nr_vectors > 0)
+                                (void) sim_set_affinity(sim, d->name, (uint32_t) (test_rand(&rng) % d->nr_vectors),
+                                                        (uint32_t) (test_rand(&rng) % w->geometry.nr_harts));
+                        break;
+                }
+                }
+                settle(m);
+                assert_consistent(m);
+        }
+}
+
+TEST(local_checks_match_the_whole_model) {
+        unsigned checked = 0, refused = 0;
+
+        for (uint64_t seed = 1; seed <= 60; seed++)
+                one_host(seed * 7919, 150, &checked, &refused);
+        /* The hosts must exercise both answers, or the comparison proves nothing. */
+        printf("%u activations and attachments checked, %u refused\n", checked, refused);
+        ASSERT_TRUE(checked > 500);
+        ASSERT_TRUE(refused > 50);
+        ASSERT_TRUE(refused < checked - 50);
+}
