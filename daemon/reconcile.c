@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include "reconcile.h"
+#include "strset.h"
 #include "strv.h"
 
 Plan *plan_free(Plan *p) {
@@ -398,11 +399,11 @@ struct Reconciler {
         Backend *backend;
         Desired *desired;
         bool dirty, dirty_all;
-        char **dirty_vms;
-        char **dirty_devices;
+        StrSet dirty_vms;               /* canonical UUIDs */
+        StrSet dirty_devices;
         /* Changed devices a backend without dump_device must read back in a run of their own (this run's, the
          * previous run's). */
-        char **readback, **readback_prev;
+        StrSet readback, readback_prev;
         /* What the last run recomputed (reconciler_last_solved()); last_solved_all: every device. */
         char **last_solved;
         bool last_solved_all;
@@ -429,17 +430,17 @@ Reconciler *reconciler_free(Reconciler *r) {
         if (!r)
                 return NULL;
         desired_free(r->desired);
-        strv_free(r->dirty_vms);
-        strv_free(r->dirty_devices);
-        strv_free(r->readback);
-        strv_free(r->readback_prev);
+        strset_done(&r->dirty_vms);
+        strset_done(&r->dirty_devices);
+        strset_done(&r->readback);
+        strset_done(&r->readback_prev);
         strv_free(r->last_solved);
         return mfree(r);
 }
 
 bool reconciler_mark_dirty(Reconciler *r, DirtyScope scope, const char *key) {
         bool was_clean;
-        char ***l = NULL;
+        StrSet *l = NULL;
         char u[UUID_STRING_MAX];
 
         if (!r)
@@ -466,9 +467,9 @@ bool reconciler_mark_dirty(Reconciler *r, DirtyScope scope, const char *key) {
         default:
                 r->dirty_all = true;
         }
-        if (l && !r->dirty_all && key && !strv_contains(*l, key))
+        if (l && !r->dirty_all && key)
                 /* Out of memory: fall back to a full run rather than lose the event. */
-                if (strv_extend(l, key) < 0)
+                if (strset_put(l, key) < 0)
                         r->dirty_all = true;
         return was_clean;
 }
@@ -497,8 +498,8 @@ static void last_solved_reset(Reconciler *r, bool all) {
 
 static void reconciler_clean(Reconciler *r) {
         r->dirty = r->dirty_all = false;
-        r->dirty_vms = strv_free(r->dirty_vms);
-        r->dirty_devices = strv_free(r->dirty_devices);
+        strset_done(&r->dirty_vms);
+        strset_done(&r->dirty_devices);
 }
 
 /* Read back only what is needed; falls back to a full dump without per-object dump ops. */
@@ -597,7 +598,7 @@ static void sync_held_files(Model *m, const Actual *a) {
  * only the backend knows: a device the model learned from udev starts with no caps, and the read-back fills them
  * in before anything is decided for it. Returns the number of devices whose facts changed.
  */
-static int sync_device_facts(Model *m, const Actual *a, char ***changed) {
+static int sync_device_facts(Model *m, const Actual *a, StrSet *changed) {
         int n = 0, k;
 
         /*
@@ -628,7 +629,7 @@ static int sync_device_facts(Model *m, const Actual *a, char ***changed) {
                         (void) model_device_set_locked(m, d, s->locked);
                 } else
                         continue;
-                if (changed && !strv_contains(*changed, d->name) && (k = strv_extend(changed, d->name)) < 0)
+                if (changed && (k = strset_put(changed, d->name)) < 0)
                         return k;
                 n++;
         }
@@ -725,8 +726,8 @@ static int verify_device(Reconciler *r, DeviceState *s, const Actual *before, co
                  * that needs an operation again right after its read-back stays pending, no loop on a
                  * backend that takes operations without doing them.
                  */
-                if (entries_differing(s, a, NULL) == 0 && !strv_contains(r->readback_prev, s->name) &&
-                    strv_extend(&r->readback, s->name) < 0)
+                if (entries_differing(s, a, NULL) == 0 && !strset_contains(&r->readback_prev, s->name) &&
+                    strset_put(&r->readback, s->name) < 0)
                         return -ENOMEM;
                 return 0;
         }
@@ -772,7 +773,7 @@ static void reconciler_verify(Reconciler *r, bool all, char *const *devices, con
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_(actual_freep) Actual *actual = NULL;
-        _cleanup_strv_free_ char **devices = NULL, **vms = NULL;
+        _cleanup_strset_ StrSet devices = {}, vms = {};
         const Policy *policy = *r->policy;
         unsigned flags = backend_has_feature(r->backend, BACKEND_FEATURE_GUEST_FILES) ? RECONCILE_GUEST_FILES : 0;
         ReconcileStats st = {};
@@ -802,34 +803,33 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 if (k < 0)
                         return k;
         } else {
-                STRV_FOREACH(uuid, r->dirty_vms) {
-                        const Vm *vm;
+                /* All dirty VMs at once: a burst may have moved vCPUs of several VMs onto each other's harts. */
+                k = solver_update_vms(r->model, policy, r->desired, strset_strv(&r->dirty_vms), &devices, &vms);
+                if (k < 0)
+                        return k;
+                st.n_devices_resolved += (size_t) k;
+                STRV_FOREACH(uuid, strset_strv(&r->dirty_vms)) {
+                        const Vm *vm = model_find_vm(r->model, *uuid);
 
-                        k = solver_update_vm_changed(r->model, policy, r->desired, *uuid, &devices, &vms);
-                        if (k < 0)
-                                return k;
-                        st.n_devices_resolved += (size_t) k;
-                        if (!strv_contains(vms, *uuid) && (k = strv_extend(&vms, *uuid)) < 0)
+                        if ((k = strset_put(&vms, *uuid)) < 0)
                                 return k;
                         /*
                          * The event may have changed the VM's devices in the backend even where
                          * the decision stayed (the kernel follows vCPUs itself): read them back.
                          */
-                        vm = model_find_vm(r->model, *uuid);
                         for (size_t i = 0; vm && i < vm->n_devices; i++)
-                                if (!strv_contains(devices, vm->devices[i]->name) &&
-                                    (k = strv_extend(&devices, vm->devices[i]->name)) < 0)
+                                if ((k = strset_put(&devices, vm->devices[i]->name)) < 0)
                                         return k;
                 }
-                STRV_FOREACH(name, r->dirty_devices) {
+                STRV_FOREACH(name, strset_strv(&r->dirty_devices)) {
                         k = solver_update_device(r->model, policy, r->desired, *name);
                         if (k < 0)
                                 return k;
                         st.n_devices_resolved += (size_t) k;
-                        if (!strv_contains(devices, *name) && (k = strv_extend(&devices, *name)) < 0)
+                        if ((k = strset_put(&devices, *name)) < 0)
                                 return k;
                 }
-                k = read_subset(r, devices, vms, flags & RECONCILE_GUEST_FILES, &actual);
+                k = read_subset(r, strset_strv(&devices), strset_strv(&vms), flags & RECONCILE_GUEST_FILES, &actual);
                 if (k < 0)
                         return k;
                 /* Solved with the facts the model had: decide again, and plan, each device whose facts the
@@ -838,12 +838,13 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 if (k < 0)
                         return k;
                 if (k > 0)
-                        STRV_FOREACH(name, devices) {
+                        STRV_FOREACH(name, strset_strv(&devices)) {
                                 k = solver_update_device(r->model, policy, r->desired, *name);
                                 if (k < 0)
                                         return k;
                         }
-                k = reconcile_plan_subset(r->desired, actual, flags, devices, vms, &plan);
+                k = reconcile_plan_subset(r->desired, actual, flags, strset_strv(&devices), strset_strv(&vms),
+                                          &plan);
                 if (k < 0)
                         return k;
         }
@@ -855,15 +856,16 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         st.n_violations = r->desired->n_violations;
         k = plan_apply(plan, r->backend, &applied);
         note_applied(r, plan, applied);
-        strv_free(r->readback_prev);
-        r->readback_prev = TAKE_PTR(r->readback);
-        reconciler_verify(r, st.full, devices, actual, plan, applied, k);
+        strset_done(&r->readback_prev);
+        r->readback_prev = r->readback;
+        r->readback = (StrSet) {};
+        reconciler_verify(r, st.full, strset_strv(&devices), actual, plan, applied, k);
         if (!st.full) {
                 /* Every device the solver looked at, the plan covered and verify_device() judged. */
                 last_solved_reset(r, false);
-                r->last_solved = TAKE_PTR(devices);
+                r->last_solved = strset_steal(&devices);
         }
-        STRV_FOREACH(name, r->readback)
+        STRV_FOREACH(name, strset_strv(&r->readback))
                 (void) reconciler_mark_dirty(r, DIRTY_DEVICE, *name);
         st.n_applied = applied;
         if (ret_stats)

@@ -6,6 +6,7 @@
 
 #include "json-util.h"
 #include "solver.h"
+#include "strset.h"
 #include "strv.h"
 
 static const char *const reason_table[_REASON_MAX] = {
@@ -297,6 +298,7 @@ static uint64_t tiebreak_hash(const char *uuid, uint32_t hart) {
 typedef struct Candidate {
         const Vm *vm;
         uint32_t vcpu;
+        VcpuGrant *grant;       /* where the result goes (NULL: a VM the Desired does not know) */
         int32_t priority;
         int rank;
         uint32_t rr;            /* this vCPU's position among its VM's candidates on the hart */
@@ -336,20 +338,38 @@ static bool vm_runs_vcpus(const Vm *vm) {
         return vm->state == VM_RUNNING || vm->state == VM_MIGRATING_OUT;
 }
 
-/* Set the grant of one vCPU; returns true if it changed. */
-static bool grant_set(Desired *d, const Vm *vm, uint32_t vcpu, uint32_t hart, uint8_t guest, uint8_t reason) {
+static VcpuGrant *vcpu_grant(Desired *d, const Vm *vm, uint32_t vcpu) {
         VmGrants *g = desired_find_vm_mut(d, vm->uuid);
-        VcpuGrant *c;
 
-        if (!g || vcpu >= g->nr_vcpus)
-                return false;
-        c = &g->vcpus[vcpu];
-        if (c->hart == hart && c->guest == guest && c->reason == reason)
+        return g && vcpu < g->nr_vcpus ? &g->vcpus[vcpu] : NULL;
+}
+
+/* Set the grant of one vCPU (may be NULL: a VM the Desired does not know); returns true if it changed. */
+static bool grant_set(VcpuGrant *c, uint32_t hart, uint8_t guest, uint8_t reason) {
+        if (!c || (c->hart == hart && c->guest == guest && c->reason == reason))
                 return false;
         c->hart = hart;
         c->guest = guest;
         c->reason = reason;
         return true;
+}
+
+/*
+ * What solving a hart reads of one resident vCPU besides its identity (UUID, index) and the hart's own state:
+ * why it cannot compete (0 if it can), its priority and class rank. Its held guest file is the fourth input.
+ */
+static uint8_t vcpu_inputs(const Model *m, const Policy *p, const Vm *vm, uint32_t v, int32_t *ret_priority,
+                           uint8_t *ret_rank) {
+        *ret_priority = policy_vm_priority(p, vm);
+        *ret_rank = (uint8_t) class_rank(policy_vm_class(p, vm));
+        if (!vm_runs_vcpus(vm))
+                return REASON_FALLBACK_VCPU_NOT_RESIDENT;
+        if (m->geometry.nr_guest_files == 0)
+                return REASON_FALLBACK_NO_GEILEN;
+        if (v >= policy_vm_max_guest_files(p, vm))
+                /* The limit keeps the lowest-numbered vCPUs: a rule that needs no global view. */
+                return REASON_FALLBACK_VM_LIMIT;
+        return 0;
 }
 
 typedef struct ChangedVms {
@@ -384,17 +404,20 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
         for (uint32_t i = 0; i < h->n_residents; i++) {
                 const Vm *vm = h->residents[i].vm;
                 uint32_t v = h->residents[i].vcpu;
-                uint8_t reason = 0;
+                VcpuGrant *gr = vcpu_grant(d, vm, v);
+                int32_t priority;
+                uint8_t rank, reason;
 
-                if (!vm_runs_vcpus(vm))
-                        reason = REASON_FALLBACK_VCPU_NOT_RESIDENT;
-                else if (nfiles == 0)
-                        reason = REASON_FALLBACK_NO_GEILEN;
-                else if (v >= policy_vm_max_guest_files(p, vm))
-                        /* The limit keeps the lowest-numbered vCPUs: a rule that needs no global view. */
-                        reason = REASON_FALLBACK_VM_LIMIT;
+                reason = vcpu_inputs(m, p, vm, v, &priority, &rank);
+                if (gr) {
+                        /* What this grant is decided from: solver_update_vms() re-solves the hart if it changes. */
+                        gr->seen_reason = reason;
+                        gr->seen_held = vm->vcpus[v].guest_file;
+                        gr->seen_rank = rank;
+                        gr->seen_priority = priority;
+                }
                 if (reason != 0) {
-                        if (grant_set(d, vm, v, hart, 0, reason)) {
+                        if (grant_set(gr, hart, 0, reason)) {
                                 r = changed_add(changed, vm);
                                 if (r < 0)
                                         return r;
@@ -404,8 +427,9 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                 cand[n++] = (Candidate) {
                         .vm = vm,
                         .vcpu = v,
-                        .priority = policy_vm_priority(p, vm),
-                        .rank = class_rank(policy_vm_class(p, vm)),
+                        .grant = gr,
+                        .priority = priority,
+                        .rank = rank,
                         .incumbent = vm->vcpus[v].guest_file != 0 && vm->vcpus[v].guest_file <= nfiles &&
                                      !(h->reserved_files & (UINT64_C(1) << vm->vcpus[v].guest_file)),
                         .hash = tiebreak_hash(vm->uuid, hart),
@@ -454,7 +478,7 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                         }
                         reason = REASON_GUEST_FILE;
                 }
-                if (grant_set(d, vm, cand[i].vcpu, hart, guest, reason)) {
+                if (grant_set(cand[i].grant, hart, guest, reason)) {
                         r = changed_add(changed, vm);
                         if (r < 0)
                                 return r;
@@ -469,7 +493,7 @@ static bool reset_unplaced(const Vm *vm, Desired *d) {
 
         for (uint32_t v = 0; v < vm->nr_vcpus; v++)
                 if (vm->vcpus[v].hart == NO_HART)
-                        changed |= grant_set(d, vm, v, NO_HART, 0, REASON_FALLBACK_VCPU_NOT_RESIDENT);
+                        changed |= grant_set(vcpu_grant(d, vm, v), NO_HART, 0, REASON_FALLBACK_VCPU_NOT_RESIDENT);
         return changed;
 }
 
@@ -812,83 +836,133 @@ static int cmp_u32(const void *a, const void *b) {
         return CMP(*(const uint32_t *) a, *(const uint32_t *) b);
 }
 
+/*
+ * Does solving the hart of a vCPU need to run again? The grant says what it was decided from (solve_hart()): the
+ * hart, the vCPU's inputs, the file it held. A change of any of them can change the hart's allocation, with one
+ * exception: the vCPU now holds exactly what it was granted (the reconciler applied the grant and recorded it, or
+ * a release left a loser with nothing). That only makes a winner an incumbent of its own file, which keeps every
+ * winner and every file where they are; a loser had no file to keep.
+ */
+static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint32_t v, const VcpuGrant *g) {
+        const Vcpu *c = &vm->vcpus[v];
+        int32_t priority;
+        uint8_t rank, reason;
+
+        if (c->hart != g->hart)
+                return true;
+        if (c->hart == NO_HART)
+                return false;
+        reason = vcpu_inputs(m, p, vm, v, &priority, &rank);
+        if (reason != g->seen_reason || priority != g->seen_priority || rank != g->seen_rank)
+                return true;
+        return c->guest_file != g->seen_held && c->guest_file != g->guest;
+}
+
 int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid) {
-        return solver_update_vm_changed(m, p, d, uuid, NULL, NULL);
+        char *const uuids[] = { (char *) uuid, NULL };
+
+        assert_return(uuid, -EINVAL);
+        return solver_update_vms(m, p, d, uuids, NULL, NULL);
 }
 
-static int strv_add_unique(char ***l, const char *s) {
-        if (!l || strv_contains(*l, s))
-                return 0;
-        return strv_extend(l, s);
-}
-
-int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const char *uuid,
-                             char ***changed_devices, char ***changed_vms) {
+int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *uuids, StrSet *changed_devices,
+                      StrSet *changed_vms) {
         _cleanup_free_ uint32_t *harts = NULL;
+        StrSet batch = {};
         ChangedVms changed = {};
-        const Vm *vm;
-        VmGrants *g;
-        size_t n_harts = 0, cap;
-        char canonical[UUID_STRING_MAX];
+        size_t n_harts = 0, cap = 0;
+        bool any_gone = false;
         int r, n_changed = 0;
 
-        assert_return(m && p && d && uuid, -EINVAL);
-        r = uuid_normalize(uuid, canonical);
-        if (r < 0)
-                return r;
-        uuid = canonical;
+        assert_return(m && p && d, -EINVAL);
 
-        vm = model_find_vm(m, uuid);
-        g = desired_find_vm_mut(d, uuid);
-        cap = (g ? g->nr_vcpus : 0) + (vm ? vm->nr_vcpus : 0);
-        harts = new(uint32_t, cap);
-        if (!harts)
-                return -ENOMEM;
+        STRV_FOREACH(u, uuids) {
+                char canonical[UUID_STRING_MAX];
 
-        /* Harts the VM was on (its old grants) and is on now: only those can change. */
-        if (g)
-                for (uint32_t v = 0; v < g->nr_vcpus; v++)
-                        if (g->vcpus[v].hart != NO_HART)
-                                harts[n_harts++] = g->vcpus[v].hart;
-        if (vm)
-                for (uint32_t v = 0; v < vm->nr_vcpus; v++)
-                        if (vm->vcpus[v].hart != NO_HART)
-                                harts[n_harts++] = vm->vcpus[v].hart;
-        qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
-
-        if (!vm && g) {
-                size_t i = grants_lower_bound(d, g->uuid);
-
-                vm_grants_done(g);
-                memmove(d->vms + i, d->vms + i + 1, (d->n_vms - i - 1) * sizeof(VmGrants));
-                d->n_vms--;
-        } else if (vm && (!g || g->nr_vcpus != vm->nr_vcpus)) {
-                VmGrants fresh = {};
-                size_t i;
-
-                r = grants_init_vm(&fresh, vm);
+                r = uuid_normalize(*u, canonical);
                 if (r < 0)
-                        return r;
-                if (g) {
-                        vm_grants_done(g);
-                        *g = fresh;
-                } else {
-                        VmGrants *n = realloc(d->vms, (d->n_vms + 1) * sizeof(VmGrants));
-
-                        if (!n) {
-                                vm_grants_done(&fresh);
-                                return -ENOMEM;
-                        }
-                        d->vms = n;
-                        i = grants_lower_bound(d, vm->uuid);
-                        memmove(d->vms + i + 1, d->vms + i, (d->n_vms - i) * sizeof(VmGrants));
-                        d->vms[i] = fresh;
-                        d->n_vms++;
-                }
+                        goto finish;
+                r = strset_put(&batch, canonical);
+                if (r < 0)
+                        goto finish;
         }
 
-        if (vm)
-                (void) reset_unplaced(vm, d);
+        /*
+         * First, for every VM of the batch, the harts whose allocation can change: where a vCPU was and where it
+         * is now, for each vCPU whose inputs changed (every vCPU when the VM came, went or changed size). All of
+         * them before any hart is solved: solving one hart rewrites the grants of every vCPU on it, including
+         * those of other VMs of the batch that moved there, and their old harts would be lost.
+         */
+        STRV_FOREACH(u, strset_strv(&batch)) {
+                const Vm *vm = model_find_vm(m, *u);
+                const VmGrants *g = desired_find_vm_mut(d, *u);
+
+                cap += (g ? g->nr_vcpus : 0) + (vm ? vm->nr_vcpus : 0);
+        }
+        harts = new(uint32_t, MAX(cap, (size_t) 1));
+        if (!harts) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        STRV_FOREACH(u, strset_strv(&batch)) {
+                const Vm *vm = model_find_vm(m, *u);
+                const VmGrants *g = desired_find_vm_mut(d, *u);
+                bool all = !vm || !g || g->nr_vcpus != vm->nr_vcpus;
+
+                for (uint32_t v = 0; g && v < g->nr_vcpus; v++) {
+                        bool solve = all || vcpu_needs_solve(m, p, vm, v, &g->vcpus[v]);
+
+                        if (solve && g->vcpus[v].hart != NO_HART)
+                                harts[n_harts++] = g->vcpus[v].hart;
+                        if (solve && !all && vm->vcpus[v].hart != NO_HART)
+                                harts[n_harts++] = vm->vcpus[v].hart;
+                }
+                if (all)
+                        for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
+                                if (vm->vcpus[v].hart != NO_HART)
+                                        harts[n_harts++] = vm->vcpus[v].hart;
+        }
+        qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
+
+        /* The grants follow the VMs: gone, new, or another number of vCPUs. */
+        STRV_FOREACH(u, strset_strv(&batch)) {
+                const Vm *vm = model_find_vm(m, *u);
+                VmGrants *g = desired_find_vm_mut(d, *u);
+
+                if (!vm && g) {
+                        size_t i = grants_lower_bound(d, g->uuid);
+
+                        vm_grants_done(g);
+                        memmove(d->vms + i, d->vms + i + 1, (d->n_vms - i - 1) * sizeof(VmGrants));
+                        d->n_vms--;
+                } else if (vm && (!g || g->nr_vcpus != vm->nr_vcpus)) {
+                        VmGrants fresh = {};
+
+                        r = grants_init_vm(&fresh, vm);
+                        if (r < 0)
+                                goto finish;
+                        if (g) {
+                                vm_grants_done(g);
+                                *g = fresh;
+                        } else {
+                                VmGrants *n = realloc(d->vms, (d->n_vms + 1) * sizeof(VmGrants));
+                                size_t i;
+
+                                if (!n) {
+                                        vm_grants_done(&fresh);
+                                        r = -ENOMEM;
+                                        goto finish;
+                                }
+                                d->vms = n;
+                                i = grants_lower_bound(d, vm->uuid);
+                                memmove(d->vms + i + 1, d->vms + i, (d->n_vms - i) * sizeof(VmGrants));
+                                d->vms[i] = fresh;
+                                d->n_vms++;
+                        }
+                }
+                if (vm)
+                        (void) reset_unplaced(vm, d);
+        }
 
         for (size_t i = 0; i < n_harts; i++) {
                 if (i > 0 && harts[i] == harts[i - 1])
@@ -898,58 +972,57 @@ int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const 
                         goto finish;
         }
 
-        /* The VM's own devices (its state or class may have changed), then every VM whose grants moved. */
-        if (vm) {
-                r = changed_add(&changed, vm);
+        /* The batch's own devices (a VM's state or class may have changed), then every VM whose grants moved. */
+        STRV_FOREACH(u, strset_strv(&batch)) {
+                const Vm *vm = model_find_vm(m, *u);
+
+                if (vm)
+                        r = changed_add(&changed, vm);
+                else {
+                        any_gone = true;
+                        r = changed_vms ? strset_put(changed_vms, *u) : 0;
+                }
                 if (r < 0)
                         goto finish;
         }
         for (size_t i = 0; i < changed.n; i++) {
-                r = strv_add_unique(changed_vms, changed.vms[i]->uuid);
-                if (r < 0)
-                        goto finish;
+                if (changed_vms) {
+                        r = strset_put(changed_vms, changed.vms[i]->uuid);
+                        if (r < 0)
+                                goto finish;
+                }
                 for (size_t k = 0; k < changed.vms[i]->n_devices; k++) {
                         r = redecide(m, p, d, changed.vms[i]->devices[k]);
                         if (r < 0)
                                 goto finish;
                         if (r > 0) {
                                 n_changed++;
-                                r = strv_add_unique(changed_devices, changed.vms[i]->devices[k]->name);
+                                r = changed_devices ? strset_put(changed_devices, changed.vms[i]->devices[k]->name) : 0;
                                 if (r < 0)
                                         goto finish;
                         }
-                }
-        }
-        if (!vm) {
-                char u[UUID_STRING_MAX];
-
-                if (uuid_normalize(uuid, u) >= 0) {
-                        r = strv_add_unique(changed_vms, u);
-                        if (r < 0)
-                                goto finish;
                 }
         }
         /* Devices of a VM that is gone are now owned by an unknown VM. */
-        if (!vm)
-                for (size_t i = 0; i < m->n_devices; i++) {
-                        const Device *dev = m->devices[i];
-                        char u[UUID_STRING_MAX];
+        for (size_t i = 0; any_gone && i < m->n_devices; i++) {
+                const Device *dev = m->devices[i];
 
-                        if (dev->owner != OWNER_VM || uuid_normalize(uuid, u) < 0 || !streq(dev->owner_vm, u))
-                                continue;
-                        r = redecide(m, p, d, dev);
+                if (dev->owner != OWNER_VM || dev->vm || !strset_contains(&batch, dev->owner_vm))
+                        continue;
+                r = redecide(m, p, d, dev);
+                if (r < 0)
+                        goto finish;
+                if (r > 0) {
+                        n_changed++;
+                        r = changed_devices ? strset_put(changed_devices, dev->name) : 0;
                         if (r < 0)
                                 goto finish;
-                        if (r > 0) {
-                                n_changed++;
-                                r = strv_add_unique(changed_devices, dev->name);
-                                if (r < 0)
-                                        goto finish;
-                        }
                 }
+        }
         r = n_changed;
 finish:
         free(changed.vms);
+        strset_done(&batch);
         return r;
 }
 

@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "policy.h"
+#include "strset.h"
 
 typedef enum ReasonCode {
         REASON_NONE = 0,
@@ -102,6 +103,14 @@ typedef struct VcpuGrant {
         uint32_t hart;                  /* hart the vCPU is placed on, NO_HART if none */
         uint8_t guest;                  /* guest file on that hart, 1..63; 0 = none */
         uint8_t reason;                 /* ReasonCode */
+        /*
+         * Desired only: what the solver decided this grant from (the vCPU's reason not to compete or 0, its held
+         * file, class rank and priority), so that an update re-solves only the harts where something changed.
+         */
+        uint8_t seen_reason;
+        uint8_t seen_held;
+        uint8_t seen_rank;
+        int32_t seen_priority;
 } VcpuGrant;
 
 typedef struct VmGrants {
@@ -134,12 +143,15 @@ int solver_compute(const Model *m, const Policy *p, Desired **ret);
 int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid);
 int solver_update_device(const Model *m, const Policy *p, Desired *d, const char *name);
 /*
- * Same as solver_update_vm(), and also report (appending to the strvs, which
- * may be NULL) the devices whose decision changed and the VMs whose vCPU
- * grants changed, so that the reconciler can read back and plan only those.
+ * Incremental re-solve after changes to several VMs at once (a coalesced burst: the model has all of them
+ * applied), each as for solver_update_vm(). Adds to changed_devices the devices whose decision changed and to
+ * changed_vms the VMs whose vCPU grants changed, or that are gone (either may be NULL), so that the reconciler
+ * can read back and plan only those. Updating the VMs one by one instead is not the same: solving a hart for one
+ * VM rewrites the grants of another VM's vCPUs that moved there, and that VM's update would lose the hart they
+ * left. Returns the number of device decisions that changed (>= 0).
  */
-int solver_update_vm_changed(const Model *m, const Policy *p, Desired *d, const char *uuid,
-                             char ***changed_devices, char ***changed_vms);
+int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *uuids, StrSet *changed_devices,
+                      StrSet *changed_vms);
 
 /* Human explanation of one entry (or of the device when e is NULL). *ret is heap-allocated. */
 int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const Entry *e, char **ret);

@@ -440,6 +440,76 @@ TEST(incremental_equals_full) {
         }
 }
 
+/*
+ * The reconciler coalesces a burst: several VMs change in the model (the same VM may change twice), then one
+ * update takes them all. Updating them one by one was wrong: the first update re-solved harts the others' vCPUs
+ * had moved onto and overwrote their grants, and their own updates no longer knew the harts they had left. Held
+ * guest files are fed back as the reconciler does after applying.
+ */
+TEST(coalesced_updates_equal_full) {
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        unsigned n_differed = 0;
+
+        for (uint64_t seed = 1; seed < 40; seed++) {
+                _cleanup_(model_freep) Model *m = build_random_model(seed, false);
+                _cleanup_(desired_freep) Desired *inc = solve(m, p);
+                uint64_t rs = seed * 104729;
+
+                for (int burst = 0; burst < 30; burst++) {
+                        char uuids[4][UUID_STRING_MAX];
+                        char *list[5] = {};
+                        unsigned n = 2 + (unsigned) (test_rand(&rs) % 3);
+
+                        for (unsigned k = 0; k < n; k++) {
+                                Vm *vm = m->vms[test_rand(&rs) % m->n_vms];
+                                uint32_t v = (uint32_t) (test_rand(&rs) % vm->nr_vcpus);
+                                uint32_t h = (uint32_t) (test_rand(&rs) % 9);
+
+                                memcpy(uuids[k], vm->uuid, UUID_STRING_MAX);
+                                list[k] = uuids[k];
+                                switch (test_rand(&rs) % 6) {
+                                case 2:
+                                        ASSERT_OK(model_vm_set_class(m, vm, (IsolationClass) (test_rand(&rs) % 3)));
+                                        break;
+                                case 3:
+                                        /* KVM dropped the vCPU's file (a migration, a reset). */
+                                        if (vm->vcpus[v].hart != NO_HART)
+                                                ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, 0));
+                                        break;
+                                case 0:
+                                        ASSERT_OK(model_vm_set_state(m, vm, vm->state == VM_RUNNING ? VM_STOPPED :
+                                                                                                      VM_RUNNING));
+                                        break;
+                                case 1:
+                                        ASSERT_OK(model_vm_set_priority(m, vm, true, (int32_t) (test_rand(&rs) % 3)));
+                                        break;
+                                default:
+                                        ASSERT_OK(model_vcpu_place(m, vm, v, h == 8 ? NO_HART : h));
+                                }
+                        }
+                        ASSERT_TRUE(solver_update_vms(m, p, inc, list, NULL, NULL) >= 0);
+                        {
+                                _cleanup_(desired_freep) Desired *full = solve(m, p);
+                                _cleanup_free_ char *a = test_desired_string(inc), *b = test_desired_string(full);
+
+                                if (!streq(a, b))
+                                        TEST_FAIL("seed %" PRIu64 " burst %d: incremental differs from full", seed,
+                                                  burst);
+                                n_differed += !streq(a, b);
+                        }
+                        /* The backend now holds what was granted. */
+                        for (size_t i = 0; i < inc->n_vms; i++) {
+                                Vm *vm = model_find_vm(m, inc->vms[i].uuid);
+
+                                for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
+                                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == inc->vms[i].vcpus[v].hart)
+                                                ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, inc->vms[i].vcpus[v].guest));
+                        }
+                }
+        }
+        ASSERT_EQ(n_differed, 0);
+}
+
 TEST(device_unknown_vm_and_removal) {
         _cleanup_(model_freep) Model *m = new_model(2, 1);
         _cleanup_(policy_freep) Policy *p = new_policy();

@@ -23,6 +23,7 @@ typedef struct StrSet {
 
 /* Free the members and the index; the set is empty (and reusable) after. */
 void strset_done(StrSet *s);
+#define _cleanup_strset_ _cleanup_(strset_done)
 /* Add a copy of v. Returns 1 if added, 0 if it was a member already, -ENOMEM (set unchanged) on failure. */
 int strset_put(StrSet *s, const char *v);
 /* Add every string of l (may be NULL). Returns the number added or -ENOMEM (those before stay added). */
