@@ -363,6 +363,28 @@ static bool sim_refresh_device(Manager *m, const char *name) {
         return changed;
 }
 
+/*
+ * Does the backend hold exactly what the daemon decided for this device, with the facts (caps, lock) the model
+ * has? Then an event about it that changed nothing in the model is an echo of an operation the daemon applied
+ * and read back already: a run for it would decide the same, read the same back, plan nothing and leave the
+ * device as it is. Costs one read-back of one device; anything else (no decision, not applied, no per-device
+ * read-back, a read-back that differs or fails) answers false and the event makes a run as before.
+ */
+static bool device_confirms_decision(Manager *m, const char *name) {
+        const DeviceState *s = manager_device_desired(m, name);
+        const Device *d = model_find_device(m->model, name);
+        DeviceState a = {};
+        bool same;
+
+        if (!s || !d || s->apply_state != APPLY_DONE || !m->backend->ops->dump_device)
+                return false;
+        if (m->backend->ops->dump_device(m->backend, name, &a) < 0)
+                return false;
+        same = a.caps == d->caps && a.locked == d->locked && reconcile_device_matches(s, &a);
+        device_state_done(&a);
+        return same;
+}
+
 static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata) {
         Manager *m = userdata;
         Vm *vm;
@@ -373,18 +395,23 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
          * reconciler's apply: such an echo that changes nothing in the model
          * needs no new run (the reconciler reads the devices it changed back
          * itself). Without this, every applied plan cost one more, empty run.
-         * Kernel events arrive later, on the socket, and always mark.
+         * Kernel events arrive later, on the socket, after the run read the
+         * device back: one that changed nothing in the model (the echo of our
+         * own DEV_SET, reason MODE) needs no run either if the backend still
+         * holds the decision, which one read-back of the device tells.
          */
         case BACKEND_EVENT_ENTRY_CHANGED: {
-                bool changed = true;
+                bool changed = false;
 
                 if (backend_sim(b))
                         changed = sim_refresh_device(m, ev->device);
                 else if (m->irq_watch && ev->reason != RVMSI_REASON_MODE)
                         /* A mode change (the echo of our own DEV_SET) moves no IRQ: no sysfs and
                          * /proc reads for it. IRQ set-up, tear-down and affinity moves re-read. */
-                        (void) irq_watch_refresh_device(m->irq_watch, ev->device);
-                if (m->reconciling && !changed)
+                        changed = irq_watch_refresh_device(m->irq_watch, ev->device) != 0;
+                if (m->reconciling && !changed && backend_sim(b))
+                        break;
+                if (!m->reconciling && !changed && device_confirms_decision(m, ev->device))
                         break;
                 manager_mark_dirty(m, DIRTY_DEVICE, ev->device);
                 break;
@@ -477,7 +504,12 @@ int manager_save_state(Manager *m) {
         _cleanup_(state_freep) State *st = NULL;
         int r;
 
-        if (!m->state_path || (!m->state_dirty && !m->state_dirty_later))
+        if (!m->state_path) {
+                /* Nothing is recorded (test mode): nothing waits to be written either. */
+                m->state_dirty = m->state_dirty_later = false;
+                return 0;
+        }
+        if (!m->state_dirty && !m->state_dirty_later)
                 return 0;
         r = state_capture(m->model, NULL, &st);
         if (r >= 0)
@@ -609,6 +641,11 @@ int manager_reconcile_now(Manager *m) {
                 return 0;
         if (!reconciler_is_dirty(m->reconciler) && !m->state_dirty && !m->need_resync)
                 return 0;
+        /* This run takes all the dirt of the burst: the deferred run the marks scheduled would find nothing to do
+         * (and after a D-Bus call, every call made two runs). manager_after_run() schedules it again if the run
+         * leaves something dirty. */
+        if (m->reconcile_event)
+                (void) sd_event_source_set_enabled(m->reconcile_event, SD_EVENT_OFF);
         m->reconciling = true;
         if (m->need_resync) {
                 /* After lost events the backend may differ from anything we
