@@ -7,8 +7,10 @@
 
 #include "bus-manager.h"
 #include "bus-names.h"
+#include "describe.h"
 #include "log.h"
 #include "policy.h"
+#include "strv.h"
 
 static const char *const error_names[_MERR_MAX] = {
         [MERR_NO_SUCH_DEVICE] = RVMSI_BUS_ERROR_NO_SUCH_DEVICE,
@@ -523,10 +525,14 @@ static int method_plan(sd_bus_message *message, void *userdata, sd_bus_error *er
         return sd_bus_reply_method_return(message, "s", out);
 }
 
+static size_t describe_max(const Manager *m) {
+        return m->config.describe_max > 0 ? m->config.describe_max : MANAGER_DESCRIBE_MAX;
+}
+
 static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ char *json = NULL;
-        size_t max = m->config.describe_max > 0 ? m->config.describe_max : MANAGER_DESCRIBE_MAX, n;
+        size_t max = describe_max(m), n;
         int r;
 
         r = manager_describe(m, &json);
@@ -536,8 +542,130 @@ static int method_describe(sd_bus_message *message, void *userdata, sd_bus_error
         if (n > max)
                 return sd_bus_error_setf(error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE,
                                          "The description of this host is %zu bytes, more than the %zu a reply "
-                                         "may carry; read the device and VM objects instead (ListDevices, "
-                                         "ListVMs, their properties and Explain).", n, max);
+                                         "may carry; read it in pages with DescribeSelected() (device_limit, "
+                                         "vm_limit), or per object (ListDevices, ListVMs, their properties and "
+                                         "Explain).", n, max);
+        return sd_bus_reply_method_return(message, "s", json);
+}
+
+static void describe_selection_done(DescribeSelection *sel) {
+        strv_free(sel->sections);
+        strv_free(sel->devices);
+        strv_free(sel->vms);
+}
+
+/* The options of DescribeSelected(): key, the one variant type it takes. */
+static const struct {
+        const char *key;
+        const char *type;
+} describe_options[] = {
+        { "sections",      "as" },
+        { "devices",       "as" },
+        { "vms",           "as" },
+        { "device_offset", "u"  },
+        { "device_limit",  "u"  },
+        { "vm_offset",     "u"  },
+        { "vm_limit",      "u"  },
+};
+
+/*
+ * Read a{sv} into sel. Every key must be known, given once, with its type:
+ * an option this daemon does not know is refused rather than ignored, so a
+ * client never takes a page it did not ask for for the one it meant.
+ */
+static int read_describe_options(sd_bus_message *message, DescribeSelection *sel, sd_bus_error *error) {
+        bool seen[ELEMENTSOF(describe_options)] = {};
+        int r;
+
+        r = sd_bus_message_enter_container(message, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *key, *contents;
+                size_t k;
+                char type;
+
+                r = sd_bus_message_enter_container(message, 'e', "sv");
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        break;
+                r = sd_bus_message_read(message, "s", &key);
+                if (r < 0)
+                        return r;
+                for (k = 0; k < ELEMENTSOF(describe_options); k++)
+                        if (streq(key, describe_options[k].key))
+                                break;
+                if (k >= ELEMENTSOF(describe_options))
+                        return sd_bus_error_setf(error, RVMSI_BUS_ERROR_INVALID_ARGUMENT,
+                                                 "unknown option '%s' (sections, devices, vms, device_offset, "
+                                                 "device_limit, vm_offset, vm_limit)", key);
+                if (seen[k])
+                        return sd_bus_error_setf(error, RVMSI_BUS_ERROR_INVALID_ARGUMENT,
+                                                 "option '%s' given more than once", key);
+                seen[k] = true;
+                r = sd_bus_message_peek_type(message, &type, &contents);
+                if (r < 0)
+                        return r;
+                if (type != 'v' || !streq_ptr(contents, describe_options[k].type))
+                        return sd_bus_error_setf(error, RVMSI_BUS_ERROR_INVALID_ARGUMENT,
+                                                 "option '%s' must be of type '%s', not '%s'", key,
+                                                 describe_options[k].type, strempty(contents));
+                r = sd_bus_message_enter_container(message, 'v', describe_options[k].type);
+                if (r < 0)
+                        return r;
+                if (streq(key, "sections")) {
+                        r = sd_bus_message_read_strv(message, &sel->sections);
+                        sel->sections_set = true;
+                } else if (streq(key, "devices")) {
+                        r = sd_bus_message_read_strv(message, &sel->devices);
+                        sel->devices_set = true;
+                } else if (streq(key, "vms")) {
+                        r = sd_bus_message_read_strv(message, &sel->vms);
+                        sel->vms_set = true;
+                } else if (streq(key, "device_offset"))
+                        r = sd_bus_message_read(message, "u", &sel->device_offset);
+                else if (streq(key, "device_limit")) {
+                        r = sd_bus_message_read(message, "u", &sel->device_limit);
+                        sel->device_limit_set = true;
+                } else if (streq(key, "vm_offset"))
+                        r = sd_bus_message_read(message, "u", &sel->vm_offset);
+                else {
+                        r = sd_bus_message_read(message, "u", &sel->vm_limit);
+                        sel->vm_limit_set = true;
+                }
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);     /* v */
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(message);     /* e */
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_exit_container(message);
+}
+
+static int method_describe_selected(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        _cleanup_(describe_selection_done) DescribeSelection sel = {};
+        _cleanup_free_ char *json = NULL;
+        size_t max = describe_max(m), n;
+        ManagerError e = {};
+        int r;
+
+        r = read_describe_options(message, &sel, error);
+        if (r < 0)
+                return r;
+        r = manager_describe_selected(m, &sel, &json, &e);
+        if (r < 0)
+                return bus_error_from_manager(error, &e, r);
+        n = strlen(json);
+        if (n > max)
+                return sd_bus_error_setf(error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE,
+                                         "This selection of the description is %zu bytes, more than the %zu a "
+                                         "reply may carry; ask for fewer objects per call (a lower "
+                                         "'device_limit' or 'vm_limit').", n, max);
         return sd_bus_reply_method_return(message, "s", json);
 }
 
@@ -624,6 +752,8 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json), method_describe,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DescribeSelected", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("s", json),
+                                method_describe_selected, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Explain", SD_BUS_ARGS("s", pci, "s", target), SD_BUS_RESULT("a(ssss)", decisions),
                                 method_explain, SD_BUS_VTABLE_UNPRIVILEGED),
 
