@@ -29,9 +29,11 @@
 #include <systemd/sd-event.h>
 
 #include "backend-sim.h"
+#include "fileio.h"
 #include "host-gen.h"
 #include "log.h"
 #include "manager.h"
+#include "state.h"
 
 static double now_usec(void) {
         struct timespec ts;
@@ -255,6 +257,48 @@ int main(int argc, char *argv[]) {
                 json_object_object_add(o, "runs_per_event", json_object_new_double((double) runs[e] / samples));
                 json_object_object_add(out, names[e], o);
                 free(t[e]);
+        }
+        {
+                /* What one save costs, step by step: what every mutating D-Bus call pays before it replies. */
+                _cleanup_(state_freep) State *st = NULL;
+                _cleanup_json_ json_object *tree = NULL;
+                _cleanup_free_ char *text = NULL, *pretty = NULL;
+                double capture, to_text, to_tree, write_sync = 0;
+                size_t len = 0;
+
+                t0 = now_usec();
+                r = state_capture(m->model, NULL, &st);
+                capture = now_usec() - t0;
+                t0 = now_usec();
+                if (r >= 0)
+                        r = state_to_text(st, &text, &len);
+                to_text = now_usec() - t0;
+                /* The json-c object tree, pretty-printed and freed: how the file was written before. */
+                t0 = now_usec();
+                if (r >= 0)
+                        r = state_to_json(st, &tree);
+                if (r >= 0)
+                        r = json_to_string_pretty(tree, &pretty);
+                json_object_put(TAKE_PTR(tree));
+                to_tree = now_usec() - t0;
+                if (r >= 0 && !isempty(cfg.state_dir)) {
+                        char p[600];
+
+                        snprintf(p, sizeof(p), "%s/bench-save.json", cfg.state_dir);
+                        t0 = now_usec();
+                        r = write_file_atomic(p, text, len, 0600);
+                        write_sync = now_usec() - t0;
+                        (void) unlink(p);
+                }
+                if (r < 0)
+                        goto fail;
+                printf("state file: %zu bytes; capture %.1f ms, text %.1f ms (json-c tree %.1f ms), "
+                       "write+fsync %.1f ms\n", len, capture / 1e3, to_text / 1e3, to_tree / 1e3, write_sync / 1e3);
+                json_object_object_add(out, "state_bytes", json_object_new_int64((int64_t) len));
+                json_object_object_add(out, "state_capture_usec", json_object_new_double(capture));
+                json_object_object_add(out, "state_text_usec", json_object_new_double(to_text));
+                json_object_object_add(out, "state_json_tree_usec", json_object_new_double(to_tree));
+                json_object_object_add(out, "state_write_fsync_usec", json_object_new_double(write_sync));
         }
         if (json_path && json_object_to_file_ext(json_path, out, JSON_C_TO_STRING_PRETTY) < 0)
                 fprintf(stderr, "Cannot write '%s'\n", json_path);

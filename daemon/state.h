@@ -60,6 +60,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(State *, state_free);
 /* Snapshot the model; overrides (may be NULL) supplies the D-Bus-set per-VM overrides. */
 int state_capture(const Model *m, const Policy *overrides, State **ret);
 int state_to_json(const State *s, json_object **ret);
+/* The same document as text, as state_save() writes it (*ret_len optional: its length). */
+int state_to_text(const State *s, char **ret, size_t *ret_len);
 int state_from_json(json_object *root, State **ret, JsonError *e);
 
 /* path NULL or "": test mode, returns 0 and writes nothing. */

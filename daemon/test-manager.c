@@ -24,6 +24,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"
+#include "state.h"
 #include "test-common.h"
 
 DEFINE_TEST_MAIN
@@ -258,6 +259,48 @@ static void assert_consistent(Manager *m) {
                 TEST_FAIL("%zu operations left for a full plan after the Manager settled", plan->n_ops);
 }
 
+/* The state file's text is the document state_to_json() builds, and reads back as the state it was made from. */
+static void assert_state_text_of(const State *st, bool read_back) {
+        _cleanup_(state_freep) State *back = NULL;
+        _cleanup_json_ json_object *o = NULL, *parsed = NULL, *again = NULL;
+        _cleanup_free_ char *text = NULL;
+        JsonError je = {};
+        size_t len;
+
+        ASSERT_OK(state_to_json(st, &o));
+        ASSERT_OK(state_to_text(st, &text, &len));
+        ASSERT_EQ(len, strlen(text));
+        parsed = json_tokener_parse(text);
+        ASSERT_NOT_NULL(parsed);
+        if (!json_object_equal(o, parsed))
+                TEST_FAIL("state_to_text() differs from state_to_json():\n%s\n%s", text,
+                          json_object_to_json_string(o));
+        if (!read_back)
+                return;
+        ASSERT_OK(state_from_json(parsed, &back, &je));
+        ASSERT_OK(state_to_json(back, &again));
+        ASSERT_TRUE(json_object_equal(o, again));
+}
+
+static void assert_state_text(const Model *model) {
+        _cleanup_(state_freep) State *st = NULL;
+
+        ASSERT_OK(state_capture(model, NULL, &st));
+        if (st->n_vms > 0) {
+                /* The lowest priority there is: a sign and four digits. */
+                st->vms[0].priority_set = true;
+                st->vms[0].priority = -1000;
+        }
+        assert_state_text_of(st, true);
+        if (st->n_devices > 0) {
+                /* Strings the validators refuse (so the state would not load) still come out as valid JSON. */
+                free(st->devices[0].label);
+                st->devices[0].label = strdup("a\"b\\c\x01d/\xc3\xa9\n");
+                ASSERT_NOT_NULL(st->devices[0].label);
+                assert_state_text_of(st, false);
+        }
+}
+
 static const char *const events[] = {
         RVMSI_VM_EVENT_START, RVMSI_VM_EVENT_PREPARE, RVMSI_VM_EVENT_MIGRATE_IN_PREPARE, RVMSI_VM_EVENT_STOPPED,
         RVMSI_VM_EVENT_MIGRATE_OUT_BEGIN, RVMSI_VM_EVENT_MIGRATE_DONE, RVMSI_VM_EVENT_RELEASE,
@@ -280,6 +323,7 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
         ASSERT_OK(unlink(path));
         ASSERT_OK(rmdir(dir));
         assert_consistent(m);
+        assert_state_text(m->model);
 
         for (unsigned step = 0; step < steps; step++) {
                 Sim *sim = backend_sim(m->backend);
@@ -318,8 +362,14 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                                 (*n_checked)++;
                                 *n_refused += expect;
                         }
-                        if (r >= 0)
+                        if (r >= 0) {
+                                uint64_t runs = m->n_runs;
+
                                 ASSERT_OK(manager_vm_event(m, true, u, ev, &e));
+                                /* The call's own run takes everything: the loop has none left to do. */
+                                settle(m);
+                                ASSERT_TRUE(m->n_runs <= runs + 1);
+                        }
                         break;
                 }
                 case 2: {
@@ -338,8 +388,13 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                                 (*n_checked)++;
                                 *n_refused += expect;
                         }
-                        if (r >= 0)
+                        if (r >= 0) {
+                                uint64_t runs = m->n_runs;
+
                                 ASSERT_OK(manager_attach_device(m, true, name, "vm", u, &e));
+                                settle(m);
+                                ASSERT_TRUE(m->n_runs <= runs + 1);
+                        }
                         break;
                 }
                 case 3:
@@ -375,6 +430,7 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                 settle(m);
                 assert_consistent(m);
         }
+        assert_state_text(m->model);
 }
 
 TEST(local_checks_match_the_whole_model) {
@@ -387,4 +443,76 @@ TEST(local_checks_match_the_whole_model) {
         ASSERT_TRUE(checked > 500);
         ASSERT_TRUE(refused > 50);
         ASSERT_TRUE(refused < checked - 50);
+}
+
+/* A device the daemon decided and applied, with at least one entry that is not blocked. */
+static const DeviceState *applied_device(Manager *m) {
+        const Desired *d = reconciler_desired(m->reconciler);
+
+        for (size_t i = 0; i < d->devices.n_devices; i++) {
+                const DeviceState *s = &d->devices.devices[i];
+
+                if (s->apply_state != APPLY_DONE || s->mode == MODE_OFF)
+                        continue;
+                for (uint32_t j = 0; j < s->n_entries; j++)
+                        if (s->entries[j].kind != ENTRY_BLOCKED)
+                                return s;
+        }
+        return NULL;
+}
+
+/*
+ * The backend reports a change of a device (as the kernel does after every DEV_SET the daemon sends): if it only
+ * confirms the decision, the daemon reads the device back and runs nothing; if the device really differs from the
+ * decision, it runs and puts the decision back.
+ */
+TEST(echo_of_an_applied_decision_needs_no_run) {
+        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
+        _cleanup_(manager_freep) Manager *m = NULL;
+        uint32_t vcpus[N_VMS];
+        const DeviceState *s = NULL;
+        uint64_t rng = 4242, runs;
+        BackendEvent ev = { .type = BACKEND_EVENT_ENTRY_CHANGED, .reason = 4 /* RVMSI_REASON_MODE */ };
+        char name[DEVICE_NAME_MAX];
+        uint32_t j;
+        json_object *sc;
+
+        /* A host with a device in a non-blocked mode. */
+        for (int tries = 0; !s; tries++) {
+                ASSERT_TRUE(tries < 20);
+                m = manager_free(m);
+                ASSERT_NOT_NULL(mkdtemp(dir));
+                (void) snprintf(path, sizeof(path), "%s/host.json", dir);
+                sc = random_scenario(&rng, vcpus);
+                ASSERT_TRUE(json_object_to_file_ext(path, sc, JSON_C_TO_STRING_PLAIN) >= 0);
+                json_object_put(sc);
+                m = start(path);
+                settle(m);
+                ASSERT_OK(unlink(path));
+                ASSERT_OK(rmdir(dir));
+                memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+                s = applied_device(m);
+        }
+        strcpy(name, s->name);
+        strcpy(ev.device, name);
+
+        runs = m->n_runs;
+        backend_emit(m->backend, &ev);
+        ASSERT_FALSE(reconciler_is_dirty(m->reconciler));
+        settle(m);
+        ASSERT_EQ(m->n_runs, runs);
+        assert_consistent(m);
+
+        /* Now something else rewrote one of its entries behind the daemon's back, and the backend says so. */
+        for (j = 0; j < s->n_entries && s->entries[j].kind == ENTRY_BLOCKED; j++)
+                ;
+        ASSERT_TRUE(j < s->n_entries);
+        ASSERT_OK(sim_inject_entry(backend_sim(m->backend), name, s->entries[j].target,
+                                   s->entries[j].kind == ENTRY_MRIF ? ENTRY_HOST_FILE : ENTRY_MRIF, 0, 0));
+        backend_emit(m->backend, &ev);
+        ASSERT_TRUE(reconciler_is_dirty(m->reconciler));
+        settle(m);
+        ASSERT_EQ(m->n_runs, runs + 1);
+        assert_consistent(m);
+        ASSERT_EQ(manager_device_apply_state(m, name, NULL), APPLY_DONE);
 }
