@@ -3,10 +3,12 @@
  * The D-Bus objects without a bus daemon: rvmsid's Manager (sim backend, no
  * state) serves one end of a socketpair in a child process, the test talks
  * to it from the other end. Checks introspection, properties, a
- * registration with its object and signals, named errors, and Describe.
+ * registration with its object and signals, named errors, Describe and
+ * DescribeSelected.
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +141,8 @@ TEST(introspect) {
         for (const char *const *name = (const char *const[]) { "RegisterVM", "UnregisterVM", "VMEvent",
                                                                "AttachDevice", "DetachDevice", "SetPolicy",
                                                                "GetPolicy", "CheckPolicy", "Reload", "Plan",
-                                                               "Resync", "Describe", "Explain", "ListDevices",
+                                                               "Resync", "Describe", "DescribeSelected",
+                                                               "Explain", "ListDevices",
                                                                "ListVMs", "Changed", "Fault", "Geometry",
                                                                "Degraded", "Status", NULL };
              *name; name++)
@@ -456,6 +459,367 @@ TEST(describe_too_large_is_refused) {
         ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
                                      &reply, NULL));
         sd_bus_message_unref(reply);
+}
+
+/* ---- DescribeSelected() ---------------------------------------------------------------- */
+
+static char *describe_text(void) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *json;
+        char *copy;
+
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+                                     &reply, NULL));
+        ASSERT_OK(sd_bus_message_read(reply, "s", &json));
+        copy = strdup(json);
+        ASSERT_NOT_NULL(copy);
+        sd_bus_message_unref(reply);
+        return copy;
+}
+
+/*
+ * DescribeSelected() with the options as sd_bus_message_append() takes
+ * "a{sv}": the number of entries, then key, variant type, value for each.
+ * Returns the parsed document; or NULL with the error in *error.
+ */
+static json_object *describe_selected(sd_bus_error *error, ...) {
+        sd_bus_message *call = NULL, *reply = NULL;
+        json_object *j;
+        const char *json;
+        va_list ap;
+        int r;
+
+        ASSERT_OK(sd_bus_message_new_method_call(client, &call, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
+                                                 "DescribeSelected"));
+        va_start(ap, error);
+        r = sd_bus_message_appendv(call, "a{sv}", ap);
+        va_end(ap);
+        ASSERT_OK(r);
+        r = sd_bus_call(client, call, 0, error, &reply);
+        sd_bus_message_unref(call);
+        if (r < 0) {
+                ASSERT_TRUE(sd_bus_error_is_set(error));
+                return NULL;
+        }
+        ASSERT_OK(sd_bus_message_read(reply, "s", &json));
+        j = json_tokener_parse(json);
+        ASSERT_NOT_NULL(j);
+        sd_bus_message_unref(reply);
+        return j;
+}
+
+static void expect_error(sd_bus_error *error, const char *name, const char *in_message) {
+        if (!streq_ptr(error->name, name) || !strstr(strempty(error->message), in_message))
+                TEST_FAIL("expected %s with '%s', got %s: %s", name, in_message, error->name ?: "(null)",
+                          error->message ?: "(null)");
+        sd_bus_error_free(error);
+}
+
+static json_object *get(json_object *o, const char *key) {
+        json_object *v = NULL;
+
+        if (!json_object_object_get_ex(o, key, &v))
+                TEST_FAIL("no '%s' in %s", key, json_object_to_json_string(o));
+        return v;
+}
+
+static bool has(json_object *o, const char *key) {
+        return json_object_object_get_ex(o, key, NULL);
+}
+
+static int64_t page_field(json_object *doc, const char *kind, const char *key) {
+        return json_object_get_int64(get(get(get(doc, "page"), kind), key));
+}
+
+#define N_SEL_DEVICES 23
+
+/* A paged read returns every device exactly once, in Describe()'s order and
+ * with Describe()'s bytes; the same for VMs. */
+TEST(describe_selected_pages) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *text = NULL;
+        json_object *full, *all_devs, *all_vms;
+        size_t n_devs, n_vms, seen;
+        uint32_t offset;
+
+        setup();
+        for (unsigned i = 0; i < N_SEL_DEVICES; i++) {
+                char pci[16];
+
+                /* attached in an order that is not the sorted one */
+                snprintf(pci, sizeof(pci), "0000:%02x:%02x.%u", 0x40 + (i * 7) % N_SEL_DEVICES, i % 32, i % 8);
+                ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "AttachDevice",
+                                             &error, NULL, "sss", pci, "host", ""));
+        }
+        for (unsigned i = 0; i < 5; i++) {
+                char name[16], uuid[40];
+
+                snprintf(name, sizeof(name), "sel%u", 4 - i);
+                snprintf(uuid, sizeof(uuid), "5e1ec700-0000-4000-8000-%012u", i);
+                ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM",
+                                             &error, NULL, "ssua(uau)si", name, uuid, 2, 0, "balanced", 0));
+        }
+
+        text = describe_text();
+        full = json_tokener_parse(text);
+        ASSERT_NOT_NULL(full);
+        all_devs = get(full, "devices");
+        all_vms = get(full, "vms");
+        n_devs = json_object_array_length(all_devs);
+        n_vms = json_object_array_length(all_vms);
+        ASSERT_TRUE(n_devs >= N_SEL_DEVICES);
+        ASSERT_TRUE(n_vms >= 6);
+
+        /* No options: the whole document, plus "page" at the end. */
+        {
+                json_object *j = describe_selected(&error, 0);
+
+                ASSERT_NOT_NULL(j);
+                ASSERT_TRUE(json_object_equal(get(j, "devices"), all_devs));
+                ASSERT_TRUE(json_object_equal(get(j, "vms"), all_vms));
+                ASSERT_TRUE(json_object_equal(get(j, "policy"), get(full, "policy")));
+                ASSERT_EQ(page_field(j, "devices", "total"), (int64_t) n_devs);
+                ASSERT_EQ(page_field(j, "devices", "count"), (int64_t) n_devs);
+                ASSERT_FALSE(has(get(get(j, "page"), "devices"), "next_offset"));
+                json_object_object_del(j, "page");
+                ASSERT_TRUE(json_object_equal(j, full));
+                json_object_put(j);
+        }
+
+        /* Pages of 4 devices: each device once, in order, as Describe() has it. */
+        seen = 0;
+        offset = 0;
+        for (unsigned pages = 0;; pages++) {
+                json_object *j = describe_selected(&error, 3, "device_offset", "u", offset, "device_limit", "u", 4,
+                                                   "sections", "as", 1, "devices");
+                json_object *devs, *p;
+
+                ASSERT_NOT_NULL(j);
+                ASSERT_TRUE(pages <= n_devs / 4);
+                /* only what was asked for */
+                ASSERT_FALSE(has(j, "vms"));
+                ASSERT_FALSE(has(j, "policy"));
+                ASSERT_FALSE(has(j, "unsatisfied"));
+                devs = get(j, "devices");
+                p = get(get(j, "page"), "devices");
+                ASSERT_EQ(json_object_get_int64(get(p, "total")), (int64_t) n_devs);
+                ASSERT_EQ(json_object_get_int64(get(p, "offset")), (int64_t) offset);
+                ASSERT_EQ(json_object_get_int64(get(p, "count")), (int64_t) json_object_array_length(devs));
+                ASSERT_TRUE(json_object_array_length(devs) >= 1 && json_object_array_length(devs) <= 4);
+                for (size_t i = 0; i < json_object_array_length(devs); i++, seen++)
+                        ASSERT_TRUE(json_object_equal(json_object_array_get_idx(devs, i),
+                                                      json_object_array_get_idx(all_devs, seen)));
+                if (!has(p, "next_offset")) {
+                        ASSERT_EQ(seen, n_devs);
+                        json_object_put(j);
+                        break;
+                }
+                ASSERT_EQ(json_object_get_int64(get(p, "next_offset")), (int64_t) seen);
+                ASSERT_EQ(json_object_array_length(devs), 4);
+                offset = (uint32_t) json_object_get_int64(get(p, "next_offset"));
+                json_object_put(j);
+        }
+        ASSERT_EQ(seen, n_devs);
+
+        /* VMs, two at a time, by name */
+        seen = 0;
+        offset = 0;
+        for (;;) {
+                json_object *j = describe_selected(&error, 3, "vm_offset", "u", offset, "vm_limit", "u", 2,
+                                                   "sections", "as", 1, "vms");
+                json_object *vms, *p;
+
+                ASSERT_NOT_NULL(j);
+                ASSERT_FALSE(has(j, "devices"));
+                vms = get(j, "vms");
+                p = get(get(j, "page"), "vms");
+                ASSERT_EQ(json_object_get_int64(get(p, "total")), (int64_t) n_vms);
+                for (size_t i = 0; i < json_object_array_length(vms); i++, seen++)
+                        ASSERT_TRUE(json_object_equal(json_object_array_get_idx(vms, i),
+                                                      json_object_array_get_idx(all_vms, seen)));
+                if (!has(p, "next_offset")) {
+                        json_object_put(j);
+                        break;
+                }
+                offset = (uint32_t) json_object_get_int64(get(p, "next_offset"));
+                json_object_put(j);
+        }
+        ASSERT_EQ(seen, n_vms);
+
+        /* Past the end: an empty page, not an error (the host may have shrunk between pages). */
+        {
+                json_object *j = describe_selected(&error, 1, "device_offset", "u", (uint32_t) n_devs + 5);
+
+                ASSERT_NOT_NULL(j);
+                ASSERT_EQ(json_object_array_length(get(j, "devices")), 0);
+                ASSERT_EQ(page_field(j, "devices", "count"), 0);
+                ASSERT_EQ(page_field(j, "devices", "offset"), (int64_t) n_devs + 5);
+                ASSERT_FALSE(has(get(get(j, "page"), "devices"), "next_offset"));
+                json_object_put(j);
+        }
+        json_object_put(full);
+}
+
+TEST(describe_selected_filters) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        json_object *j, *a;
+        const char *first, *second;
+        _cleanup_free_ char *text = NULL;
+        json_object *full;
+
+        setup();
+        text = describe_text();
+        full = json_tokener_parse(text);
+        ASSERT_NOT_NULL(full);
+        first = json_object_get_string(get(json_object_array_get_idx(get(full, "devices"), 3), "pci"));
+        second = json_object_get_string(get(json_object_array_get_idx(get(full, "devices"), 9), "pci"));
+
+        /* named devices: in the document's order whatever the order asked, each once */
+        j = describe_selected(&error, 2, "devices", "as", 3, second, first, second, "sections", "as", 2, "devices",
+                              "unsatisfied");
+        ASSERT_NOT_NULL(j);
+        a = get(j, "devices");
+        ASSERT_EQ(json_object_array_length(a), 2);
+        ASSERT_TRUE(json_object_equal(json_object_array_get_idx(a, 0),
+                                      json_object_array_get_idx(get(full, "devices"), 3)));
+        ASSERT_STREQ(json_object_get_string(get(json_object_array_get_idx(a, 1), "pci")), second);
+        ASSERT_EQ(page_field(j, "devices", "total"), 2);
+        ASSERT_TRUE(has(j, "unsatisfied"));
+        ASSERT_FALSE(has(j, "daemon"));
+        json_object_put(j);
+
+        /* named VMs, by UUID (any case) and by name */
+        j = describe_selected(&error, 1, "vms", "as", 2, "sel3", "6C0F7E2A-9D1E-4B55-8A57-0A2B6C1B9D01");
+        ASSERT_NOT_NULL(j);
+        a = get(j, "vms");
+        ASSERT_EQ(json_object_array_length(a), 2);
+        ASSERT_STREQ(json_object_get_string(get(json_object_array_get_idx(a, 0), "name")), "sel3");
+        ASSERT_STREQ(json_object_get_string(get(json_object_array_get_idx(a, 1), "uuid")), UUID1);
+        ASSERT_EQ(page_field(j, "vms", "total"), 2);
+        /* the device filter is not the VM filter: every device is there */
+        ASSERT_TRUE(json_object_equal(get(j, "devices"), get(full, "devices")));
+        json_object_put(j);
+
+        /* an empty list selects nothing; no sections leaves only "version" and "page" */
+        j = describe_selected(&error, 2, "vms", "as", 0, "sections", "as", 1, "vms");
+        ASSERT_NOT_NULL(j);
+        ASSERT_EQ(json_object_array_length(get(j, "vms")), 0);
+        ASSERT_EQ(page_field(j, "vms", "total"), 0);
+        json_object_put(j);
+        j = describe_selected(&error, 1, "sections", "as", 0);
+        ASSERT_NOT_NULL(j);
+        ASSERT_EQ(json_object_object_length(j), 2);
+        ASSERT_TRUE(has(j, "version"));
+        ASSERT_EQ(page_field(j, "devices", "total"),
+                  (int64_t) json_object_array_length(get(full, "devices")));
+        ASSERT_TRUE(has(get(j, "page"), "generation"));
+        json_object_put(j);
+
+        /* "host" alone, and the sections keep the document's order whatever order they are asked in */
+        j = describe_selected(&error, 1, "sections", "as", 3, "faults", "host", "daemon");
+        ASSERT_NOT_NULL(j);
+        ASSERT_TRUE(json_object_equal(get(j, "host"), get(full, "host")));
+        {
+                const char *want[] = { "version", "daemon", "host", "faults", "page" };
+                size_t i = 0;
+
+                json_object_object_foreach(j, key, val) {
+                        (void) val;
+                        ASSERT_TRUE(i < ELEMENTSOF(want));
+                        ASSERT_STREQ(key, want[i++]);
+                }
+                ASSERT_EQ(i, ELEMENTSOF(want));
+        }
+        json_object_put(j);
+        json_object_put(full);
+}
+
+/* Bad options: a named error that says which, and nothing changes. */
+TEST(describe_selected_errors) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        uint64_t gen_before = 0, gen_after = 0;
+
+        setup();
+        before = describe_text();
+        ASSERT_OK(sd_bus_get_property_trivial(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
+                                              "PolicyGeneration", &error, 't', &gen_before));
+
+        ASSERT_TRUE(describe_selected(&error, 1, "device_limt", "u", 5) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'device_limt'");
+        ASSERT_TRUE(describe_selected(&error, 1, "device_limit", "s", "5") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'device_limit' must be of type 'u', not 's'");
+        ASSERT_TRUE(describe_selected(&error, 1, "devices", "s", "0000:00:03.0") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'devices' must be of type 'as'");
+        ASSERT_TRUE(describe_selected(&error, 1, "vm_offset", "t", (uint64_t) 1) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'vm_offset'");
+        ASSERT_TRUE(describe_selected(&error, 2, "vm_limit", "u", 1, "vm_limit", "u", 2) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'vm_limit' given more than once");
+        ASSERT_TRUE(describe_selected(&error, 1, "device_limit", "u", 0) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'device_limit' must be at least 1");
+        ASSERT_TRUE(describe_selected(&error, 1, "vm_limit", "u", 0) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "'vm_limit' must be at least 1");
+        ASSERT_TRUE(describe_selected(&error, 1, "sections", "as", 2, "devices", "everything") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "unknown section 'everything'");
+        ASSERT_TRUE(describe_selected(&error, 1, "devices", "as", 1, "00:03.0") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "invalid PCI address '00:03.0'");
+        ASSERT_TRUE(describe_selected(&error, 1, "devices", "as", 1, "0000:00:03.0/") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "invalid PCI address");
+        ASSERT_TRUE(describe_selected(&error, 1, "vms", "as", 1, "") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "neither a UUID nor a VM name");
+
+        /* well-formed, but not there; a bad form is reported before a missing name */
+        ASSERT_TRUE(describe_selected(&error, 1, "devices", "as", 1, "0000:1f:1f.7") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_NO_SUCH_DEVICE, "no device '0000:1f:1f.7'");
+        ASSERT_TRUE(describe_selected(&error, 2, "devices", "as", 1, "0000:1f:1f.7", "sections", "as", 1, "x") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT, "unknown section 'x'");
+        ASSERT_TRUE(describe_selected(&error, 1, "vms", "as", 1, "nosuchvm") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_NO_SUCH_VM, "no VM named 'nosuchvm'");
+        ASSERT_TRUE(describe_selected(&error, 1, "vms", "as", 2, "web1", "00000000-0000-4000-8000-0000000000AA") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_NO_SUCH_VM, "no VM with UUID '00000000-0000-4000-8000-0000000000aa'");
+
+        after = describe_text();
+        ASSERT_STREQ(before, after);
+        ASSERT_OK(sd_bus_get_property_trivial(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
+                                              "PolicyGeneration", &error, 't', &gen_after));
+        ASSERT_EQ(gen_before, gen_after);
+}
+
+/* A selection still over the reply limit is refused, and says what to lower. */
+TEST(describe_selected_too_large) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        const char *huge_uuid = "b16b16b1-0000-4000-8000-000000000001";
+        json_object *j;
+
+        setup();
+        /* every vCPU is a "placement" entry: one VM alone is more than TEST_DESCRIBE_MAX */
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "RegisterVM", &error,
+                                     NULL, "ssua(uau)si", "huge", huge_uuid, 1024, 0, "balanced", 0));
+
+        ASSERT_TRUE(describe_selected(&error, 0) == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE, "'vm_limit'");
+        ASSERT_TRUE(describe_selected(&error, 1, "vms", "as", 1, "huge") == NULL);
+        expect_error(&error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE, "more than the 65536 a reply may carry");
+        ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+                                       NULL, NULL) < 0);
+        expect_error(&error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE, "DescribeSelected()");
+
+        /* the rest of the host reads in pages around it; the daemon stays on the bus */
+        j = describe_selected(&error, 2, "vms", "as", 1, "web1", "sections", "as", 1, "vms");
+        ASSERT_NOT_NULL(j);
+        ASSERT_EQ(json_object_array_length(get(j, "vms")), 1);
+        json_object_put(j);
+        j = describe_selected(&error, 2, "device_limit", "u", 8, "sections", "as", 2, "devices", "policy");
+        ASSERT_NOT_NULL(j);
+        ASSERT_EQ(page_field(j, "devices", "count"), 8);
+        json_object_put(j);
+
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "UnregisterVM", &error,
+                                     NULL, "s", huge_uuid));
+        j = describe_selected(&error, 0);
+        ASSERT_NOT_NULL(j);
+        json_object_put(j);
 }
 
 TEST(zz_shutdown) {
