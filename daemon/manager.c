@@ -1333,6 +1333,9 @@ static int check_vm_satisfiable(Manager *m, const Vm *vm, VmState state, bool ac
         const Vm *svm;
         int r;
 
+        /* Only a device can leave a requirement unmet. */
+        if (vm->n_devices == 0 && !attach)
+                return 0;
         r = vm_scratch_model(m, vm, state, activate, attach, e, &s);
         if (r < 0)
                 return r;

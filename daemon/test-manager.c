@@ -301,6 +301,9 @@ static void assert_state_text(const Model *model) {
         }
 }
 
+/* Devices the model dropped during the random events (their "removed" path must be exercised). */
+static unsigned n_dropped;
+
 static const char *const events[] = {
         RVMSI_VM_EVENT_START, RVMSI_VM_EVENT_PREPARE, RVMSI_VM_EVENT_MIGRATE_IN_PREPARE, RVMSI_VM_EVENT_STOPPED,
         RVMSI_VM_EVENT_MIGRATE_OUT_BEGIN, RVMSI_VM_EVENT_MIGRATE_DONE, RVMSI_VM_EVENT_RELEASE,
@@ -334,9 +337,11 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                 Vm *vm;
                 int r, expect;
 
+                size_t n_devices = m->model->n_devices;
+
                 vm_uuid(i, u);
                 vm = model_find_vm(m->model, u);
-                switch (test_rand(&rng) % 6) {
+                switch (test_rand(&rng) % 7) {
                 case 0:
                 case 1: {
                         const char *ev = events[test_rand(&rng) % ELEMENTSOF(events)];
@@ -417,17 +422,27 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                                 (void) sim_vcpu_move(sim, u, (uint32_t) (test_rand(&rng) % vm->nr_vcpus),
                                                      (uint32_t) (test_rand(&rng) % m->model->geometry.nr_harts));
                         break;
+                case 6:
+                        /* A device is unplugged (the model drops it if nobody owns it) or plugged in. */
+                        device_name((unsigned) (test_rand(&rng) % (N_DEVICES + 2)), name);
+                        if (model_find_device(sim_world(sim), name))
+                                ASSERT_OK(sim_remove_device(sim, name));
+                        else
+                                ASSERT_OK(sim_add_device(sim, name, CAP_MSI_FLAT | (test_rand(&rng) % 2 ? CAP_MSI_MRIF : 0)));
+                        break;
                 case 5: {
                         const Model *w = sim_world(sim);
-                        const Device *d = w->devices[test_rand(&rng) % w->n_devices];
+                        const Device *d = w->n_devices > 0 ? w->devices[test_rand(&rng) % w->n_devices] : NULL;
 
-                        if (d->nr_vectors > 0)
+                        if (d && d->nr_vectors > 0)
                                 (void) sim_set_affinity(sim, d->name, (uint32_t) (test_rand(&rng) % d->nr_vectors),
                                                         (uint32_t) (test_rand(&rng) % w->geometry.nr_harts));
                         break;
                 }
                 }
                 settle(m);
+                if (m->model->n_devices < n_devices)
+                        n_dropped++;
                 assert_consistent(m);
         }
         assert_state_text(m->model);
@@ -443,6 +458,8 @@ TEST(local_checks_match_the_whole_model) {
         ASSERT_TRUE(checked > 500);
         ASSERT_TRUE(refused > 50);
         ASSERT_TRUE(refused < checked - 50);
+        printf("%u events dropped a device from the model\n", n_dropped);
+        ASSERT_TRUE(n_dropped > 20);
 }
 
 /* A device the daemon decided and applied, with at least one entry that is not blocked. */
