@@ -110,7 +110,7 @@ int verb_faults(Ctl *c, int argc, char **argv) {
                         return ctl_report_bus_error(NULL, r, "subscribing to NameOwnerChanged");
         }
 
-        r = ctl_describe(c, &d, NULL);
+        r = ctl_describe(c, (char *const[]) { (char *) "faults", NULL }, &d, NULL);
         if (r != 0)
                 return r;
         faults = ctl_json_array(d, "faults");

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * rvmsictl devices, vms, show: tables and details from one Describe() call,
- * so every line printed comes from the same snapshot of the daemon.
+ * rvmsictl devices, vms, show: tables and details from the Describe()
+ * document. The tables read it whole (in pages on a large host, see
+ * ctl_describe()); show reads only the one object, and the VM that owns a
+ * device for its name.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,12 +19,13 @@ static const char *num(char *buf, size_t n, int64_t v) {
 }
 
 int verb_devices(Ctl *c, int argc, char **argv) {
+        static char *const sections[] = { (char *) "vms", (char *) "devices", NULL };
         _cleanup_json_ json_object *d = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         json_object *devs;
         int r;
 
-        r = ctl_describe(c, &d, NULL);
+        r = ctl_describe(c, sections, &d, NULL);
         if (r != 0)
                 return r;
         devs = ctl_json_array(d, "devices");
@@ -57,12 +61,13 @@ int verb_devices(Ctl *c, int argc, char **argv) {
 }
 
 int verb_vms(Ctl *c, int argc, char **argv) {
+        static char *const sections[] = { (char *) "vms", NULL };
         _cleanup_json_ json_object *d = NULL;
         _cleanup_(table_freep) Table *t = NULL;
         json_object *vms;
         int r;
 
-        r = ctl_describe(c, &d, NULL);
+        r = ctl_describe(c, sections, &d, NULL);
         if (r != 0)
                 return r;
         vms = ctl_json_array(d, "vms");
@@ -115,15 +120,23 @@ static void print_string_list(const char *label, json_object *a) {
         putchar('\n');
 }
 
-static int show_device(Ctl *c, json_object *d, json_object *dev) {
+static int show_device(Ctl *c, json_object *dev) {
         _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_json_ json_object *owner = NULL;
         const char *vm = ctl_json_str(dev, "vm");
         json_object *targets = ctl_json_array(dev, "targets");
         int r;
 
+        if (!isempty(vm)) {
+                /* The owner's name; a device may name a VM that is not registered (any more). */
+                r = ctl_describe_one(c, "vms", vm, &owner);
+                if (r != 0)
+                        return r;
+        }
         printf("%s\n", ctl_json_str(dev, "pci"));
         if (!isempty(vm))
-                printf("%14s: %s (VM %s, %s)\n", "Owner", ctl_json_str(dev, "owner"), ctl_vm_name(d, vm) ?: "?", vm);
+                printf("%14s: %s (VM %s, %s)\n", "Owner", ctl_json_str(dev, "owner"),
+                       ctl_json_str(owner, "name") ?: "?", vm);
         else
                 printf("%14s: %s\n", "Owner", strempty(ctl_json_str(dev, "owner")));
         printf("%14s: %s (%s)\n", "Mode", strempty(ctl_json_str(dev, "mode")), strempty(ctl_json_str(dev, "reason")));
@@ -205,37 +218,30 @@ static int show_vm(Ctl *c, json_object *vm) {
 }
 
 int verb_show(Ctl *c, int argc, char **argv) {
-        _cleanup_json_ json_object *d = NULL;
+        _cleanup_json_ json_object *o = NULL;
         const char *what = argv[0];
-        json_object *list;
         bool is_device = ctl_is_pci_address(what);
-        char uuid[UUID_STRING_MAX];
+        char uuid[UUID_STRING_MAX], pci[16];
         bool by_uuid;
         int r;
 
         by_uuid = !is_device && uuid_normalize(what, uuid) >= 0;
+        if (is_device) {
+                /* rvmsid names devices in lower case */
+                for (size_t i = 0; i < sizeof(pci) - 1 && what[i]; i++)
+                        pci[i] = (char) tolower((unsigned char) what[i]);
+                pci[MIN(strlen(what), sizeof(pci) - 1)] = 0;
+        }
 
-        r = ctl_describe(c, &d, NULL);
+        r = ctl_describe_one(c, is_device ? "devices" : "vms", is_device ? pci : by_uuid ? uuid : what, &o);
         if (r != 0)
                 return r;
-        list = ctl_json_array(d, is_device ? "devices" : "vms");
-        for (size_t i = 0; list && i < json_object_array_length(list); i++) {
-                json_object *o = json_object_array_get_idx(list, i);
-                bool match;
-
-                if (is_device)
-                        match = strcasecmp(strempty(ctl_json_str(o, "pci")), what) == 0;
-                else if (by_uuid)
-                        match = streq_ptr(ctl_json_str(o, "uuid"), uuid);
-                else
-                        match = streq_ptr(ctl_json_str(o, "name"), what);
-                if (!match)
-                        continue;
+        if (o) {
                 if (c->json) {
                         ctl_print_json(o);
                         return CTL_EXIT_OK;
                 }
-                return is_device ? show_device(c, d, o) : show_vm(c, o);
+                return is_device ? show_device(c, o) : show_vm(c, o);
         }
 
         if (is_device) {

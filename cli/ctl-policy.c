@@ -63,7 +63,7 @@ int verb_policy(Ctl *c, int argc, char **argv) {
                 if (r != 0)
                         return r;
                 /* VM names make the summary readable; without them it still is correct. */
-                (void) ctl_describe(c, &d, NULL);
+                (void) ctl_describe(c, (char *const[]) { (char *) "vms", NULL }, &d, NULL);
                 printf("The policy in '%s' is valid. Under it, rvmsid would decide:\n\n", argv[1]);
                 plan_print_desired(desired, ctl_json_array(d, "vms"));
         }

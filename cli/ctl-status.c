@@ -109,7 +109,7 @@ int verb_status(Ctl *c, int argc, char **argv) {
                 _cleanup_free_ char *text = NULL;
 
                 /* The whole Describe() document, exactly as rvmsid wrote it. */
-                r = ctl_describe(c, &o, &text);
+                r = ctl_describe(c, NULL, &o, &text);
                 if (r != 0)
                         return r;
                 fputs(text, stdout);

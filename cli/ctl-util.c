@@ -12,6 +12,7 @@
 
 #include "bus-names.h"
 #include "fileio.h"
+#include "strv.h"
 #include "rvmsictl.h"
 
 int ctl_bus(Ctl *c, sd_bus **ret) {
@@ -190,7 +191,8 @@ int ctl_call(Ctl *c, const char *member, sd_bus_message **ret_reply, const char 
         return 0;
 }
 
-int ctl_describe(Ctl *c, json_object **ret, char **ret_text) {
+/* Describe(): the whole document in one reply, for an rvmsid without DescribeSelected(). */
+static int describe_whole(Ctl *c, json_object **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         json_tokener *tok;
         json_object *o;
@@ -215,14 +217,328 @@ int ctl_describe(Ctl *c, json_object **ret, char **ret_text) {
                 return CTL_EXIT_DAEMON_ERROR;
         }
         json_tokener_free(tok);
+        *ret = o;
+        return 0;
+}
+
+typedef struct PageRequest {
+        char *const *sections;          /* NULL: every section */
+        const char *device, *vm;        /* one object only, or NULL */
+        uint32_t device_offset, device_limit, vm_offset, vm_limit;     /* limit 0: to the end */
+} PageRequest;
+
+static int append_u(sd_bus_message *m, const char *key, uint32_t v) {
+        return sd_bus_message_append(m, "{sv}", key, "u", v);
+}
+
+/*
+ * One DescribeSelected() call. Returns 0 and the document; or a negative
+ * errno with the bus error in *error, for the caller to handle or report.
+ */
+static int describe_page(sd_bus *bus, const PageRequest *p, sd_bus_error *error, json_object **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
+        const char *text;
+        json_object *o;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
+                                           "DescribeSelected");
+        if (r >= 0)
+                r = sd_bus_message_open_container(m, 'a', "{sv}");
+        if (r >= 0 && p->sections) {
+                r = sd_bus_message_open_container(m, 'e', "sv");
+                if (r >= 0)
+                        r = sd_bus_message_append(m, "s", "sections");
+                if (r >= 0)
+                        r = sd_bus_message_open_container(m, 'v', "as");
+                if (r >= 0)
+                        r = sd_bus_message_append_strv(m, (char **) p->sections);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(m);
+        }
+        if (r >= 0 && p->device)
+                r = sd_bus_message_append(m, "{sv}", "devices", "as", 1, p->device);
+        if (r >= 0 && p->vm)
+                r = sd_bus_message_append(m, "{sv}", "vms", "as", 1, p->vm);
+        if (r >= 0 && p->device_offset > 0)
+                r = append_u(m, "device_offset", p->device_offset);
+        if (r >= 0 && p->device_limit > 0)
+                r = append_u(m, "device_limit", p->device_limit);
+        if (r >= 0 && p->vm_offset > 0)
+                r = append_u(m, "vm_offset", p->vm_offset);
+        if (r >= 0 && p->vm_limit > 0)
+                r = append_u(m, "vm_limit", p->vm_limit);
+        if (r >= 0)
+                r = sd_bus_message_close_container(m);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_call(bus, m, 0, error, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return r;
+        o = json_tokener_parse(text);
+        if (!o)
+                return -EBADMSG;
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return -EBADMSG;
+        }
+        *ret = o;
+        return 0;
+}
+
+/*
+ * rvmsid has no DescribeSelected() (older than rvmsictl), or the bus policy
+ * installed does not let us call it (an older org.rvmsi.Manager1.conf):
+ * Describe() still works for any host small enough for it.
+ */
+static bool describe_selected_missing(const sd_bus_error *error) {
+        return sd_bus_error_has_name(error, "org.freedesktop.DBus.Error.UnknownMethod") ||
+               sd_bus_error_has_name(error, "org.freedesktop.DBus.Error.AccessDenied");
+}
+
+/* A member of "page": the "devices" or "vms" object. */
+static json_object *page_of(json_object *doc, const char *kind) {
+        json_object *page, *o;
+
+        if (!json_object_object_get_ex(doc, "page", &page) || !json_object_object_get_ex(page, kind, &o))
+                return NULL;
+        return o;
+}
+
+/* Where the next page of kind starts; false when this page was the last. */
+static bool page_next(json_object *doc, const char *kind, uint32_t *ret) {
+        int64_t next = ctl_json_int(page_of(doc, kind), "next_offset", -1);
+
+        if (next < 0 || next > UINT32_MAX)
+                return false;
+        *ret = (uint32_t) next;
+        return true;
+}
+
+/* Append the elements of doc's array key to into's (both must have it, or neither). */
+static int append_items(json_object *into, json_object *doc, const char *key) {
+        json_object *from = ctl_json_array(doc, key), *to = ctl_json_array(into, key);
+
+        if (!from && !to)
+                return 0;
+        if (!from || !to)
+                return -EBADMSG;
+        for (size_t i = 0; i < json_object_array_length(from); i++)
+                if (json_object_array_add(to, json_object_get(json_object_array_get_idx(from, i))) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Pages of this many devices and VMs at first (about 2.5 MB on the largest benchmark host); halved while
+ * rvmsid answers ReplyTooLarge. */
+#define CTL_DESCRIBE_PAGE 256U
+/* Read the pages again once if the host changed while they were read; then take what was read. */
+#define CTL_DESCRIBE_TRIES 2
+
+/*
+ * The document read in pages: the first page carries every section asked
+ * for; the following ones only the arrays that still have more ("vms";
+ * "devices" with "unsatisfied", which follows the devices of the page), and
+ * their elements are appended to the first page's arrays. The result has
+ * Describe()'s shape and, for the same state, Describe()'s content.
+ * Returns 0, 1 if rvmsid has no DescribeSelected() (nothing reported), or an
+ * exit status after reporting.
+ */
+static int describe_paged(Ctl *c, char *const *sections, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint32_t device_limit = CTL_DESCRIBE_PAGE, vm_limit = CTL_DESCRIBE_PAGE;
+        json_object *root = NULL;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_bus(c, &bus);
+        if (r != 0)
+                return r;
+        for (unsigned attempt = 1;; attempt++) {
+                bool vms_more = false, devices_more = false, restart = false;
+                uint32_t device_offset = 0, vm_offset = 0;
+                int64_t generation = -1;
+
+                json_object_put(root);
+                root = NULL;
+                for (;;) {
+                        char *later[4] = {};
+                        size_t n = 0;
+                        PageRequest p = {
+                                .sections = sections,
+                                .device_offset = device_offset,
+                                .device_limit = device_limit,
+                                .vm_offset = vm_offset,
+                                .vm_limit = vm_limit,
+                        };
+                        json_object *doc = NULL;
+                        int64_t g;
+
+                        if (root) {
+                                if (vms_more)
+                                        later[n++] = (char *) "vms";
+                                if (devices_more && ctl_json_array(root, "devices"))
+                                        later[n++] = (char *) "devices";
+                                if (devices_more && ctl_json_array(root, "unsatisfied"))
+                                        later[n++] = (char *) "unsatisfied";
+                                p.sections = later;
+                        }
+                        sd_bus_error_free(&error);
+                        r = describe_page(bus, &p, &error, &doc);
+                        if (r < 0 && !root && describe_selected_missing(&error)) {
+                                json_object_put(root);
+                                return 1;
+                        }
+                        if (r < 0 && sd_bus_error_has_name(&error, RVMSI_BUS_ERROR_REPLY_TOO_LARGE) &&
+                            (device_limit > 1 || vm_limit > 1)) {
+                                /* smaller pages, from where we are */
+                                device_limit = MAX(device_limit / 2, 1U);
+                                vm_limit = MAX(vm_limit / 2, 1U);
+                                continue;
+                        }
+                        if (r < 0) {
+                                json_object_put(root);
+                                if (r == -EBADMSG && !sd_bus_error_is_set(&error)) {
+                                        fprintf(stderr, "rvmsictl: DescribeSelected() returned something that is "
+                                                "not a JSON object\n");
+                                        return CTL_EXIT_DAEMON_ERROR;
+                                }
+                                return ctl_report_bus_error(&error, r, "DescribeSelected");
+                        }
+
+                        g = ctl_json_int(json_object_object_get(doc, "page"), "generation", -1);
+                        if (generation >= 0 && g != generation && attempt < CTL_DESCRIBE_TRIES) {
+                                json_object_put(doc);
+                                restart = true;
+                                break;
+                        }
+                        generation = g;
+
+                        if (!root) {
+                                root = doc;
+                                vms_more = page_next(doc, "vms", &vm_offset) && ctl_json_array(doc, "vms");
+                                devices_more = page_next(doc, "devices", &device_offset) &&
+                                               (ctl_json_array(doc, "devices") || ctl_json_array(doc, "unsatisfied"));
+                        } else {
+                                if (vms_more) {
+                                        r = append_items(root, doc, "vms");
+                                        vms_more = r >= 0 && page_next(doc, "vms", &vm_offset);
+                                }
+                                if (r >= 0 && devices_more) {
+                                        r = append_items(root, doc, "devices");
+                                        if (r >= 0)
+                                                r = append_items(root, doc, "unsatisfied");
+                                        devices_more = r >= 0 && page_next(doc, "devices", &device_offset);
+                                }
+                                json_object_put(doc);
+                                if (r < 0) {
+                                        json_object_put(root);
+                                        fprintf(stderr, "rvmsictl: DescribeSelected() returned pages that do not "
+                                                "fit together\n");
+                                        return CTL_EXIT_DAEMON_ERROR;
+                                }
+                        }
+                        if (!vms_more && !devices_more)
+                                break;
+                }
+                if (!restart)
+                        break;
+        }
+
+        json_object_object_del(root, "page");
+        *ret = root;
+        return 0;
+}
+
+int ctl_describe(Ctl *c, char *const *sections, json_object **ret, char **ret_text) {
+        json_object *o = NULL;
+        int r;
+
+        r = describe_paged(c, sections, &o);
+        if (r == 1)     /* an rvmsid older than DescribeSelected() */
+                r = describe_whole(c, &o);
+        if (r != 0)
+                return r;
         if (ret_text) {
-                *ret_text = strdup(text);
-                if (!*ret_text) {
+                /* What rvmsid writes for Describe(): the same flags, and a newline. */
+                const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+                                                                  JSON_C_TO_STRING_SPACED |
+                                                                  JSON_C_TO_STRING_NOSLASHESCAPE);
+
+                if (!s || asprintf(ret_text, "%s\n", s) < 0) {
                         json_object_put(o);
                         return ctl_report_bus_error(NULL, -ENOMEM, "Describe");
                 }
         }
         *ret = o;
+        return 0;
+}
+
+int ctl_describe_one(Ctl *c, const char *kind, const char *name, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        _cleanup_json_ json_object *doc = NULL;
+        bool device = streq(kind, "devices");
+        char *sections[] = { (char *) kind, NULL };
+        PageRequest p = {
+                .sections = sections,
+                .device = device ? name : NULL,
+                .vm = device ? NULL : name,
+        };
+        json_object *list;
+        sd_bus *bus;
+        int r;
+
+        r = ctl_bus(c, &bus);
+        if (r != 0)
+                return r;
+        r = describe_page(bus, &p, &error, &doc);
+        if (r < 0 && describe_selected_missing(&error)) {
+                char uuid[UUID_STRING_MAX];
+                bool by_uuid = !device && uuid_normalize(name, uuid) >= 0;
+
+                /* An older rvmsid: look for it in the whole document. */
+                r = describe_whole(c, &doc);
+                if (r != 0)
+                        return r;
+                list = ctl_json_array(doc, kind);
+                for (size_t i = 0; list && i < json_object_array_length(list); i++) {
+                        json_object *o = json_object_array_get_idx(list, i);
+
+                        if (device ? strcasecmp(strempty(ctl_json_str(o, "pci")), name) == 0 :
+                            by_uuid ? streq_ptr(ctl_json_str(o, "uuid"), uuid) :
+                            streq_ptr(ctl_json_str(o, "name"), name)) {
+                                *ret = json_object_get(o);
+                                return 0;
+                        }
+                }
+                *ret = NULL;
+                return 0;
+        }
+        /* No such object, or a name no object can have: either way there is none. */
+        if (r < 0 && (sd_bus_error_has_name(&error, device ? RVMSI_BUS_ERROR_NO_SUCH_DEVICE : RVMSI_BUS_ERROR_NO_SUCH_VM) ||
+                      sd_bus_error_has_name(&error, RVMSI_BUS_ERROR_INVALID_ARGUMENT))) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r < 0) {
+                if (r == -EBADMSG && !sd_bus_error_is_set(&error)) {
+                        fprintf(stderr, "rvmsictl: DescribeSelected() returned something that is not a JSON object\n");
+                        return CTL_EXIT_DAEMON_ERROR;
+                }
+                return ctl_report_bus_error(&error, r, "DescribeSelected");
+        }
+        list = ctl_json_array(doc, kind);
+        if (!list || json_object_array_length(list) != 1) {
+                fprintf(stderr, "rvmsictl: DescribeSelected() did not return the one object asked for\n");
+                return CTL_EXIT_DAEMON_ERROR;
+        }
+        *ret = json_object_get(json_object_array_get_idx(list, 0));
         return 0;
 }
 

@@ -45,7 +45,16 @@ int ctl_bus(Ctl *c, sd_bus **ret);
 int ctl_call(Ctl *c, const char *member, sd_bus_message **ret_reply, const char *types, ...);
 int ctl_report_bus_error(const sd_bus_error *error, int r, const char *what);
 int ctl_usage_error(const char *fmt, ...) _printf_(1, 2);
-int ctl_describe(Ctl *c, json_object **ret, char **ret_text);
+/*
+ * The Describe() document, or only the named sections of it (NULL: all), read
+ * with DescribeSelected() in pages so that a host of any size can be read
+ * (Describe() itself with an rvmsid that has no DescribeSelected()).
+ * ret_text: the document as rvmsid writes it.
+ */
+int ctl_describe(Ctl *c, char *const *sections, json_object **ret, char **ret_text);
+/* One device (kind "devices", PCI address) or VM ("vms", UUID or name): *ret is its object, or NULL if
+ * rvmsid has none by that name. Other failures are reported, and returned as an exit status. */
+int ctl_describe_one(Ctl *c, const char *kind, const char *name, json_object **ret);
 int ctl_read_input(const char *path, char **ret);
 int ctl_parse_json(const char *what, const char *text, json_object **ret);
 void ctl_print_json(json_object *o);
