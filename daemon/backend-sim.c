@@ -6,11 +6,18 @@
  * the all-zero invalid PTE of rvmsi_msipte_invalid().
  */
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/rvmsi.h>
 
 #include "backend-sim.h"
+#include "fileio.h"
+#include "json-util.h"
 #include "rvmsi_msi.h"
 
 /* Where the sim puts things in its imaginary physical address space. */
@@ -58,7 +65,27 @@ struct Sim {
         size_t n_violations;
         char first_violation[512];
         SimCounters counters;
+
+        /* Persistence (sim_persist_*(), docs/crash.md). */
+        char *persist_path;             /* NULL: nothing is written */
+        FILE *window_log;               /* persist_path + ".windows", appended to */
+        uint64_t window_log_lines;      /* lines of it that belong to the state in persist_path */
+        bool announce_pending;          /* restored: tell the first dump's reader about every device and vCPU */
+        /*
+         * The test options this sim took from backend_sim_set_next(). Claimed at open, used from the first
+         * backend operation on (a sim that never serves one, like the throwaway sim scenario_load_file()
+         * validates a file with, hands them back when it closes).
+         */
+        bool claimed, active;
+        char *pending_persist_path;
+        /* RVMSI_TEST_CRASH_AFTER_OPS: SIGKILL after this many applied operations of this process (0: never). */
+        uint64_t crash_after_ops;
+        uint64_t ops_this_process;
 };
+
+/* Claimed by the next sim opened in this process (backend_sim_set_next()). */
+static char *next_persist_path;
+static uint64_t next_crash_after_ops;
 
 const char *sim_msi_outcome_to_string(SimMsiOutcome o) {
         static const char *const table[_SIM_MSI_OUTCOME_MAX] = {
@@ -284,12 +311,23 @@ static int window_open(Sim *s, const Device *d, const SimDevice *sd, SimEntry *e
         };
         strcpy(w->device, sd->name);
         e->window = s->n_windows++;
+        if (s->window_log) {
+                /* The owner VM at the instant it opens, for checks of the log without the sim. */
+                (void) fprintf(s->window_log, "open %zu %s %" PRIu32 " %s %" PRIu32 " %u %s %" PRIu64 "\n", e->window,
+                               w->device, w->target, entry_kind_to_string(w->kind), w->hart, w->guest,
+                               d->owner == OWNER_VM ? d->owner_vm : "-", w->from);
+                s->window_log_lines++;
+        }
         return 0;
 }
 
 static void window_close(Sim *s, SimEntry *e) {
         if (e->window != SIZE_MAX) {
                 s->windows[e->window].to = s->clock;
+                if (s->window_log) {
+                        (void) fprintf(s->window_log, "close %zu %" PRIu64 "\n", e->window, s->clock);
+                        s->window_log_lines++;
+                }
                 e->window = SIZE_MAX;
         }
 }
@@ -693,7 +731,7 @@ static SimDevice *sim_device_free(SimDevice *sd) {
         return mfree(sd);
 }
 
-int sim_add_device(Sim *s, const char *name, uint64_t caps) {
+static int do_add_device(Sim *s, const char *name, uint64_t caps) {
         _cleanup_free_ SimDevice *sd = NULL;
         size_t i;
         int r;
@@ -719,7 +757,7 @@ int sim_add_device(Sim *s, const char *name, uint64_t caps) {
         return 0;
 }
 
-int sim_remove_device(Sim *s, const char *name) {
+static int do_remove_device(Sim *s, const char *name) {
         SimDevice *sd;
         size_t i;
 
@@ -741,7 +779,7 @@ int sim_remove_device(Sim *s, const char *name) {
         return 0;
 }
 
-int sim_device_set_owner(Sim *s, const char *name, OwnerKind owner, const char *key) {
+static int do_device_set_owner(Sim *s, const char *name, OwnerKind owner, const char *key) {
         SimDevice *sd;
         Device *d;
         int r;
@@ -765,7 +803,7 @@ int sim_device_set_owner(Sim *s, const char *name, OwnerKind owner, const char *
         return 0;
 }
 
-int sim_device_set_locked(Sim *s, const char *name, bool locked) {
+static int do_device_set_locked(Sim *s, const char *name, bool locked) {
         SimDevice *sd;
         Device *d;
         int r;
@@ -785,7 +823,7 @@ int sim_device_set_locked(Sim *s, const char *name, bool locked) {
         return 0;
 }
 
-int sim_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *vectors) {
+static int do_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *vectors) {
         SimDevice *sd;
         Device *d;
         int r;
@@ -801,7 +839,7 @@ int sim_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *v
         return sync_and_notify_irqs(s, sd, false, n > 0 ? RVMSI_REASON_IRQ_ALLOC : RVMSI_REASON_IRQ_FREE);
 }
 
-int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
+static int do_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
         SimDevice *sd;
         Device *d;
         int r;
@@ -817,7 +855,7 @@ int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
         return sync_and_notify_irqs(s, sd, true, RVMSI_REASON_AFFINITY);
 }
 
-int sim_add_vm(Sim *s, const char *uuid, const char *name, uint32_t nr_vcpus) {
+static int do_add_vm(Sim *s, const char *uuid, const char *name, uint32_t nr_vcpus) {
         Vm *vm;
         int r;
 
@@ -847,7 +885,7 @@ static int vm_release_all(Sim *s, Vm *vm) {
         return 0;
 }
 
-int sim_remove_vm(Sim *s, const char *uuid) {
+static int do_remove_vm(Sim *s, const char *uuid) {
         Vm *vm;
         int r;
 
@@ -872,7 +910,7 @@ int sim_remove_vm(Sim *s, const char *uuid) {
         return model_remove_vm(s->world, uuid);
 }
 
-int sim_vm_set_state(Sim *s, const char *uuid, VmState state) {
+static int do_vm_set_state(Sim *s, const char *uuid, VmState state) {
         Vm *vm;
         int r;
 
@@ -896,7 +934,7 @@ int sim_vm_set_state(Sim *s, const char *uuid, VmState state) {
         return vm_release_all(s, vm);
 }
 
-int sim_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart) {
+static int do_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart) {
         Vm *vm;
         int r;
 
@@ -908,6 +946,13 @@ int sim_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart) {
                 return -ERANGE;
         if (hart != NO_HART && hart >= s->world->geometry.nr_harts)
                 return -ERANGE;
+        /*
+         * Already there, holding a guest file: KVM has nothing to do (a
+         * restarted rvmsid telling the world where vCPUs run must not make
+         * them drop and re-take their files).
+         */
+        if (hart != NO_HART && vm->vcpus[vcpu].hart == hart && vm->vcpus[vcpu].guest_file != 0)
+                return 0;
         r = vcpu_release(s, vm, vcpu);
         if (r < 0)
                 return r;
@@ -920,7 +965,7 @@ int sim_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart) {
         return 0;
 }
 
-int sim_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files) {
+static int do_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files) {
         assert_return(s, -EINVAL);
         if (hart >= s->world->geometry.nr_harts)
                 return -ERANGE;
@@ -930,7 +975,7 @@ int sim_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files) {
         return model_set_hart_reserved(s->world, hart, reserved_files);
 }
 
-int sim_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind, uint32_t hart, uint8_t guest) {
+static int do_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind, uint32_t hart, uint8_t guest) {
         const Device *d;
         SimDevice *sd;
         SimEntry *e = NULL, *n;
@@ -976,7 +1021,7 @@ int sim_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind
 
 /* ---- MSI writes ---- */
 
-int sim_msi_write(Sim *s, const char *device, uint64_t addr, uint32_t data, SimMsiResult *ret) {
+static int do_msi_write(Sim *s, const char *device, uint64_t addr, uint32_t data, SimMsiResult *ret) {
         struct rvmsi_imsic_geom g;
         struct rvmsi_msipte_info info;
         const struct rvmsi_msipte *pte = NULL;
@@ -1184,15 +1229,11 @@ static int parse_args(const char *args, Geometry *g) {
         return geometry_validate(g);
 }
 
-static int sim_open(Backend *b, const char *args) {
-        _cleanup_free_ Sim *s = NULL;
-        Geometry geometry;
-        const Geometry *g = &geometry;
-        int r;
+static void sim_close(Backend *b);
 
-        r = parse_args(args, &geometry);
-        if (r < 0)
-                return r;
+static int sim_new(Backend *b, const Geometry *g) {
+        _cleanup_free_ Sim *s = NULL;
+        int r;
 
         s = new0(Sim, 1);
         if (!s)
@@ -1220,6 +1261,104 @@ static int sim_open(Backend *b, const char *args) {
         return 0;
 }
 
+static int sim_persist_read(const char *path, json_object **ret, Geometry *ret_geometry);
+static int sim_restore(Sim *s, json_object *root, const char *path);
+static int sim_window_log_open(Sim *s, bool restored);
+static int sim_save(Sim *s);
+
+static int sim_open(Backend *b, const char *args) {
+        _cleanup_free_ char *persist = NULL;
+        _cleanup_json_ json_object *saved = NULL;
+        uint64_t crash_after = 0;
+        bool claimed = false;
+        Geometry geometry;
+        Sim *s;
+        int r;
+
+        r = parse_args(args, &geometry);
+        if (r < 0)
+                return r;
+        if (next_persist_path || next_crash_after_ops > 0) {
+                persist = TAKE_PTR(next_persist_path);
+                crash_after = next_crash_after_ops;
+                next_crash_after_ops = 0;
+                claimed = true;
+        }
+        if (persist && access(persist, F_OK) >= 0) {
+                Geometry g;
+
+                /* A host that exists: its geometry is the saved one; args may only repeat it. */
+                r = sim_persist_read(persist, &saved, &g);
+                if (r < 0)
+                        goto unclaim;
+                if (!isempty(args) && memcmp(&g, &geometry, sizeof(g)) != 0) {
+                        r = -EINVAL;
+                        goto unclaim;
+                }
+                geometry = g;
+        }
+        r = sim_new(b, &geometry);
+        if (r < 0)
+                goto unclaim;
+        s = b->data;
+        s->claimed = claimed;
+        s->crash_after_ops = crash_after;
+        if (saved) {
+                /* Restored sims are in use at once: the host was. */
+                r = sim_restore(s, saved, persist);
+                if (r < 0)
+                        goto fail;
+                s->persist_path = TAKE_PTR(persist);
+                r = sim_window_log_open(s, true);
+                if (r < 0)
+                        goto fail;
+                s->active = true;
+                r = sim_save(s);
+                if (r < 0)
+                        goto fail;
+        } else
+                s->pending_persist_path = TAKE_PTR(persist);
+        return 0;
+fail:
+        s->active = true;       /* a broken file is not handed on to the next sim */
+        sim_close(b);
+        return r;
+unclaim:
+        if (claimed && !next_persist_path && next_crash_after_ops == 0) {
+                next_persist_path = TAKE_PTR(persist);
+                next_crash_after_ops = crash_after;
+        }
+        return r;
+}
+
+/* The first backend operation: a claimed sim starts persisting (a new host: everything set up so far). */
+static int sim_activate(Sim *s) {
+        int r;
+
+        if (s->active)
+                return 0;
+        s->active = true;
+        if (!s->pending_persist_path)
+                return 0;
+        s->persist_path = TAKE_PTR(s->pending_persist_path);
+        r = sim_window_log_open(s, false);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < s->n_windows; i++) {
+                const SimWindow *w = &s->windows[i];
+
+                (void) fprintf(s->window_log, "open %zu %s %" PRIu32 " %s %" PRIu32 " %u - %" PRIu64 "\n", i,
+                               w->device, w->target, entry_kind_to_string(w->kind), w->hart, w->guest, w->from);
+                s->window_log_lines++;
+        }
+        for (size_t i = 0; i < s->n_windows; i++)
+                if (s->windows[i].to != UINT64_MAX) {
+                        (void) fprintf(s->window_log, "close %zu %" PRIu64 "\n", i, s->windows[i].to);
+                        s->window_log_lines++;
+                }
+        return sim_save(s);
+}
+
 static void sim_close(Backend *b) {
         Sim *s = sim_of(b);
 
@@ -1232,13 +1371,42 @@ static void sim_close(Backend *b) {
         free(s->file_refs);
         free(s->windows);
         model_free(s->world);
+        if (s->window_log)
+                (void) fclose(s->window_log);
+        free(s->persist_path);
+        if (s->claimed && !s->active && !next_persist_path && next_crash_after_ops == 0) {
+                /* Never used: the options go to the next sim. */
+                next_persist_path = TAKE_PTR(s->pending_persist_path);
+                next_crash_after_ops = s->crash_after_ops;
+        }
+        free(s->pending_persist_path);
         free(s);
         b->data = NULL;
 }
 
 static int sim_get_geometry(Backend *b, Geometry *ret) {
+        int r = sim_activate(sim_of(b));
+
+        if (r < 0)
+                return r;
         *ret = sim_of(b)->world->geometry;
         return 0;
+}
+
+/*
+ * A sim restored from its file is a host whose tables outlived the daemon. A
+ * new daemon learns such a host from its first full read: every device's
+ * IRQs (the kernel backend reads /proc/irq at start) and where every vCPU
+ * runs. The sim tells it with the events of a device and a vCPU that just
+ * appeared, once, before that first dump.
+ */
+static void announce_restored(Sim *s) {
+        s->announce_pending = false;
+        for (size_t i = 0; i < s->n_devices; i++)
+                emit_entry_changed(s, s->devices[i]->name, RVMSI_REASON_IRQ_ALLOC);
+        for (size_t i = 0; i < s->world->n_vms; i++)
+                for (uint32_t v = 0; v < s->world->vms[i]->nr_vcpus; v++)
+                        emit_vcpu(s, s->world->vms[i], v);
 }
 
 static int sim_dump(Backend *b, Actual **ret) {
@@ -1246,6 +1414,11 @@ static int sim_dump(Backend *b, Actual **ret) {
         Sim *s = sim_of(b);
         int r;
 
+        r = sim_activate(s);
+        if (r < 0)
+                return r;
+        if (s->announce_pending)
+                announce_restored(s);
         r = actual_new(&a);
         if (r < 0)
                 return r;
@@ -1279,7 +1452,10 @@ static int sim_dump(Backend *b, Actual **ret) {
 static int sim_dump_device(Backend *b, const char *name, DeviceState *ret) {
         Sim *s = sim_of(b);
         SimDevice *sd = sim_find_device(s, name);
+        int r = sim_activate(s);
 
+        if (r < 0)
+                return r;
         if (!sd)
                 return -ENODEV;
         return sim_fill_state(s, sd, ret);
@@ -1287,7 +1463,10 @@ static int sim_dump_device(Backend *b, const char *name, DeviceState *ret) {
 
 static int sim_dump_vm(Backend *b, const char *uuid, VmGrants *ret) {
         Vm *vm = model_find_vm(sim_of(b)->world, uuid);
+        int r = sim_activate(sim_of(b));
 
+        if (r < 0)
+                return r;
         if (!vm)
                 return -ENOENT;
         return sim_fill_vm(vm, ret);
@@ -1322,8 +1501,7 @@ static int sim_set_mode(Sim *s, const Op *op) {
         return sync_and_notify(s, sd, false, RVMSI_REASON_MODE);
 }
 
-static int sim_apply(Backend *b, const Op *op) {
-        Sim *s = sim_of(b);
+static int sim_apply_op(Sim *s, const Op *op) {
         Vm *vm;
         int r;
 
@@ -1349,6 +1527,33 @@ static int sim_apply(Backend *b, const Op *op) {
         }
         if (r >= 0)
                 s->counters.ops_applied++;
+        return r;
+}
+
+/* After every operation and world change: the persisted state follows (if any). */
+static int sim_changed(Sim *s, int r) {
+        int k;
+
+        if (!s || !s->persist_path)
+                return r;
+        k = sim_save(s);
+        return r < 0 ? r : k;
+}
+
+static int sim_apply(Backend *b, const Op *op) {
+        Sim *s = sim_of(b);
+        int r;
+
+        r = sim_activate(s);
+        if (r < 0)
+                return r;
+        r = sim_changed(s, sim_apply_op(s, op));
+        if (r < 0)
+                return r;
+        s->ops_this_process++;
+        if (s->crash_after_ops > 0 && s->ops_this_process == s->crash_after_ops)
+                /* RVMSI_TEST_CRASH_AFTER_OPS: die as rvmsid does under SIGKILL, this operation done and saved. */
+                (void) raise(SIGKILL);
         return r;
 }
 
@@ -1417,4 +1622,681 @@ size_t sim_n_violations(const Sim *s, const char **ret_first) {
 void sim_get_counters(const Sim *s, SimCounters *ret) {
         if (s && ret)
                 *ret = s->counters;
+}
+
+/* ---- world changes, persisted ---- */
+
+int sim_add_device(Sim *s, const char *name, uint64_t caps) {
+        return sim_changed(s, do_add_device(s, name, caps));
+}
+
+int sim_remove_device(Sim *s, const char *name) {
+        return sim_changed(s, do_remove_device(s, name));
+}
+
+int sim_device_set_owner(Sim *s, const char *name, OwnerKind owner, const char *key) {
+        return sim_changed(s, do_device_set_owner(s, name, owner, key));
+}
+
+int sim_device_set_locked(Sim *s, const char *name, bool locked) {
+        return sim_changed(s, do_device_set_locked(s, name, locked));
+}
+
+int sim_device_set_vectors(Sim *s, const char *name, uint32_t n, const Vector *vectors) {
+        return sim_changed(s, do_device_set_vectors(s, name, n, vectors));
+}
+
+int sim_set_affinity(Sim *s, const char *name, uint32_t vector, uint32_t hart) {
+        return sim_changed(s, do_set_affinity(s, name, vector, hart));
+}
+
+int sim_add_vm(Sim *s, const char *uuid, const char *name, uint32_t nr_vcpus) {
+        return sim_changed(s, do_add_vm(s, uuid, name, nr_vcpus));
+}
+
+int sim_remove_vm(Sim *s, const char *uuid) {
+        return sim_changed(s, do_remove_vm(s, uuid));
+}
+
+int sim_vm_set_state(Sim *s, const char *uuid, VmState state) {
+        return sim_changed(s, do_vm_set_state(s, uuid, state));
+}
+
+int sim_vcpu_move(Sim *s, const char *uuid, uint32_t vcpu, uint32_t hart) {
+        return sim_changed(s, do_vcpu_move(s, uuid, vcpu, hart));
+}
+
+int sim_set_hart_reserved(Sim *s, uint32_t hart, uint64_t reserved_files) {
+        return sim_changed(s, do_set_hart_reserved(s, hart, reserved_files));
+}
+
+int sim_inject_entry(Sim *s, const char *device, uint32_t target, EntryKind kind, uint32_t hart, uint8_t guest) {
+        return sim_changed(s, do_inject_entry(s, device, target, kind, hart, guest));
+}
+
+/* An MSI changes MRIF images, notice and fault counters: hardware state too. */
+int sim_msi_write(Sim *s, const char *device, uint64_t addr, uint32_t data, SimMsiResult *ret) {
+        return sim_changed(s, do_msi_write(s, device, addr, data, ret));
+}
+
+/* ---- persistence ---- */
+
+void backend_sim_set_next(const char *persist_path, uint64_t crash_after_ops) {
+        next_persist_path = mfree(next_persist_path);
+        if (persist_path)
+                next_persist_path = strdup(persist_path);
+        next_crash_after_ops = crash_after_ops;
+}
+
+const char *sim_persist_path(const Sim *s) {
+        return s ? s->persist_path : NULL;
+}
+
+uint64_t sim_ops_this_process(const Sim *s) {
+        return s ? s->ops_this_process : 0;
+}
+
+#define SIM_PERSIST_VERSION 1
+#define SIM_WINDOW_LOG_SUFFIX ".windows"
+#define SIM_PERSIST_MAX (UINT64_C(1) << 30)
+
+static json_object *json_hart(uint32_t h) {
+        return json_object_new_int64(h == NO_HART ? -1 : (int64_t) h);
+}
+
+static int json_to_hart(json_object *v, uint32_t limit, uint32_t *ret) {
+        int64_t x;
+
+        if (!v || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        x = json_object_get_int64(v);
+        if (x == -1) {
+                *ret = NO_HART;
+                return 0;
+        }
+        if (x < 0 || x >= limit)
+                return -EBADMSG;
+        *ret = (uint32_t) x;
+        return 0;
+}
+
+static int json_uint64(json_object *o, const char *key, uint64_t *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return -EBADMSG;
+        /* json-c keeps uint64 values above INT64_MAX apart; negative numbers are not ours. */
+        if (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= (uint64_t) INT64_MAX)
+                return -EBADMSG;
+        *ret = json_object_get_uint64(v);
+        return 0;
+}
+
+static int json_u32(json_object *o, const char *key, uint32_t max, uint32_t *ret) {
+        uint64_t v;
+        int r;
+
+        r = json_uint64(o, key, &v);
+        if (r < 0)
+                return r;
+        if (v > max)
+                return -EBADMSG;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static const char *json_str(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+                return NULL;
+        return json_object_get_string(v);
+}
+
+static json_object *json_array_of(json_object *o, const char *key) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+                return NULL;
+        return v;
+}
+
+static int entry_to_json(const SimEntry *e, json_object **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        RET_GATHER(r, json_add_take(o, "target", json_object_new_uint64(e->target)));
+        RET_GATHER(r, json_add_take(o, "kind", json_object_new_string(entry_kind_to_string(e->kind))));
+        RET_GATHER(r, json_add_take(o, "hart", json_hart(e->hart)));
+        RET_GATHER(r, json_add_take(o, "guest", json_object_new_uint64(e->guest)));
+        RET_GATHER(r, json_add_take(o, "refcount", json_object_new_uint64(e->refcount)));
+        RET_GATHER(r, json_add_take(o, "index", json_object_new_uint64(e->index)));
+        RET_GATHER(r, json_add_take(o, "notices", json_object_new_uint64(e->notices)));
+        RET_GATHER(r, json_add_take(o, "window", json_object_new_int64(e->window == SIZE_MAX ? -1 : (int64_t) e->window)));
+        if (e->kind == ENTRY_MRIF) {
+                json_object *img = json_object_new_array();
+
+                RET_GATHER(r, json_add_take(o, "mrif_pa", json_object_new_uint64(e->mrif_pa)));
+                /* The image is mostly zero: only the doublewords that are not. */
+                for (uint32_t i = 0; img && e->mrif && i < RVMSI_MRIF_DWORDS; i++)
+                        if (e->mrif[i]) {
+                                json_object *pair = json_object_new_array();
+
+                                RET_GATHER(r, json_append_take(pair, json_object_new_uint64(i)));
+                                RET_GATHER(r, json_append_take(pair, json_object_new_uint64(e->mrif[i])));
+                                RET_GATHER(r, json_append_take(img, pair));
+                        }
+                RET_GATHER(r, json_add_take(o, "mrif", img));
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int device_to_json(const Sim *s, const Device *d, json_object **ret) {
+        _cleanup_json_ json_object *o = json_object_new_object();
+        const SimDevice *sd = sim_find_device(s, d->name);
+        json_object *vec, *ent;
+        int r = 0;
+
+        if (!o)
+                return -ENOMEM;
+        if (!sd)
+                return -EUCLEAN;
+        RET_GATHER(r, json_add_take(o, "name", json_object_new_string(d->name)));
+        RET_GATHER(r, json_add_take(o, "caps", json_object_new_uint64(d->caps)));
+        RET_GATHER(r, json_add_take(o, "owner", json_object_new_string(owner_kind_to_string(d->owner))));
+        if (d->owner == OWNER_VM)
+                RET_GATHER(r, json_add_take(o, "key", json_object_new_string(d->owner_vm)));
+        else if (d->owner_label)
+                RET_GATHER(r, json_add_take(o, "key", json_object_new_string(d->owner_label)));
+        RET_GATHER(r, json_add_take(o, "locked", json_object_new_boolean(d->locked)));
+        RET_GATHER(r, json_add_take(o, "vectors", vec = json_object_new_array()));
+        for (uint32_t i = 0; r >= 0 && i < d->nr_vectors; i++) {
+                json_object *pair = json_object_new_array();
+
+                RET_GATHER(r, json_append_take(pair, json_hart(d->vectors[i].hart)));
+                RET_GATHER(r, json_append_take(pair, json_hart(d->vectors[i].vcpu)));
+                RET_GATHER(r, json_append_take(vec, pair));
+        }
+        RET_GATHER(r, json_add_take(o, "mode", json_object_new_string(mode_to_string(sd->mode))));
+        RET_GATHER(r, json_add_take(o, "fallback", json_object_new_string(entry_kind_to_string(sd->fallback))));
+        RET_GATHER(r, json_add_take(o, "entries", ent = json_object_new_array()));
+        for (uint32_t k = 0; r >= 0 && k < sd->n_entries; k++) {
+                json_object *e;
+
+                r = entry_to_json(&sd->entries[k], &e);
+                if (r >= 0)
+                        r = json_append_take(ent, e);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+static int sim_to_json(const Sim *s, json_object **ret) {
+        _cleanup_json_ json_object *root = json_object_new_object();
+        const Model *w = s->world;
+        json_object *geo, *cnt, *harts, *vms, *devs;
+        int r = 0;
+
+        if (!root)
+                return -ENOMEM;
+        RET_GATHER(r, json_add_take(root, "version", json_object_new_int(SIM_PERSIST_VERSION)));
+        RET_GATHER(r, json_add_take(root, "comment", json_object_new_string(
+                "rvmsid --sim-persist: the simulated host's hardware and world. Test data, see docs/crash.md.")));
+        RET_GATHER(r, json_add_take(root, "geometry", geo = json_object_new_object()));
+        RET_GATHER(r, json_add_take(geo, "groups", json_object_new_uint64(w->geometry.nr_groups)));
+        RET_GATHER(r, json_add_take(geo, "harts", json_object_new_uint64(w->geometry.nr_harts)));
+        RET_GATHER(r, json_add_take(geo, "guest_files", json_object_new_uint64(w->geometry.nr_guest_files)));
+        RET_GATHER(r, json_add_take(geo, "ids", json_object_new_uint64(w->geometry.nr_ids)));
+        RET_GATHER(r, json_add_take(root, "clock", json_object_new_uint64(s->clock)));
+        RET_GATHER(r, json_add_take(root, "next_mrif", json_object_new_uint64(s->next_mrif)));
+        RET_GATHER(r, json_add_take(root, "record_windows", json_object_new_boolean(s->record_windows)));
+        RET_GATHER(r, json_add_take(root, "windows", json_object_new_uint64(s->n_windows)));
+        RET_GATHER(r, json_add_take(root, "window_log_lines", json_object_new_uint64(s->window_log_lines)));
+        RET_GATHER(r, json_add_take(root, "violations", json_object_new_uint64(s->n_violations)));
+        if (s->n_violations > 0)
+                RET_GATHER(r, json_add_take(root, "first_violation", json_object_new_string(s->first_violation)));
+        RET_GATHER(r, json_add_take(root, "counters", cnt = json_object_new_object()));
+        RET_GATHER(r, json_add_take(cnt, "pte_writes", json_object_new_uint64(s->counters.pte_writes)));
+        RET_GATHER(r, json_add_take(cnt, "faults", json_object_new_uint64(s->counters.faults)));
+        RET_GATHER(r, json_add_take(cnt, "notices", json_object_new_uint64(s->counters.notices)));
+        RET_GATHER(r, json_add_take(cnt, "delivered", json_object_new_uint64(s->counters.delivered)));
+        RET_GATHER(r, json_add_take(cnt, "ops_applied", json_object_new_uint64(s->counters.ops_applied)));
+        /* [cpu, reserved guest files] per hart */
+        RET_GATHER(r, json_add_take(root, "harts", harts = json_object_new_array()));
+        for (uint32_t h = 0; r >= 0 && h < w->geometry.nr_harts; h++) {
+                json_object *pair = json_object_new_array();
+
+                RET_GATHER(r, json_append_take(pair, json_object_new_int64(w->harts[h].cpu)));
+                RET_GATHER(r, json_append_take(pair, json_object_new_uint64(w->harts[h].reserved_files)));
+                RET_GATHER(r, json_append_take(harts, pair));
+        }
+        RET_GATHER(r, json_add_take(root, "vms", vms = json_object_new_array()));
+        for (size_t i = 0; r >= 0 && i < w->n_vms; i++) {
+                const Vm *vm = w->vms[i];
+                json_object *o = json_object_new_object(), *vc;
+
+                RET_GATHER(r, json_append_take(vms, o));
+                if (r < 0)
+                        break;
+                RET_GATHER(r, json_add_take(o, "uuid", json_object_new_string(vm->uuid)));
+                if (vm->name)
+                        RET_GATHER(r, json_add_take(o, "name", json_object_new_string(vm->name)));
+                RET_GATHER(r, json_add_take(o, "state", json_object_new_string(vm_state_to_string(vm->state))));
+                /* [hart, guest file] per vCPU: where KVM runs it and the file it holds */
+                RET_GATHER(r, json_add_take(o, "vcpus", vc = json_object_new_array()));
+                for (uint32_t v = 0; r >= 0 && v < vm->nr_vcpus; v++) {
+                        json_object *pair = json_object_new_array();
+
+                        RET_GATHER(r, json_append_take(pair, json_hart(vm->vcpus[v].hart)));
+                        RET_GATHER(r, json_append_take(pair, json_object_new_uint64(vm->vcpus[v].guest_file)));
+                        RET_GATHER(r, json_append_take(vc, pair));
+                }
+        }
+        RET_GATHER(r, json_add_take(root, "devices", devs = json_object_new_array()));
+        for (size_t i = 0; r >= 0 && i < w->n_devices; i++) {
+                json_object *o;
+
+                r = device_to_json(s, w->devices[i], &o);
+                if (r >= 0)
+                        r = json_append_take(devs, o);
+        }
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(root);
+        return 0;
+}
+
+/*
+ * Replace path with text such that a process killed at any instant leaves
+ * either the old or the new file: a temporary file renamed over it. No
+ * fsync: this models a crash of rvmsid, not of the host (whose kernel tables
+ * would be gone too), and runs after every operation.
+ */
+static int replace_file(const char *path, const char *text) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t n = strlen(text), done = 0;
+
+        if (asprintf(&tmp, "%s.tmp", path) < 0) {
+                tmp = NULL;
+                return -ENOMEM;
+        }
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        while (done < n) {
+                ssize_t k = write(fd, text + done, n - done);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        k = -errno;
+                        (void) unlink(tmp);
+                        return (int) k;
+                }
+                done += (size_t) k;
+        }
+        if (rename(tmp, path) < 0) {
+                int k = -errno;
+
+                (void) unlink(tmp);
+                return k;
+        }
+        return 0;
+}
+
+static int sim_save(Sim *s) {
+        _cleanup_json_ json_object *root = NULL;
+        int r;
+
+        /* The log first: the state names how many of its lines are valid, never more than are written. */
+        if (s->window_log && fflush(s->window_log) != 0)
+                return errno > 0 ? -errno : -EIO;
+        r = sim_to_json(s, &root);
+        if (r < 0)
+                return r;
+        return replace_file(s->persist_path, json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN));
+}
+
+static int sim_persist_read(const char *path, json_object **ret, Geometry *ret_geometry) {
+        _cleanup_json_ json_object *root = NULL;
+        json_object *geo, *v;
+        Geometry g;
+        int r;
+
+        r = json_parse_file(path, &root, NULL);
+        if (r < 0)
+                return r;
+        if (!json_object_is_type(root, json_type_object) ||
+            !json_object_object_get_ex(root, "version", &v) || json_object_get_int64(v) != SIM_PERSIST_VERSION ||
+            !json_object_object_get_ex(root, "geometry", &geo))
+                return -EBADMSG;
+        if (json_u32(geo, "groups", UINT32_MAX, &g.nr_groups) < 0 ||
+            json_u32(geo, "harts", UINT32_MAX, &g.nr_harts) < 0 ||
+            json_u32(geo, "guest_files", UINT32_MAX, &g.nr_guest_files) < 0 ||
+            json_u32(geo, "ids", UINT32_MAX, &g.nr_ids) < 0 || geometry_validate(&g) < 0)
+                return -EBADMSG;
+        *ret = TAKE_PTR(root);
+        *ret_geometry = g;
+        return 0;
+}
+
+static int restore_entry(Sim *s, const Device *d, SimDevice *sd, json_object *o) {
+        SimEntry *e = &sd->entries[sd->n_entries];
+        const char *kind = json_str(o, "kind");
+        uint32_t guest;
+        int64_t win;
+        json_object *v, *img;
+        int r;
+
+        *e = (SimEntry) { .window = SIZE_MAX };
+        if (!kind || entry_kind_from_string(kind) <= ENTRY_BLOCKED)
+                return -EBADMSG;
+        e->kind = (uint8_t) entry_kind_from_string(kind);
+        if (json_u32(o, "target", UINT32_MAX, &e->target) < 0 ||
+            !json_object_object_get_ex(o, "hart", &v) || json_to_hart(v, s->world->geometry.nr_harts, &e->hart) < 0 ||
+            json_u32(o, "guest", s->world->geometry.nr_guest_files, &guest) < 0 ||
+            json_u32(o, "refcount", UINT32_MAX, &e->refcount) < 0 ||
+            json_uint64(o, "index", &e->index) < 0 || json_uint64(o, "notices", &e->notices) < 0 ||
+            !json_object_object_get_ex(o, "window", &v))
+                return -EBADMSG;
+        e->guest = (uint8_t) guest;
+        if ((e->kind == ENTRY_GUEST_FILE) != (guest != 0) ||
+            ((e->kind == ENTRY_HOST_FILE || e->kind == ENTRY_GUEST_FILE) && e->hart == NO_HART) ||
+            (sd->n_entries > 0 && sd->entries[sd->n_entries - 1].target >= e->target))
+                return -EBADMSG;
+        win = json_object_get_int64(v);
+        if (win >= 0) {
+                /* Still open, in the log replayed just before. */
+                if ((uint64_t) win >= s->n_windows || s->windows[win].to != UINT64_MAX ||
+                    !streq(s->windows[win].device, sd->name) || s->windows[win].target != e->target)
+                        return -EBADMSG;
+                e->window = (size_t) win;
+        } else if (win != -1)
+                return -EBADMSG;
+        if (e->kind == ENTRY_MRIF) {
+                if (json_uint64(o, "mrif_pa", &e->mrif_pa) < 0 || !(img = json_array_of(o, "mrif")))
+                        return -EBADMSG;
+                e->mrif = new0(u64, RVMSI_MRIF_DWORDS);
+                if (!e->mrif)
+                        return -ENOMEM;
+                sd->n_entries++;        /* owns the image from here on */
+                for (size_t i = 0; i < json_object_array_length(img); i++) {
+                        json_object *pair = json_object_array_get_idx(img, i);
+                        int64_t idx;
+
+                        if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
+                                return -EBADMSG;
+                        idx = json_object_get_int64(json_object_array_get_idx(pair, 0));
+                        if (idx < 0 || idx >= RVMSI_MRIF_DWORDS)
+                                return -EBADMSG;
+                        e->mrif[idx] = json_object_get_uint64(json_object_array_get_idx(pair, 1));
+                }
+        } else
+                sd->n_entries++;
+        r = encode_pte(s, e);
+        if (r < 0)
+                return r;
+        file_ref(s, e, +1);
+        (void) d;
+        return 0;
+}
+
+static int restore_device(Sim *s, json_object *o) {
+        _cleanup_free_ Vector *vectors = NULL;
+        const char *name = json_str(o, "name"), *owner = json_str(o, "owner"), *key = json_str(o, "key");
+        const char *mode = json_str(o, "mode"), *fallback = json_str(o, "fallback");
+        json_object *vec = json_array_of(o, "vectors"), *ent = json_array_of(o, "entries"), *v;
+        SimDevice *sd;
+        Device *d;
+        uint64_t caps;
+        size_t n, i;
+        int r;
+
+        if (!name || !owner || owner_kind_from_string(owner) < 0 || !vec || !ent || !mode || !fallback ||
+            mode_from_string(mode) < 0 || entry_kind_from_string(fallback) < 0 ||
+            json_uint64(o, "caps", &caps) < 0 || !json_object_object_get_ex(o, "locked", &v) ||
+            json_object_array_length(vec) > DEVICE_MAX_VECTORS)
+                return -EBADMSG;
+        if (s->n_devices > 0 && strcmp(s->devices[s->n_devices - 1]->name, name) >= 0)
+                return -EBADMSG;        /* sorted, no duplicates */
+        r = model_add_device(s->world, name, caps, &d);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        r = model_device_set_owner(s->world, d, owner_kind_from_string(owner), key);
+        if (r < 0)
+                return -EBADMSG;
+        (void) model_device_set_locked(s->world, d, json_object_get_boolean(v));
+        n = json_object_array_length(vec);
+        if (n > 0 && !(vectors = new(Vector, n)))
+                return -ENOMEM;
+        for (i = 0; i < n; i++) {
+                json_object *pair = json_object_array_get_idx(vec, i);
+
+                if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2 ||
+                    json_to_hart(json_object_array_get_idx(pair, 0), s->world->geometry.nr_harts, &vectors[i].hart) < 0 ||
+                    json_to_hart(json_object_array_get_idx(pair, 1), VM_MAX_VCPUS, &vectors[i].vcpu) < 0)
+                        return -EBADMSG;
+        }
+        r = model_device_set_vectors(s->world, d, (uint32_t) n, vectors);
+        if (r < 0)
+                return -EBADMSG;
+
+        if (!GREEDY_REALLOC(s->devices, s->n_devices_allocated, s->n_devices + 1))
+                return -ENOMEM;
+        sd = new0(SimDevice, 1);
+        if (!sd)
+                return -ENOMEM;
+        s->devices[s->n_devices++] = sd;        /* freed with the sim from here on */
+        strcpy(sd->name, name);
+        sd->mode = mode_from_string(mode);
+        sd->fallback = entry_kind_from_string(fallback);
+        n = json_object_array_length(ent);
+        if (n > 0 && !(sd->entries = new0(SimEntry, n)))
+                return -ENOMEM;
+        for (i = 0; i < n; i++) {
+                r = restore_entry(s, d, sd, json_object_array_get_idx(ent, i));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int restore_vm(Sim *s, json_object *o) {
+        const char *uuid = json_str(o, "uuid"), *state = json_str(o, "state");
+        json_object *vc = json_array_of(o, "vcpus");
+        size_t n;
+        Vm *vm;
+        int r;
+
+        if (!uuid || !state || vm_state_from_string(state) < 0 || !vc)
+                return -EBADMSG;
+        n = json_object_array_length(vc);
+        if (n == 0 || n > VM_MAX_VCPUS)
+                return -EBADMSG;
+        r = model_add_vm(s->world, uuid, json_str(o, "name"), (uint32_t) n, &vm);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        (void) model_vm_set_state(s->world, vm, vm_state_from_string(state));
+        for (uint32_t v = 0; v < n; v++) {
+                json_object *pair = json_object_array_get_idx(vc, v);
+                uint32_t hart;
+                int64_t g;
+
+                if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2 ||
+                    json_to_hart(json_object_array_get_idx(pair, 0), s->world->geometry.nr_harts, &hart) < 0)
+                        return -EBADMSG;
+                g = json_object_get_int64(json_object_array_get_idx(pair, 1));
+                if (g < 0 || g > s->world->geometry.nr_guest_files || (g > 0 && hart == NO_HART))
+                        return -EBADMSG;
+                if (hart != NO_HART && model_vcpu_place(s->world, vm, v, hart) < 0)
+                        return -EBADMSG;
+                if (g > 0) {
+                        VcpuRef *h = holder(s, hart, (uint8_t) g);
+
+                        /* One holder per guest file, and never a file reserved for someone else. */
+                        if (h->vm || (s->world->harts[hart].reserved_files & (UINT64_C(1) << g)))
+                                return -EBADMSG;
+                        *h = (VcpuRef) { .vm = vm, .vcpu = v };
+                        (void) model_vcpu_set_guest_file(s->world, vm, v, (uint8_t) g);
+                }
+        }
+        return 0;
+}
+
+/* Windows from the log's first s->window_log_lines lines (the rest, if any, is cut off by the caller). */
+static int replay_window_log(Sim *s, const char *text, uint64_t lines, size_t *ret_len) {
+        const char *p = text;
+
+        for (uint64_t l = 0; l < lines; l++) {
+                const char *nl = strchr(p, '\n');
+                char line[512], dev[DEVICE_NAME_MAX], kind[32], owner[UUID_STRING_MAX];
+                unsigned long long i, from;
+                unsigned target, hart, guest;
+
+                if (!nl || (size_t) (nl - p) >= sizeof(line))
+                        return -EBADMSG;
+                memcpy(line, p, (size_t) (nl - p));
+                line[nl - p] = '\0';
+                p = nl + 1;
+                if (sscanf(line, "open %llu %63s %u %31s %u %u %36s %llu", &i, dev, &target, kind, &hart, &guest,
+                           owner, &from) == 8) {
+                        SimWindow *w;
+
+                        if (i != s->n_windows || entry_kind_from_string(kind) <= ENTRY_BLOCKED)
+                                return -EBADMSG;
+                        if (!GREEDY_REALLOC(s->windows, s->n_windows_allocated, s->n_windows + 1))
+                                return -ENOMEM;
+                        w = &s->windows[s->n_windows++];
+                        *w = (SimWindow) { .target = target, .kind = (uint8_t) entry_kind_from_string(kind),
+                                           .hart = hart, .guest = (uint8_t) guest, .from = from, .to = UINT64_MAX };
+                        strcpy(w->device, dev);
+                } else if (sscanf(line, "close %llu %llu", &i, &from) == 2) {
+                        if (i >= s->n_windows || s->windows[i].to != UINT64_MAX)
+                                return -EBADMSG;
+                        s->windows[i].to = from;
+                } else
+                        return -EBADMSG;
+        }
+        *ret_len = (size_t) (p - text);
+        return 0;
+}
+
+static char *window_log_path(const char *persist_path) {
+        char *p;
+
+        if (asprintf(&p, "%s%s", persist_path, SIM_WINDOW_LOG_SUFFIX) < 0)
+                return NULL;
+        return p;
+}
+
+static int sim_restore(Sim *s, json_object *root, const char *path) {
+        _cleanup_free_ char *log_path = NULL, *log = NULL;
+        json_object *harts = json_array_of(root, "harts"), *vms = json_array_of(root, "vms");
+        json_object *devs = json_array_of(root, "devices"), *cnt, *v;
+        const char *first;
+        uint64_t n_windows, violations;
+
+        if (!harts || !vms || !devs || json_object_array_length(harts) != s->world->geometry.nr_harts ||
+            !json_object_object_get_ex(root, "counters", &cnt) ||
+            json_uint64(root, "clock", &s->clock) < 0 || json_uint64(root, "next_mrif", &s->next_mrif) < 0 ||
+            json_uint64(root, "windows", &n_windows) < 0 ||
+            json_uint64(root, "window_log_lines", &s->window_log_lines) < 0 ||
+            json_uint64(root, "violations", &violations) < 0 ||
+            json_uint64(cnt, "pte_writes", &s->counters.pte_writes) < 0 ||
+            json_uint64(cnt, "faults", &s->counters.faults) < 0 ||
+            json_uint64(cnt, "notices", &s->counters.notices) < 0 ||
+            json_uint64(cnt, "delivered", &s->counters.delivered) < 0 ||
+            json_uint64(cnt, "ops_applied", &s->counters.ops_applied) < 0 ||
+            !json_object_object_get_ex(root, "record_windows", &v))
+                return -EBADMSG;
+        s->record_windows = json_object_get_boolean(v);
+        s->n_violations = violations;
+        first = json_str(root, "first_violation");
+        if (first)
+                (void) snprintf(s->first_violation, sizeof(s->first_violation), "%s", first);
+
+        for (uint32_t h = 0; h < s->world->geometry.nr_harts; h++) {
+                json_object *pair = json_object_array_get_idx(harts, h);
+                int64_t cpu;
+
+                if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
+                        return -EBADMSG;
+                cpu = json_object_get_int64(json_object_array_get_idx(pair, 0));
+                if (cpu < -1 || cpu > INT32_MAX ||
+                    model_set_hart_cpu(s->world, h, (int32_t) cpu) < 0 ||
+                    model_set_hart_reserved(s->world, h, json_object_get_uint64(json_object_array_get_idx(pair, 1))) < 0)
+                        return -EBADMSG;
+        }
+        for (size_t i = 0; i < json_object_array_length(vms); i++) {
+                int r = restore_vm(s, json_object_array_get_idx(vms, i));
+                if (r < 0)
+                        return r;
+        }
+
+        /*
+         * The windows: the log's lines up to the count the state names.
+         * Lines after them were written by an operation whose state never
+         * made it to the file; they go.
+         */
+        log_path = window_log_path(path);
+        if (!log_path)
+                return -ENOMEM;
+        if (s->window_log_lines > 0) {
+                size_t len;
+                int r;
+
+                r = read_full_file(log_path, SIM_PERSIST_MAX, &log, NULL);
+                if (r < 0)
+                        return r == -ENOENT ? -EBADMSG : r;
+                r = replay_window_log(s, log, s->window_log_lines, &len);
+                if (r < 0)
+                        return r;
+                if (truncate(log_path, (off_t) len) < 0)
+                        return -errno;
+        } else if (truncate(log_path, 0) < 0 && errno != ENOENT)
+                return -errno;
+        if (s->n_windows != n_windows)
+                return -EBADMSG;
+
+        for (size_t i = 0; i < json_object_array_length(devs); i++) {
+                int r = restore_device(s, json_object_array_get_idx(devs, i));
+                if (r < 0)
+                        return r;
+        }
+        /* Every window the log leaves open belongs to a valid entry. */
+        {
+                size_t open_windows = 0, open_entries = 0;
+
+                for (size_t i = 0; i < s->n_windows; i++)
+                        open_windows += s->windows[i].to == UINT64_MAX;
+                for (size_t i = 0; i < s->n_devices; i++)
+                        for (uint32_t k = 0; k < s->devices[i]->n_entries; k++)
+                                open_entries += s->devices[i]->entries[k].window != SIZE_MAX;
+                if (open_windows != open_entries)
+                        return -EBADMSG;
+        }
+        s->announce_pending = true;
+        return 0;
+}
+
+/* Appending from here on; a new host starts a new log. */
+static int sim_window_log_open(Sim *s, bool restored) {
+        _cleanup_free_ char *log_path = window_log_path(s->persist_path);
+
+        if (!log_path)
+                return -ENOMEM;
+        s->window_log = fopen(log_path, restored ? "ae" : "we");
+        if (!s->window_log)
+                return -errno;
+        if (!restored)
+                s->window_log_lines = 0;
+        return 0;
 }

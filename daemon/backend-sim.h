@@ -120,3 +120,36 @@ typedef struct SimCounters {
         uint64_t ops_applied;
 } SimCounters;
 void sim_get_counters(const Sim *s, SimCounters *ret);
+
+/*
+ * Persistence, for crash tests and what-if runs (docs/crash.md). The kernel's
+ * MSI tables outlive rvmsid; a persisted sim's do too. Its whole state (the
+ * world: harts, VMs with where each vCPU runs and the guest file it holds,
+ * devices with owner, lock and IRQs; the hardware: every device's mode and
+ * entries with their MRIF images; the clock, counters and invariant
+ * violations) is written to PATH after every operation and every world
+ * change, replacing the file with a rename, so that a process killed at any
+ * instant leaves a whole state behind. Every reachability window is appended
+ * to PATH.windows as it opens ("open I DEVICE TARGET KIND HART GUEST OWNER-VM
+ * FROM") and closes ("close I TO"); the state names how many lines of the log
+ * are its own, and a restore cuts off the rest.
+ *
+ * A sim opened on an existing PATH continues from it: same geometry (args,
+ * if given, must repeat it), same tables, same clock, the violations so far,
+ * and the invariant checks go on across the restart. Before its first dump
+ * it emits, once, an ENTRY_CHANGED for every device and a VCPU_CHANGED for
+ * every vCPU: how a new daemon learns the IRQs and vCPUs of a host that was
+ * there before it.
+ *
+ * backend_sim_set_next(): the next sim backend opened in this process (and
+ * only that one) persists to persist_path (NULL: not persisted) and, if
+ * crash_after_ops > 0, raises SIGKILL right after its crash_after_ops-th
+ * successful operation of this process, the operation done and saved
+ * (rvmsid's RVMSI_TEST_CRASH_AFTER_OPS). Sims opened later (Plan()'s
+ * what-if sims) are never affected.
+ */
+void backend_sim_set_next(const char *persist_path, uint64_t crash_after_ops);
+/* The file this sim persists to, NULL if none. */
+const char *sim_persist_path(const Sim *s);
+/* Operations applied by this sim since it was opened (not since the persisted host began). */
+uint64_t sim_ops_this_process(const Sim *s);

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
 
+#include "backend-sim.h"
 #include "log.h"
 #include "manager.h"
 #include "policy-json.h"
@@ -29,6 +31,8 @@ static void help(void) {
                "                         in-process simulator; rvmsid never falls back to it\n"
                "     --scenario=FILE     sim only: set up the simulated host from a scenario file\n"
                "     --sim-geometry=ARGS sim only, without --scenario: \"groups=G,harts=H,guests=N,ids=I\"\n"
+               "     --sim-persist=FILE  sim only: keep the simulated host in FILE across restarts\n"
+               "                         (test feature, docs/crash.md)\n"
                "     --config=DIR        Configuration directory (default: %s)\n"
                "     --state=DIR         State directory (default: %s); \"\" keeps no state\n"
                "     --bus=system|user|ADDRESS\n"
@@ -49,7 +53,10 @@ enum {
         ARG_STATE,
         ARG_BUS,
         ARG_AFFINITY,
+        ARG_SIM_PERSIST,
 };
+
+static const char *arg_sim_persist;
 
 static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
         static const struct option options[] = {
@@ -62,6 +69,7 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "state",        required_argument, NULL, ARG_STATE        },
                 { "bus",          required_argument, NULL, ARG_BUS          },
                 { "affinity",     required_argument, NULL, ARG_AFFINITY     },
+                { "sim-persist",  required_argument, NULL, ARG_SIM_PERSIST  },
                 {}
         };
         int o;
@@ -111,6 +119,11 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
                                                        "Unknown affinity source '%s' (auto, events or poll).", optarg);
                         break;
+                case ARG_SIM_PERSIST:
+                        if (isempty(optarg))
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--sim-persist= needs a file.");
+                        arg_sim_persist = optarg;
+                        break;
                 case '?':
                         return -EINVAL;
                 default:
@@ -119,12 +132,56 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
 
         if (optind < argc)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "This program takes no positional arguments.");
-        if (c->backend != BACKEND_KIND_SIM && (c->scenario || c->sim_geometry))
-                return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--scenario and --sim-geometry need --backend=sim.");
+        if (c->backend != BACKEND_KIND_SIM && (c->scenario || c->sim_geometry || arg_sim_persist))
+                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                       "--scenario, --sim-geometry and --sim-persist need --backend=sim.");
         if (c->scenario && c->sim_geometry)
                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
                                        "--sim-geometry cannot be combined with --scenario (the scenario has one).");
         return 1;
+}
+
+/*
+ * Test hooks of the sim (docs/crash.md): --sim-persist keeps the simulated
+ * host in a file, as the kernel keeps its tables when rvmsid dies, and
+ * RVMSI_TEST_CRASH_AFTER_OPS=N kills rvmsid with SIGKILL right after its N-th
+ * applied operation. Both go to the sim rvmsid opens first; neither exists
+ * for the kernel backend.
+ */
+static int setup_sim_test_hooks(ManagerConfig *c) {
+        const char *e = getenv("RVMSI_TEST_CRASH_AFTER_OPS");
+        unsigned long long n = 0;
+
+        if (e) {
+                char *end;
+
+                if (c->backend != BACKEND_KIND_SIM) {
+                        log_warning("Ignoring RVMSI_TEST_CRASH_AFTER_OPS: it is a test hook of the sim backend.");
+                        e = NULL;
+                } else {
+                        errno = 0;
+                        n = strtoull(e, &end, 10);
+                        if (errno != 0 || end == e || *end != '\0' || n == 0 || *e == '-')
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                                       "RVMSI_TEST_CRASH_AFTER_OPS='%s' is not a positive number.", e);
+                        log_warning("RVMSI_TEST_CRASH_AFTER_OPS=%llu: rvmsid kills itself after that many operations.",
+                                    n);
+                }
+        }
+        if (c->backend != BACKEND_KIND_SIM)
+                return 0;
+        if (arg_sim_persist && access(arg_sim_persist, F_OK) >= 0) {
+                /* The host exists: the scenario or geometry that made it has done its part. */
+                if (c->scenario || c->sim_geometry)
+                        log_info("Restoring the simulated host from '%s'; %s is not used again.", arg_sim_persist,
+                                 c->scenario ? "--scenario" : "--sim-geometry");
+                else
+                        log_info("Restoring the simulated host from '%s'.", arg_sim_persist);
+                c->scenario = NULL;
+                c->sim_geometry = NULL;
+        }
+        backend_sim_set_next(arg_sim_persist, n);
+        return 0;
 }
 
 static int run(int argc, char *argv[]) {
@@ -142,6 +199,9 @@ static int run(int argc, char *argv[]) {
         log_setup();
         r = parse_argv(argc, argv, &config);
         if (r <= 0)
+                return r;
+        r = setup_sim_test_hooks(&config);
+        if (r < 0)
                 return r;
 
         /* sd-event needs the signals blocked to deliver them through signalfd. */
