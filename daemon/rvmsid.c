@@ -54,6 +54,7 @@ enum {
         ARG_BUS,
         ARG_AFFINITY,
         ARG_SIM_PERSIST,
+        ARG_DESCRIBE_MAX,
 };
 
 static const char *arg_sim_persist;
@@ -70,6 +71,8 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                 { "bus",          required_argument, NULL, ARG_BUS          },
                 { "affinity",     required_argument, NULL, ARG_AFFINITY     },
                 { "sim-persist",  required_argument, NULL, ARG_SIM_PERSIST  },
+                /* a testing knob, not in --help: rvmsid(8) */
+                { "describe-max", required_argument, NULL, ARG_DESCRIBE_MAX },
                 {}
         };
         int o;
@@ -124,6 +127,22 @@ static int parse_argv(int argc, char *argv[], ManagerConfig *c) {
                                 return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "--sim-persist= needs a file.");
                         arg_sim_persist = optarg;
                         break;
+                case ARG_DESCRIBE_MAX: {
+                        unsigned long long v;
+                        char *end;
+
+                        /* A lower reply limit, so that tests reach it with a small host. Never a higher one:
+                         * MANAGER_DESCRIBE_MAX is what keeps rvmsid on the bus. */
+                        errno = 0;
+                        v = strtoull(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || v < 1024 ||
+                            v > MANAGER_DESCRIBE_MAX)
+                                return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+                                                       "--describe-max= takes a byte count from 1024 to %u.",
+                                                       MANAGER_DESCRIBE_MAX);
+                        c->describe_max = (size_t) v;
+                        break;
+                }
                 case '?':
                         return -EINVAL;
                 default:
