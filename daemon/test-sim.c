@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <linux/rvmsi.h>
 
 #include "backend-sim.h"
@@ -401,4 +405,215 @@ TEST(randomized_invariants) {
                                 ASSERT_TRUE(w->kind != ENTRY_HOST_FILE);
                 }
         }
+}
+
+/* ---- persistence (--sim-persist, docs/crash.md) ---- */
+
+static char *dump_json(Backend *b) {
+        _cleanup_(actual_freep) Actual *a = NULL;
+        _cleanup_json_ json_object *j = NULL;
+        char *text;
+
+        ASSERT_OK(backend_dump(b, &a));
+        ASSERT_OK(actual_to_json(a, &j));
+        text = strdup(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN));
+        ASSERT_NOT_NULL(text);
+        return text;
+}
+
+static void build_host(Backend *b, const char *a, const char *c) {
+        Vector v[2] = { { .hart = 0, .vcpu = 0 }, { .hart = 1, .vcpu = NO_HART } };
+        Sim *s = backend_sim(b);
+        SimMsiResult res;
+        uint64_t addr;
+        Op op;
+
+        ASSERT_OK(sim_add_vm(s, a, "a", 1));
+        ASSERT_OK(sim_add_vm(s, c, "c", 1));
+        ASSERT_OK(sim_vcpu_move(s, a, 0, 0));
+        ASSERT_OK(sim_vm_set_state(s, a, VM_RUNNING));
+        ASSERT_OK(sim_add_device(s, "0000:05:00.0", CAPS_ALL));
+        ASSERT_OK(sim_device_set_owner(s, "0000:05:00.0", OWNER_VM, a));
+        ASSERT_OK(sim_device_set_vectors(s, "0000:05:00.0", 1, v));
+        op = set_mode("0000:05:00.0", MODE_GUEST_FILE, ENTRY_MRIF);
+        ASSERT_OK(backend_apply(b, &op));
+        ASSERT_OK(sim_add_device(s, "0000:06:00.0", CAPS_ALL));
+        ASSERT_OK(sim_device_set_owner(s, "0000:06:00.0", OWNER_HOST, NULL));
+        ASSERT_OK(sim_device_set_vectors(s, "0000:06:00.0", 2, (Vector[]) { { 0, NO_HART }, { 1, NO_HART } }));
+        op = set_mode("0000:06:00.0", MODE_MRIF, ENTRY_BLOCKED);
+        ASSERT_OK(backend_apply(b, &op));
+        /* An MSI recorded in the MRIF image, then a move: windows open and close. */
+        ASSERT_OK(sim_target_addr(s, "0000:06:00.0", TARGET_HART(1), &addr));
+        ASSERT_OK(sim_msi_write(s, "0000:06:00.0", addr, 7, &res));
+        ASSERT_EQ(res.outcome, SIM_MSI_MRIF);
+        ASSERT_OK(sim_vcpu_move(s, a, 0, 1));
+        ASSERT_OK(sim_vcpu_move(s, c, 0, 0));
+        ASSERT_OK(sim_vm_set_state(s, c, VM_RUNNING));
+}
+
+TEST(persist_and_restore) {
+        _cleanup_free_ char *dir = strdup("/tmp/test-sim-persist-XXXXXX"), *path = NULL, *log = NULL;
+        _cleanup_free_ char *before = NULL, *after = NULL;
+        _cleanup_free_ SimWindow *windows = NULL;
+        Backend *b = NULL;
+        Events ev = {};
+        SimCounters c0, c1;
+        char a[UUID_STRING_MAX], c[UUID_STRING_MAX];
+        size_t n_windows;
+        uint64_t clock;
+        Geometry g;
+        Sim *s;
+        FILE *f;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_TRUE(asprintf(&path, "%s/sim.json", dir) > 0);
+        ASSERT_TRUE(asprintf(&log, "%s/sim.json.windows", dir) > 0);
+        test_uuid(1, a);
+        test_uuid(2, c);
+
+        backend_sim_set_next(path, 0);
+        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_TRUE(sim_persist_path(s) == NULL);      /* written from its first operation on */
+        build_host(b, a, c);
+        ASSERT_STREQ(sim_persist_path(s), path);
+        before = dump_json(b);
+        n_windows = sim_n_windows(s);
+        ASSERT_TRUE(n_windows >= 4);
+        windows = new(SimWindow, n_windows);
+        for (size_t i = 0; i < n_windows; i++)
+                windows[i] = *sim_window(s, i);
+        clock = sim_now(s);
+        sim_get_counters(s, &c0);
+        ASSERT_EQ(c0.notices, 1);
+        ASSERT_EQ(sim_n_violations(s, NULL), 0);
+        b = backend_free(b);
+
+        /* Lines the state never named (a kill between the log and the rename) are cut off. */
+        f = fopen(log, "ae");
+        ASSERT_NOT_NULL(f);
+        fputs("open 999 0000:05:00.0 0 host-file 0 0 - 1\nclo", f);
+        fclose(f);
+
+        /* A sim nobody serves from (a validation sim) hands the options on. */
+        backend_sim_set_next(path, 0);
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &b));
+        s = backend_sim(b);
+        ASSERT_STREQ(sim_persist_path(s), path);        /* restored: in use at once */
+        backend_set_handler(b, on_event, &ev);
+        ASSERT_OK(backend_get_geometry(b, &g));
+        ASSERT_EQ(g.nr_harts, 2);
+        ASSERT_EQ(g.nr_guest_files, 1);
+        after = dump_json(b);
+        ASSERT_STREQ(after, before);
+        /* Announced once: every device, every vCPU. */
+        ASSERT_EQ(ev.entry_changed, 2);
+        ASSERT_EQ(ev.vcpu_changed, 2);
+        free(dump_json(b));
+        ASSERT_EQ(ev.entry_changed, 2);
+        ASSERT_EQ(sim_now(s), clock);
+        sim_get_counters(s, &c1);
+        ASSERT_EQ(memcmp(&c0, &c1, sizeof(c0)), 0);
+        ASSERT_EQ(sim_n_windows(s), n_windows);
+        for (size_t i = 0; i < n_windows; i++)
+                ASSERT_EQ(memcmp(sim_window(s, i), &windows[i], sizeof(SimWindow)), 0);
+        /* The checks go on: c holds hart 0's file; a's device mapping it is a violation, and it is kept. */
+        ASSERT_OK(sim_inject_entry(s, "0000:05:00.0", TARGET_VCPU(0), ENTRY_GUEST_FILE, 0, 1));
+        ASSERT_EQ(sim_n_violations(s, NULL), 1);
+        b = backend_free(b);
+
+        backend_sim_set_next(path, 0);
+        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
+        ASSERT_EQ(sim_n_violations(backend_sim(b), NULL), 1);
+        ASSERT_TRUE(sim_n_windows(backend_sim(b)) > n_windows);
+        b = backend_free(b);
+
+        /* A different geometry than the saved host's is refused, and the file stays. */
+        backend_sim_set_next(path, 0);
+        ASSERT_ERROR(backend_new(&backend_sim_ops, "harts=4,guests=1", &b), EINVAL);
+        /* ... and the refused options go to the next sim. */
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &b));
+        ASSERT_STREQ(sim_persist_path(backend_sim(b)), path);
+        b = backend_free(b);
+
+        /* A corrupt file is an error, never a fresh host over it. */
+        f = fopen(path, "we");
+        ASSERT_NOT_NULL(f);
+        fputs("{\"version\":1,\"geometry\":{\"groups\":1,\"harts\":2,\"guest_files\":1,\"ids\":255}}", f);
+        fclose(f);
+        backend_sim_set_next(path, 0);
+        ASSERT_ERROR(backend_new(&backend_sim_ops, NULL, &b), EBADMSG);
+        backend_sim_set_next(NULL, 0);
+
+        (void) unlink(path);
+        (void) unlink(log);
+        (void) rmdir(dir);
+}
+
+/* A sim opened without a backend operation (scenario validation) does not keep the options. */
+TEST(unused_sim_hands_options_on) {
+        _cleanup_free_ char *dir = strdup("/tmp/test-sim-persist-XXXXXX"), *path = NULL, *log = NULL;
+        Backend *first = NULL, *second = NULL;
+        Geometry g;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_TRUE(asprintf(&path, "%s/sim.json", dir) > 0);
+        ASSERT_TRUE(asprintf(&log, "%s/sim.json.windows", dir) > 0);
+        backend_sim_set_next(path, 0);
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &first));
+        ASSERT_OK(sim_add_device(backend_sim(first), "0000:01:00.0", CAPS_ALL));
+        ASSERT_TRUE(access(path, F_OK) < 0);    /* not in use yet: nothing written */
+        first = backend_free(first);
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &second));
+        ASSERT_OK(backend_get_geometry(second, &g));
+        ASSERT_STREQ(sim_persist_path(backend_sim(second)), path);
+        ASSERT_TRUE(access(path, F_OK) >= 0);
+        /* Plan()'s sims, opened later, get nothing. */
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &first));
+        ASSERT_OK(backend_get_geometry(first, &g));
+        ASSERT_TRUE(sim_persist_path(backend_sim(first)) == NULL);
+        first = backend_free(first);
+        second = backend_free(second);
+        (void) unlink(path);
+        (void) unlink(log);
+        (void) rmdir(dir);
+}
+
+/* RVMSI_TEST_CRASH_AFTER_OPS: SIGKILL right after the N-th operation, which is done and saved. */
+TEST(crash_after_ops) {
+        _cleanup_free_ char *dir = strdup("/tmp/test-sim-persist-XXXXXX"), *path = NULL, *log = NULL;
+        Backend *b = NULL;
+        DeviceState st;
+        pid_t pid;
+        int status;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        ASSERT_TRUE(asprintf(&path, "%s/sim.json", dir) > 0);
+        ASSERT_TRUE(asprintf(&log, "%s/sim.json.windows", dir) > 0);
+        pid = fork();
+        ASSERT_TRUE(pid >= 0);
+        if (pid == 0) {
+                Op op = set_mode("0000:01:00.0", MODE_MRIF, ENTRY_BLOCKED);
+
+                backend_sim_set_next(path, 2);
+                if (backend_new(&backend_sim_ops, NULL, &b) < 0 ||
+                    sim_add_device(backend_sim(b), "0000:01:00.0", CAPS_ALL) < 0 ||
+                    backend_apply(b, &op) < 0)
+                        _exit(2);
+                op.mode = MODE_IDENTITY;
+                (void) backend_apply(b, &op);           /* the 2nd: never returns */
+                _exit(3);
+        }
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFSIGNALED(status));
+        ASSERT_EQ(WTERMSIG(status), SIGKILL);
+        backend_sim_set_next(path, 0);
+        ASSERT_OK(backend_new(&backend_sim_ops, NULL, &b));
+        ASSERT_OK(b->ops->dump_device(b, "0000:01:00.0", &st));
+        ASSERT_EQ(st.mode, MODE_IDENTITY);
+        device_state_done(&st);
+        b = backend_free(b);
+        (void) unlink(path);
+        (void) unlink(log);
+        (void) rmdir(dir);
 }
