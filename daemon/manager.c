@@ -1266,7 +1266,8 @@ static int vm_scratch_model(Manager *m, const Vm *vm, VmState state, bool activa
         if (!harts)
                 return -ENOMEM;
         for (uint32_t v = 0; v < vm->nr_vcpus; v++) {
-                uint32_t hart = vm->vcpus[v].hart, plan = activate ? model_vcpu_pin_plan_hart(m->model, vm, v) : NO_HART;
+                uint32_t hart = vm->vcpus[v].hart;
+                uint32_t plan = activate ? model_vcpu_pin_plan_hart(m->model, vm, v) : NO_HART;
                 uint8_t gf = vm->vcpus[v].guest_file;
 
                 if (plan != NO_HART && plan != hart) {

@@ -428,7 +428,8 @@ static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigne
                         if (model_find_device(sim_world(sim), name))
                                 ASSERT_OK(sim_remove_device(sim, name));
                         else
-                                ASSERT_OK(sim_add_device(sim, name, CAP_MSI_FLAT | (test_rand(&rng) % 2 ? CAP_MSI_MRIF : 0)));
+                                ASSERT_OK(sim_add_device(sim, name,
+                                                         CAP_MSI_FLAT | (test_rand(&rng) % 2 ? CAP_MSI_MRIF : 0)));
                         break;
                 case 5: {
                         const Model *w = sim_world(sim);
