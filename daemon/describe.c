@@ -457,12 +457,21 @@ int manager_describe_selected(Manager *m, const DescribeSelection *sel, char **r
         if (r < 0)
                 return r;
 
-        r = vms_sorted(m, &vms);
-        if (r < 0)
-                return r;
+        /* Sorting is the costly part of a small selection on a large host: only when VMs are listed. */
+        if (HAS(sections, DESCRIBE_SECTION_VMS)) {
+                r = vms_sorted(m, &vms);
+                if (r < 0)
+                        return r;
+        }
 
         /* The filters: mark what they name (each at most once), then keep the marked in order. */
         if (sel->vms_set) {
+                if (!vms) {
+                        /* the names are checked whether VMs are listed or not */
+                        r = vms_sorted(m, &vms);
+                        if (r < 0)
+                                return r;
+                }
                 want_vm = new0(bool, MAX(n_vms, (size_t) 1));
                 if (!want_vm)
                         return -ENOMEM;
@@ -513,7 +522,7 @@ int manager_describe_selected(Manager *m, const DescribeSelection *sel, char **r
         vp = page_of(n_vms, sel->vm_offset, sel->vm_limit_set, sel->vm_limit);
         dp = page_of(n_devs, sel->device_offset, sel->device_limit_set, sel->device_limit);
 
-        r = describe_build(m, sections, vp.count > 0 ? vms + vp.offset : NULL, vp.count,
+        r = describe_build(m, sections, vms && vp.count > 0 ? vms + vp.offset : NULL, vms ? vp.count : 0,
                            dp.count > 0 ? (devs ?: m->model->devices) + dp.offset : NULL, dp.count, &root);
         if (r < 0)
                 return r;
