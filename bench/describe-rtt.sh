@@ -1,21 +1,26 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 #
-# The D-Bus round trip of Describe() on a generated host: writes the host of
-# size factor K as a scenario (rvmsi-bench --write-scenario), starts a private
-# dbus-daemon and rvmsid --backend=sim --scenario on it, times COUNT calls of
-# Describe() (and of reading Status, for scale) with rvmsi-bench-dbus, and
-# reports rvmsid's resident memory. Results go to stdout and, as JSON, to
+# The D-Bus round trip of reading rvmsid's description of a generated host:
+# writes the host of size factor K as a scenario (rvmsi-bench
+# --write-scenario), starts a private dbus-daemon and rvmsid --backend=sim
+# --scenario on it, and times with rvmsi-bench-dbus, COUNT times each: a full
+# read in pages of PAGE devices and VMs with DescribeSelected() (what
+# rvmsictl does), one device's DescribeSelected(), Describe() while the
+# description fits a reply (above 24 MiB it is refused, and the refusal is
+# timed once), and a read of Status, for scale. Reports reply sizes and
+# rvmsid's resident memory. Results go to stdout and, as JSON, to
 # bench/results/describe-K.json (not committed).
 #
 #   bench/describe-rtt.sh BUILD_DIR [K...]      (default K: 1 16 64 256)
-#   COUNT=5 bench/describe-rtt.sh build 256
+#   COUNT=5 PAGE=256 bench/describe-rtt.sh build 256
 set -euo pipefail
 
 build=$(cd "${1:?usage: describe-rtt.sh BUILD_DIR [K...]}" && pwd)
 shift
 sizes=${*:-1 16 64 256}
 count=${COUNT:-5}
+page=${PAGE:-256}
 top=$(cd "$(dirname "$0")/.." && pwd)
 results=${RESULTS:-$top/bench/results}
 mkdir -p "$results"
@@ -71,10 +76,10 @@ for k in $sizes; do
         done
         echo "rvmsid on the bus after $(( ($(date +%s%N) - start) / 1000000 )) ms"
         rc=0
-        "$build/bench/rvmsi-bench-dbus" --address="$address" --count="$count" --pid="$daemon_pid" \
+        "$build/bench/rvmsi-bench-dbus" --address="$address" --count="$count" --page="$page" --pid="$daemon_pid" \
                 --json="$results/describe-$k.json" || rc=$?
         if [ $rc != 0 ]; then
-                echo "size $k: Describe failed; rvmsid is $(kill -0 "$daemon_pid" 2>/dev/null && echo alive || echo gone)," \
+                echo "size $k: a read failed; rvmsid is $(kill -0 "$daemon_pid" 2>/dev/null && echo alive || echo gone)," \
                      "on the bus: $(busctl --address="$address" status org.rvmsi.Manager1 > /dev/null 2>&1 && echo yes || echo no)"
                 grep -v "^rvmsid: Device '" "$tmp/rvmsid-$k.log" | tail -5
         fi
