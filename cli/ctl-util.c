@@ -88,6 +88,8 @@ static const struct {
           "is the rvmsi kernel part loaded? 'journalctl -u rvmsid' has rvmsid's view." },
         { RVMSI_BUS_ERROR_BACKEND_FAILED, CTL_EXIT_DAEMON_ERROR,
           "'journalctl -u rvmsid' shows the kernel's answer." },
+        { RVMSI_BUS_ERROR_REPLY_TOO_LARGE, CTL_EXIT_DAEMON_ERROR,
+          "even the smallest page is more than a D-Bus reply may carry; 'rvmsictl explain DEVICE' reads one device's decisions alone." },
         /* Nobody owns the name, or the owner does not answer. */
         { "org.freedesktop.DBus.Error.ServiceUnknown", CTL_EXIT_UNREACHABLE,
           "is rvmsid running? 'systemctl status rvmsid'." },

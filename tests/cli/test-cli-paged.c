@@ -28,7 +28,7 @@
 /* The host's Describe() is about 6 KB; one page of one device and one VM with every other section fits. */
 #define SMALL_DESCRIBE_MAX 4096
 
-static void start_small(Harness *h, const char *host, char wrapper[static 512]) {
+static void start_small(Harness *h, const char *host, unsigned describe_max, char wrapper[static 512]) {
         _cleanup_free_ char *script = NULL;
         const char *real = getenv("RVMSID");
         char *saved;
@@ -40,8 +40,7 @@ static void start_small(Harness *h, const char *host, char wrapper[static 512]) 
         ASSERT_TRUE(mkdtemp(wrapper) != NULL);
         ASSERT_OK(chmod(wrapper, 0755));
         strcat(wrapper, "/rvmsid");
-        ASSERT_TRUE(asprintf(&script, "#!/bin/sh\nexec '%s' --describe-max=%d \"$@\"\n", real,
-                             SMALL_DESCRIBE_MAX) >= 0);
+        ASSERT_TRUE(asprintf(&script, "#!/bin/sh\nexec '%s' --describe-max=%u \"$@\"\n", real, describe_max) >= 0);
         ASSERT_OK(write_file_atomic(wrapper, script, strlen(script), 0755));
 
         ASSERT_OK(setenv("RVMSID", wrapper, 1));
@@ -105,7 +104,7 @@ TEST(paged_read_equals_one_reply) {
         ASSERT_NOT_NULL(data);
         snprintf(host, sizeof(host), "%s/cli/host.json", data);
         harness_start(&whole, host);
-        start_small(&small, host, wrapper);
+        start_small(&small, host, SMALL_DESCRIBE_MAX, wrapper);
         /* rvmsid runs (the script exec'd it): the wrapper has done its part */
         remove_wrapper(wrapper);
 
@@ -139,6 +138,29 @@ TEST(paged_read_equals_one_reply) {
                         n++;
                 }
         ASSERT_EQ(n, 2 * ELEMENTSOF(cases));
+}
+
+/* Where not even one device and one VM with the rest of the document fit (the policy alone is about 1 KB),
+ * rvmsictl gives up with rvmsid's error, after making the pages as small as they go. */
+TEST(page_of_one_too_large) {
+        _cleanup_(harness_stop) Harness tiny;
+        const char *data = getenv("RVMSI_TEST_DATA");
+        static const char *const args[] = { "devices", NULL };
+        char host[1024], wrapper[512];
+        RunResult r = {};
+
+        ASSERT_NOT_NULL(data);
+        snprintf(host, sizeof(host), "%s/cli/host.json", data);
+        start_small(&tiny, host, 1024, wrapper);
+        remove_wrapper(wrapper);
+
+        run_ctl(&tiny, args, -1, &r);
+        ASSERT_EQ(r.status, 1);
+        ASSERT_STREQ(r.out, "");
+        if (!strstr(r.err, "rvmsictl: DescribeSelected: " RVMSI_BUS_ERROR_REPLY_TOO_LARGE ": ") ||
+            !strstr(r.err, "'device_limit'") || !strstr(r.err, "Hint: even the smallest page"))
+                TEST_FAIL("unexpected error output: %s", r.err);
+        run_result_done(&r);
 }
 
 DEFINE_TEST_MAIN
