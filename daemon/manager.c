@@ -195,8 +195,13 @@ static int on_watchdog(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 static void manager_update_status(Manager *m) {
-        _cleanup_free_ char *status = manager_status(m);
+        _cleanup_free_ char *status = NULL;
 
+        /* Not started by systemd (or without Type=notify): sd_notify() would drop it, and building it walks
+         * every hart, vCPU and device, after every run. */
+        if (!getenv("NOTIFY_SOCKET"))
+                return;
+        status = manager_status(m);
         if (status)
                 (void) sd_notifyf(false, "STATUS=%s", status);
 }
@@ -1970,16 +1975,18 @@ uint64_t manager_device_faults(Manager *m, const char *name) {
 char *manager_status(Manager *m) {
         char *s = NULL;
         const char *vfio = m->vfio_watch ? "udev" : (m->config.backend == BACKEND_KIND_SIM ? "sim" : "off");
+        bool unsatisfied;
 
         if (!m->model)
                 return strdup("starting");
+        unsatisfied = manager_n_unsatisfied(m) > 0;
         if (asprintf(&s, "%s on %s backend, %zu VMs, %zu devices, %u/%u guest files free%s%s; affinity: %s; "
                      "vfio-pci: %s%s%s",
-                     manager_n_unsatisfied(m) > 0 || m->backend_failed || m->reload_failed ? "degraded" : "running",
+                     unsatisfied || m->backend_failed || m->reload_failed ? "degraded" : "running",
                      backend_name(m->backend), m->model->n_vms, m->model->n_devices, manager_guest_files_free(m),
                      m->model->geometry.nr_harts * m->model->geometry.nr_guest_files,
-                     manager_n_unsatisfied(m) > 0 ? ", unsatisfied requirements: " : "",
-                     manager_n_unsatisfied(m) > 0 ? "yes" : "",
+                     unsatisfied ? ", unsatisfied requirements: " : "",
+                     unsatisfied ? "yes" : "",
                      strempty(affinity_source_to_string(m->affinity)), vfio,
                      m->last_error ? "; last error: " : "", strempty(m->last_error)) < 0)
                 return NULL;
