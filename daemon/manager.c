@@ -394,6 +394,8 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
         Manager *m = userdata;
         Vm *vm;
 
+        m->last_check.valid = false;
+
         switch (ev->type) {
         /*
          * The sim answers our own operations synchronously, from inside the
@@ -592,6 +594,9 @@ static void forget_decision(Manager *m, const char *name) {
 static void manager_after_run(Manager *m) {
         const Desired *d = reconciler_desired(m->reconciler);
         char *const *solved;
+
+        /* A run records the guest files it granted in the model without a new generation. */
+        m->last_check.valid = false;
 
         /* The kernel's entries say which CPU owns each hart; IRQ affinity
          * (a CPU) is only meaningful through that map. */
@@ -1332,8 +1337,8 @@ static int vm_scratch_model(Manager *m, const Vm *vm, VmState state, bool activa
         return 0;
 }
 
-static int check_vm_satisfiable(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach,
-                                ManagerError *e) {
+static int check_vm_satisfiable_now(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach,
+                                    ManagerError *e) {
         _cleanup_(desired_freep) Desired *d = NULL;
         _cleanup_(model_freep) Model *s = NULL;
         const Vm *svm;
@@ -1364,6 +1369,42 @@ static int check_vm_satisfiable(Manager *m, const Vm *vm, VmState state, bool ac
                 }
         }
         return 0;
+}
+
+static bool last_check_matches(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach) {
+        return m->last_check.valid && m->last_check.generation == m->model->generation &&
+                m->last_check.policy_generation == m->policy_generation && streq(m->last_check.uuid, vm->uuid) &&
+                m->last_check.state == state && m->last_check.activate == activate &&
+                streq(m->last_check.attach, strempty(attach));
+}
+
+/* The apply pass of a call asks what its validation pass just asked, of the same model: answer it again. */
+static int check_vm_satisfiable(Manager *m, const Vm *vm, VmState state, bool activate, const char *attach,
+                                ManagerError *e) {
+        int r;
+
+        if (last_check_matches(m, vm, state, activate, attach)) {
+                if (e && m->last_check.r < 0)
+                        *e = m->last_check.e;
+                return m->last_check.r;
+        }
+        m->last_check.valid = false;
+        m->last_check.e = (ManagerError) {};
+        r = check_vm_satisfiable_now(m, vm, state, activate, attach, &m->last_check.e);
+        if (e && r < 0)
+                *e = m->last_check.e;
+        /* An error of our own (out of memory) is not an answer to keep. */
+        if (r >= 0 || m->last_check.e.code == MERR_ISOLATION_UNSATISFIABLE) {
+                m->last_check.valid = true;
+                m->last_check.generation = m->model->generation;
+                m->last_check.policy_generation = m->policy_generation;
+                strcpy(m->last_check.uuid, vm->uuid);
+                m->last_check.state = state;
+                m->last_check.activate = activate;
+                strcpy(m->last_check.attach, strempty(attach));
+                m->last_check.r = r;
+        }
+        return r;
 }
 
 int manager_register_vm(Manager *m, bool apply, const char *name, const char *uuid_in, uint32_t vcpus,

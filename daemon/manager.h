@@ -157,6 +157,22 @@ typedef struct Manager {
         /* The reconciler is applying: a synchronous backend's events now are echoes of our own operations. */
         bool reconciling;
 
+        /*
+         * The last IsolationUnsatisfiable check and its answer: a mutating call checks in its validation pass
+         * and again in its apply pass, right after, on the same model. Valid while the model's generation and the
+         * policy's are the same and no run or backend event came in between.
+         */
+        struct {
+                bool valid;
+                uint64_t generation, policy_generation;
+                char uuid[UUID_STRING_MAX];
+                VmState state;
+                bool activate;
+                char attach[DEVICE_NAME_MAX];
+                int r;
+                ManagerError e;
+        } last_check;
+
         bool exiting;
 } Manager;
 
