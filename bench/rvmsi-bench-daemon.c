@@ -13,6 +13,9 @@
  * So the time includes the sim's own work for that one device or vCPU, the
  * reconciler, the Manager's change detection and signals, and the state
  * file (written to --state-dir, default a temporary directory; "" for none).
+ * Per event it also reports the reconciler runs the event caused (1 unless
+ * an echo or a read-back needed another), and at the end what one save of
+ * the state file costs, step by step (capture, text, write and fsync).
  *
  *   rvmsi-bench-daemon [--size=K] [--samples=N] [--state-dir=DIR] [--json=PATH]
  */
