@@ -10,7 +10,7 @@ BUSCTL=${BUSCTL:-busctl}
 command -v "$BUSCTL" > /dev/null || { echo "FAIL: busctl (systemd) is needed" >&2; exit 1; }
 command -v "$DBUS_DAEMON" > /dev/null || { echo "FAIL: dbus-daemon is needed" >&2; exit 1; }
 
-TMP=$(mktemp -d /tmp/rvmsi-crash-XXXXXX)
+TMP=$(mktemp -d "${RVMSI_CRASH_TMPDIR:-/tmp}/rvmsi-crash-XXXXXX")
 BUS_PID=""
 DAEMON_PID=""
 BUS_ADDR="unix:path=$TMP/bus"
@@ -19,17 +19,20 @@ lib_cleanup() {
         [ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
         [ -n "$BUS_PID" ] && kill "$BUS_PID" 2>/dev/null
         wait 2>/dev/null
-        rm -rf "$TMP"
+        if [ -n "${RVMSI_CRASH_KEEP:-}" ]; then echo "kept $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap lib_cleanup EXIT
 
+# start_bus [SOCKET]: a private dbus-daemon on $TMP/bus (or SOCKET); sets BUS_PID and BUS_ADDR.
 start_bus() {
-        cat > "$TMP/bus.conf" <<CONF
+        local sock=${1:-$TMP/bus}
+        BUS_ADDR="unix:path=$sock"
+        cat > "$sock.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>custom</type>
-  <listen>unix:path=$TMP/bus</listen>
+  <listen>unix:path=$sock</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow user="*"/>
@@ -40,9 +43,9 @@ start_bus() {
   <limit name="reply_timeout">300000</limit>
 </busconfig>
 CONF
-        "$DBUS_DAEMON" --config-file="$TMP/bus.conf" --nofork --nopidfile 2> "$TMP/bus.log" &
+        "$DBUS_DAEMON" --config-file="$sock.conf" --nofork --nopidfile 2> "$sock.log" &
         BUS_PID=$!
-        for _ in $(seq 200); do [ -S "$TMP/bus" ] && return 0; sleep 0.05; done
+        for _ in $(seq 200); do [ -S "$sock" ] && return 0; sleep 0.05; done
         echo "FAIL: the private bus did not come up" >&2
         exit 1
 }
