@@ -33,23 +33,6 @@ static bool reach_contains(const DeviceState *s, const Entry *e) {
         return false;
 }
 
-static const Entry *find_target(const DeviceState *s, uint32_t target) {
-        uint32_t lo = 0, hi = s ? s->n_entries : 0;
-
-        /* Entries are sorted by target. */
-        while (lo < hi) {
-                uint32_t mid = lo + (hi - lo) / 2;
-
-                if (s->entries[mid].target < target)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        if (s && lo < s->n_entries && s->entries[lo].target == target)
-                return &s->entries[lo];
-        return NULL;
-}
-
 /* Compare the non-blocked entries; blocked ones are implicit, as in the kernel's GET_ENTRIES. */
 static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool *ret_unexplained) {
         static const DeviceState empty = {};
@@ -64,13 +47,20 @@ static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool
 
         for (int pass = 0; pass < 2; pass++) {
                 const DeviceState *x = pass == 0 ? d : a, *y = pass == 0 ? a : d;
+                uint32_t j = 0;
 
                 for (uint32_t i = 0; i < x->n_entries; i++) {
                         const Entry *e = &x->entries[i], *o;
 
+                        /*
+                         * Both sides are sorted by target: walk y along with x to its first entry whose target
+                         * is not below e's, instead of a binary search per entry.
+                         */
+                        while (j < y->n_entries && y->entries[j].target < e->target)
+                                j++;
                         if (e->kind == ENTRY_BLOCKED)
                                 continue;
-                        o = find_target(y, e->target);
+                        o = j < y->n_entries && y->entries[j].target == e->target ? &y->entries[j] : NULL;
                         if (o && o->kind != ENTRY_BLOCKED) {
                                 if (pass == 1 || entry_same_destination(e, o))
                                         continue;       /* counted (or equal) in pass 0 */
@@ -86,16 +76,17 @@ static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool
         return n;
 }
 
-bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *actual, bool *ret_revoke) {
+/* unexplained: from entries_differing(desired, actual). */
+static bool device_needs_op(const DeviceState *desired, const DeviceState *actual, bool unexplained,
+                            bool *ret_revoke) {
         DeliveryMode amode = actual ? actual->mode : MODE_BLOCKED;
         EntryKind afb = actual ? actual->fallback : ENTRY_BLOCKED;
-        bool unexplained, need;
+        bool need;
 
         if (desired->mode == MODE_OFF || amode == MODE_OFF)
                 /* No MSI table: nothing can be set (the kernel refuses MODE_OFF, and has no table to program). */
                 return false;
 
-        (void) entries_differing(desired, actual, &unexplained);
         need = desired->mode != amode || (desired->mode == MODE_GUEST_FILE && desired->fallback != afb) ||
                unexplained;
         if (need && ret_revoke) {
@@ -115,6 +106,13 @@ bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *ac
         return need;
 }
 
+bool reconcile_device_needs_op(const DeviceState *desired, const DeviceState *actual, bool *ret_revoke) {
+        bool unexplained;
+
+        (void) entries_differing(desired, actual, &unexplained);
+        return device_needs_op(desired, actual, unexplained, ret_revoke);
+}
+
 bool reconcile_device_matches(const DeviceState *desired, const DeviceState *actual) {
         DeliveryMode amode = actual ? actual->mode : MODE_BLOCKED;
         EntryKind afb = actual ? actual->fallback : ENTRY_BLOCKED;
@@ -128,11 +126,12 @@ bool reconcile_device_matches(const DeviceState *desired, const DeviceState *act
 
 static int plan_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *revokes, size_t *n_revokes,
                        Op *grants, size_t *n_grants) {
-        bool revoke;
+        bool revoke, unexplained;
         Op op;
 
-        p->n_entries_differing += entries_differing(d, a, NULL);
-        if (!reconcile_device_needs_op(d, a, &revoke))
+        /* One comparison of the entries for both the count and the decision. */
+        p->n_entries_differing += entries_differing(d, a, &unexplained);
+        if (!device_needs_op(d, a, unexplained, &revoke))
                 return 0;
         op = (Op) {
                 .type = OP_SET_MODE,
