@@ -119,12 +119,20 @@ typedef struct VmGrants {
         VcpuGrant *vcpus;
 } VmGrants;
 
+typedef struct DesiredVmSlot {
+        const Vm *vm;
+        size_t pos;
+} DesiredVmSlot;
+
 typedef struct Desired {
         Geometry geometry;
         DeviceTable devices;
         VmGrants *vms;                  /* sorted by uuid, one per registered VM */
         size_t n_vms;
         size_t n_violations;            /* entries with ENTRY_FLAG_VIOLATION */
+        /* The solver's own: where in vms each model VM was last found (a hint, see grants_of()). */
+        DesiredVmSlot *vm_slots;
+        size_t n_vm_slots, n_vm_slots_used;
 } Desired;
 
 Desired *desired_free(Desired *d);
