@@ -495,12 +495,10 @@ typedef struct Text {
 } Text;
 
 static void text_add(Text *t, const char *s, size_t len) {
+        if (_unlikely_(t->n + len + 1 > t->allocated) && !GREEDY_REALLOC(t->p, t->allocated, t->n + len + 1))
+                t->oom = true;
         if (t->oom)
                 return;
-        if (!GREEDY_REALLOC(t->p, t->allocated, t->n + len + 1)) {
-                t->oom = true;
-                return;
-        }
         memcpy(t->p + t->n, s, len);
         t->n += len;
         t->p[t->n] = 0;
@@ -563,6 +561,15 @@ int state_to_text(const State *s, char **ret, size_t *ret_len) {
 
         assert_return(s && ret, -EINVAL);
 
+        /* About what a VM, a vCPU and a device take: one allocation for most hosts. */
+        {
+                size_t guess = 4096 + s->n_devices * 128;
+
+                for (size_t i = 0; i < s->n_vms; i++)
+                        guess += 192 + s->vms[i].nr_vcpus * 16;
+                if (!GREEDY_REALLOC(t.p, t.allocated, guess))
+                        return -ENOMEM;
+        }
         text_lit(&t, "{\n  \"version\": ");
         text_int(&t, STATE_VERSION);
         text_lit(&t, ",\n  \"comment\": \"Private data of rvmsid. Do not edit.\",\n  \"vms\": [");
