@@ -789,6 +789,16 @@ static int do_device_set_owner(Sim *s, const char *name, OwnerKind owner, const 
         d = model_find_device(s->world, name);
         if (!sd || !d)
                 return -ENODEV;
+        /*
+         * Bound to that owner already (a restarted rvmsid telling a persisted world what it knew): no rebind,
+         * nothing torn down. The notification still goes out.
+         */
+        if (d->owner == owner &&
+            (owner == OWNER_VM ? key && strcasecmp(d->owner_vm, key) == 0 :
+             owner == OWNER_USERSPACE ? streq(strempty(d->owner_label), strempty(key)) : !key)) {
+                emit_entry_changed(s, name, RVMSI_REASON_IRQ_FREE);
+                return 0;
+        }
         /* Rebinding tears the IRQs down: the table is emptied before the owner changes. */
         if (sd->mode != MODE_OFF) {
                 sd->mode = MODE_BLOCKED;

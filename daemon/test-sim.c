@@ -617,3 +617,31 @@ TEST(crash_after_ops) {
         (void) unlink(log);
         (void) rmdir(dir);
 }
+
+/* Binding a device to the owner it has is no rebind: its entries stay (a restarted rvmsid re-telling the world). */
+TEST(same_owner_is_no_rebind) {
+        _cleanup_(backend_freep) Backend *b = NULL;
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        DeviceState st;
+        Sim *s;
+        Op op;
+
+        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_OK(sim_add_device(s, "0000:01:00.0", CAPS_ALL));
+        ASSERT_OK(sim_device_set_owner(s, "0000:01:00.0", OWNER_USERSPACE, "dpdk"));
+        ASSERT_OK(sim_device_set_vectors(s, "0000:01:00.0", 1, v));
+        op = set_mode("0000:01:00.0", MODE_MRIF, ENTRY_BLOCKED);
+        ASSERT_OK(backend_apply(b, &op));
+        ASSERT_OK(sim_device_set_owner(s, "0000:01:00.0", OWNER_USERSPACE, "dpdk"));
+        ASSERT_OK(b->ops->dump_device(b, "0000:01:00.0", &st));
+        ASSERT_EQ(st.mode, MODE_MRIF);
+        ASSERT_EQ(st.n_entries, 1);
+        device_state_done(&st);
+        /* Another label is another driver: torn down. */
+        ASSERT_OK(sim_device_set_owner(s, "0000:01:00.0", OWNER_USERSPACE, "spdk"));
+        ASSERT_OK(b->ops->dump_device(b, "0000:01:00.0", &st));
+        ASSERT_EQ(st.mode, MODE_BLOCKED);
+        ASSERT_EQ(st.n_entries, 0);
+        device_state_done(&st);
+}
