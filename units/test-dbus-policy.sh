@@ -124,6 +124,7 @@ for who in nobody root; do
         call $who reached $M.CheckPolicy string:'{'
         call $who reached $M.Plan string:'{'
         call $who reached $M.Describe
+        call $who reached $M.DescribeSelected
         call $who reached $M.Explain string:0000:00:03.0 string:
         # not in the API, so not in the policy file: default deny
         call $who denied $M.Frobnicate

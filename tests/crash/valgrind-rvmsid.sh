@@ -38,6 +38,9 @@ expect_err VMEvent ss "$U" explode
 expect_ok Explain ss 0000:20:01.0 ""
 expect_err Explain ss 0000:99:00.0 ""
 expect_ok Describe
+expect_ok DescribeSelected 'a{sv}' 2 device_limit u 1 sections as 1 devices
+expect_ok DescribeSelected 'a{sv}' 1 devices as 1 0000:20:01.0
+expect_err DescribeSelected 'a{sv}' 1 bogus u 1
 expect_ok ListDevices
 expect_ok ListVMs
 expect_ok GetPolicy
