@@ -176,6 +176,7 @@ Model *model_free(Model *m) {
         for (size_t i = 0; i < m->n_devices; i++)
                 device_free(m->devices[i]);
         free(m->devices);
+        pos_hint_done(&m->device_hint);
         return mfree(m);
 }
 
@@ -330,13 +331,21 @@ Vm *model_find_vm_by_name(const Model *m, const char *name) {
 }
 
 Device *model_find_device(const Model *m, const char *name) {
+        uint64_t key;
         size_t i;
 
         if (!m || !name)
                 return NULL;
-        i = devices_lower_bound(m, name);
+        /* An event looks a few devices up among all of them: try where each was found last time first. */
+        key = pos_hint_key_string(name);
+        i = pos_hint_get(&m->device_hint, key);
         if (i < m->n_devices && streq(m->devices[i]->name, name))
                 return m->devices[i];
+        i = devices_lower_bound(m, name);
+        if (i < m->n_devices && streq(m->devices[i]->name, name)) {
+                pos_hint_set((PosHint *) &m->device_hint, key, i, m->n_devices);
+                return m->devices[i];
+        }
         return NULL;
 }
 

@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "macro.h"
+#include "poshint.h"
 #include "strv.h"
 
 /* Same values as enum iommu_rvmsi_mode. */
@@ -233,6 +234,7 @@ typedef struct Model {
         Device **devices;       /* sorted by name */
         size_t n_devices, n_devices_allocated;
         uint64_t generation;    /* bumped on every change */
+        PosHint device_hint;    /* where model_find_device() last found each name (a cache) */
 } Model;
 
 int model_new(const Geometry *g, Model **ret);

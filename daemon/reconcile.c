@@ -225,7 +225,8 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
         if (subset) {
                 STRV_FOREACH(name, devices) {
-                        const DeviceState *d = device_table_find(dt, *name), *a = device_table_find(at, *name);
+                        const DeviceState *d = desired_find_device(desired, *name),
+                                          *a = device_table_find(at, *name);
 
                         if (d && a)
                                 r = plan_device(p, d, a, revokes, &n_revokes, grants, &n_grants);
@@ -759,7 +760,7 @@ static void reconciler_verify(Reconciler *r, bool all, char *const *devices, con
                                              apply_error);
         else
                 STRV_FOREACH(name, devices) {
-                        DeviceState *s = device_table_find(dt, *name);
+                        DeviceState *s = desired_find_device(r->desired, *name);
 
                         if (s)
                                 (void) verify_device(r, s, before, have_ops ? &ops : NULL, n_applied,

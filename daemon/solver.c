@@ -215,7 +215,8 @@ Desired *desired_free(Desired *d) {
         for (size_t i = 0; i < d->n_vms; i++)
                 vm_grants_done(&d->vms[i]);
         free(d->vms);
-        free(d->vm_slots);
+        pos_hint_done(&d->vm_hint);
+        pos_hint_done(&d->device_hint);
         return mfree(d);
 }
 
@@ -254,63 +255,42 @@ static VmGrants *desired_find_vm_mut(Desired *d, const char *uuid) {
         return NULL;
 }
 
-static size_t hash_vm_pointer(const Vm *vm) {
-        uint64_t h = (uint64_t) (uintptr_t) vm * UINT64_C(0x9e3779b97f4a7c15);
-
-        return (size_t) (h >> 32);
-}
-
 /*
  * The grants of a model VM. Solving looks them up for every vCPU on a hart and for every VM-owned device, and a
- * binary search over the UUIDs (a dozen strcmp() at 2,048 VMs) was a tenth of an incremental update. The index
- * maps the VM's address to its position in d->vms; it is only a hint, confirmed by the UUID (positions move when
- * VMs come and go, addresses are reused), and filled as VMs are looked up.
+ * binary search over the UUIDs (a dozen strcmp() at 2,048 VMs) was a tenth of an incremental update. The hint
+ * maps the VM's address to its position in d->vms, confirmed by the UUID (positions move when VMs come and go,
+ * addresses are reused).
  */
 static VmGrants *grants_of(Desired *d, const Vm *vm) {
-        DesiredVmSlot *slot = NULL;
+        size_t i = pos_hint_get(&d->vm_hint, (uint64_t) (uintptr_t) vm);
         VmGrants *g;
 
-        if (d->n_vm_slots > 0) {
-                size_t mask = d->n_vm_slots - 1;
-
-                for (size_t i = hash_vm_pointer(vm) & mask;; i = (i + 1) & mask) {
-                        slot = &d->vm_slots[i];
-                        if (!slot->vm || slot->vm == vm)
-                                break;
-                }
-                if (slot->vm == vm && slot->pos < d->n_vms && streq(d->vms[slot->pos].uuid, vm->uuid))
-                        return &d->vms[slot->pos];
-        }
-
+        if (i < d->n_vms && streq(d->vms[i].uuid, vm->uuid))
+                return &d->vms[i];
         g = desired_find_vm_mut(d, vm->uuid);
-        if (!g)
-                return NULL;
-        if (slot && slot->vm == vm) {
-                slot->pos = (size_t) (g - d->vms);      /* moved */
-                return g;
-        }
-        if ((d->n_vm_slots_used + 1) * 2 > d->n_vm_slots) {
-                /* Full: start again, larger; it fills up again as VMs are looked up. */
-                size_t n = 64;
-                DesiredVmSlot *t;
-
-                while (n < d->n_vm_slots * 2 || n < d->n_vms * 2)
-                        n *= 2;
-                t = new0(DesiredVmSlot, n);
-                if (!t)
-                        return g;       /* only a hint */
-                free(d->vm_slots);
-                d->vm_slots = t;
-                d->n_vm_slots = n;
-                d->n_vm_slots_used = 0;
-        }
-        for (size_t i = hash_vm_pointer(vm) & (d->n_vm_slots - 1);; i = (i + 1) & (d->n_vm_slots - 1))
-                if (!d->vm_slots[i].vm) {
-                        d->vm_slots[i] = (DesiredVmSlot) { .vm = vm, .pos = (size_t) (g - d->vms) };
-                        d->n_vm_slots_used++;
-                        break;
-                }
+        if (g)
+                pos_hint_set(&d->vm_hint, (uint64_t) (uintptr_t) vm, (size_t) (g - d->vms), d->n_vms);
         return g;
+}
+
+DeviceState *desired_find_device(const Desired *d, const char *name) {
+        Desired *w = (Desired *) d;     /* the hint is a cache */
+        const DeviceTable *t;
+        uint64_t key;
+        size_t i;
+
+        if (!d || !name)
+                return NULL;
+        t = &d->devices;
+        key = pos_hint_key_string(name);
+        i = pos_hint_get(&d->device_hint, key);
+        if (i < t->n_devices && streq(t->devices[i].name, name))
+                return &t->devices[i];
+        i = table_lower_bound(t, name);
+        if (i >= t->n_devices || !streq(t->devices[i].name, name))
+                return NULL;
+        pos_hint_set(&w->device_hint, key, i, t->n_devices);
+        return &t->devices[i];
 }
 
 /* ---- guest-file allocation, one hart at a time ---- */
@@ -876,7 +856,7 @@ static int redecide(const Model *m, const Policy *p, Desired *d, const Device *d
         r = decide_device(m, p, d, dev, &s);
         if (r < 0)
                 return r;
-        old = device_table_find(&d->devices, dev->name);
+        old = desired_find_device(d, dev->name);
         if (old && device_state_equal(old, &s)) {
                 device_state_done(&s);
                 return 0;
@@ -967,9 +947,10 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         }
         for (size_t k = 0; k < strset_size(&batch); k++) {
                 const char *u = strset_strv(&batch)[k];
-                const VmGrants *g = desired_find_vm_mut(d, u);
+                const VmGrants *g;
 
                 vmv[k] = model_find_vm(m, u);
+                g = vmv[k] ? grants_of(d, vmv[k]) : desired_find_vm_mut(d, u);
                 cap += (g ? g->nr_vcpus : 0) + (vmv[k] ? vmv[k]->nr_vcpus : 0);
         }
         harts = new(uint32_t, MAX(cap, (size_t) 1));
@@ -979,7 +960,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         }
         for (size_t k = 0; k < strset_size(&batch); k++) {
                 const Vm *vm = vmv[k];
-                const VmGrants *g = desired_find_vm_mut(d, strset_strv(&batch)[k]);
+                const VmGrants *g = vm ? grants_of(d, vm) : desired_find_vm_mut(d, strset_strv(&batch)[k]);
                 bool all = !vm || !g || g->nr_vcpus != vm->nr_vcpus;
 
                 for (uint32_t v = 0; g && v < g->nr_vcpus; v++) {

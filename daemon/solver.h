@@ -18,6 +18,7 @@
 
 #include "model.h"
 #include "policy.h"
+#include "poshint.h"
 #include "strset.h"
 
 typedef enum ReasonCode {
@@ -119,25 +120,21 @@ typedef struct VmGrants {
         VcpuGrant *vcpus;
 } VmGrants;
 
-typedef struct DesiredVmSlot {
-        const Vm *vm;
-        size_t pos;
-} DesiredVmSlot;
-
 typedef struct Desired {
         Geometry geometry;
         DeviceTable devices;
         VmGrants *vms;                  /* sorted by uuid, one per registered VM */
         size_t n_vms;
         size_t n_violations;            /* entries with ENTRY_FLAG_VIOLATION */
-        /* The solver's own: where in vms each model VM was last found (a hint, see grants_of()). */
-        DesiredVmSlot *vm_slots;
-        size_t n_vm_slots, n_vm_slots_used;
+        /* The solver's own: where in vms each model VM, and in devices each name, was last found (hints). */
+        PosHint vm_hint, device_hint;
 } Desired;
 
 Desired *desired_free(Desired *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Desired *, desired_free);
 const VmGrants *desired_find_vm(const Desired *d, const char *uuid);
+/* device_table_find(&d->devices, name), faster on repeated lookups at a large host (a hint kept in d). */
+DeviceState *desired_find_device(const Desired *d, const char *name);
 
 /* Full solve. */
 int solver_compute(const Model *m, const Policy *p, Desired **ret);
