@@ -13,6 +13,11 @@ typedef struct Mirror {
         VmGrants *vms;          /* sorted by uuid */
         size_t n_vms;
         uint64_t *used;         /* per hart: guest files held (bit g), reserved ones included */
+        /*
+         * Where each device and VM was found last: the kernel finds a device by its handle in constant time, and a
+         * binary search over 16,384 names here, cache misses and all, was a sixth of a timed VM stop.
+         */
+        PosHint device_hint, vm_hint;
 } Mirror;
 
 static Mirror *mirror_of(Backend *b) {
@@ -41,20 +46,38 @@ static int copy_grants(const VmGrants *g, VmGrants *ret) {
 }
 
 static VmGrants *find_vm(Mirror *mi, const char *uuid) {
-        size_t lo = 0, hi = mi->n_vms;
+        uint64_t key = pos_hint_key_string(uuid);
+        size_t lo = 0, hi = mi->n_vms, i = pos_hint_get(&mi->vm_hint, key);
 
+        if (i < mi->n_vms && streq(mi->vms[i].uuid, uuid))
+                return &mi->vms[i];
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 int c = strcmp(mi->vms[mid].uuid, uuid);
 
-                if (c == 0)
+                if (c == 0) {
+                        pos_hint_set(&mi->vm_hint, key, mid, mi->n_vms);
                         return &mi->vms[mid];
+                }
                 if (c < 0)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
         return NULL;
+}
+
+static DeviceState *find_device(Mirror *mi, const char *name) {
+        uint64_t key = pos_hint_key_string(name);
+        size_t i = pos_hint_get(&mi->device_hint, key);
+        DeviceState *s;
+
+        if (i < mi->devices.n_devices && streq(mi->devices.devices[i].name, name))
+                return &mi->devices.devices[i];
+        s = device_table_find(&mi->devices, name);
+        if (s)
+                pos_hint_set(&mi->device_hint, key, (size_t) (s - mi->devices.devices), mi->devices.n_devices);
+        return s;
 }
 
 static void mirror_clear(Mirror *mi) {
@@ -67,6 +90,8 @@ static void mirror_clear(Mirror *mi) {
         mi->vms = mfree(mi->vms);
         mi->n_vms = 0;
         mi->used = mfree(mi->used);
+        pos_hint_done(&mi->device_hint);
+        pos_hint_done(&mi->vm_hint);
 }
 
 static int mirror_open(Backend *b, const char *args) {
@@ -179,7 +204,7 @@ static int mirror_dump(Backend *b, Actual **ret) {
 }
 
 static int mirror_dump_device(Backend *b, const char *name, DeviceState *ret) {
-        const DeviceState *s = device_table_find(&mirror_of(b)->devices, name);
+        const DeviceState *s = find_device(mirror_of(b), name);
 
         if (!s)
                 return -ENODEV;
@@ -209,11 +234,11 @@ static int mirror_apply(Backend *b, const Op *op) {
         switch (op->type) {
         case OP_SET_MODE: {
                 const Desired *d = mi->reconciler ? reconciler_desired(mi->reconciler) : NULL;
-                const DeviceState *want = d ? device_table_find(&d->devices, op->device) : NULL;
+                const DeviceState *want = d ? desired_find_device(d, op->device) : NULL;
                 DeviceState n;
                 int r;
 
-                s = device_table_find(&mi->devices, op->device);
+                s = find_device(mi, op->device);
                 if (!s)
                         return -ENODEV;
                 if (want && want->mode == op->mode) {
@@ -287,7 +312,7 @@ int mirror_world_affinity_moved(Backend *b, const char *device) {
         Mirror *mi = mirror_of(b);
         _cleanup_free_ uint32_t *targets = NULL, *counts = NULL, *hart_of = NULL;
         const Device *d = mi->model ? model_find_device(mi->model, device) : NULL;
-        DeviceState *s = device_table_find(&mi->devices, device);
+        DeviceState *s = find_device(mi, device);
         Entry *e = NULL;
         uint32_t n;
         int r;
