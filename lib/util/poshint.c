@@ -18,6 +18,12 @@ static size_t slot_index(uint64_t key, size_t n_slots) {
         return (size_t) (key >> 32) & (n_slots - 1);
 }
 
+const PosHintSlot *pos_hint_slot(const PosHint *h, uint64_t key) {
+        if (!h || h->n_slots == 0)
+                return NULL;
+        return &h->slots[slot_index(key, h->n_slots)];
+}
+
 size_t pos_hint_get(const PosHint *h, uint64_t key) {
         if (!h || h->n_slots == 0 || key == 0)
                 return SIZE_MAX;

@@ -25,6 +25,8 @@ typedef struct PosHint {
 } PosHint;
 
 void pos_hint_done(PosHint *h);
+/* Where key's search starts (for a prefetch); NULL while the map is empty. */
+const PosHintSlot *pos_hint_slot(const PosHint *h, uint64_t key);
 /* The position recorded for key (not 0), or SIZE_MAX. */
 size_t pos_hint_get(const PosHint *h, uint64_t key);
 /* Record key (not 0) -> pos. n_expected: about how many keys there will be (to size the map). Best effort: when
