@@ -15,7 +15,7 @@ typedef struct Mirror {
         uint64_t *used;         /* per hart: guest files held (bit g), reserved ones included */
         /*
          * Where each device and VM was found last: the kernel finds a device by its handle in constant time, and a
-         * binary search over 16,384 names here, cache misses and all, was a sixth of a timed VM stop.
+         * binary search over 16,384 names here, cache misses and all, was about 8 % of a timed VM stop.
          */
         PosHint device_hint, vm_hint;
 } Mirror;
