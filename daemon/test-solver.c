@@ -501,9 +501,12 @@ TEST(coalesced_updates_equal_full) {
                         for (size_t i = 0; i < inc->n_vms; i++) {
                                 Vm *vm = model_find_vm(m, inc->vms[i].uuid);
 
-                                for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
-                                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == inc->vms[i].vcpus[v].hart)
-                                                ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, inc->vms[i].vcpus[v].guest));
+                                for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++) {
+                                        const VcpuGrant *g = &inc->vms[i].vcpus[v];
+
+                                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == g->hart)
+                                                ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, g->guest));
+                                }
                         }
                 }
         }
