@@ -325,19 +325,26 @@ static void collect_done(Collect *c) {
         *c = (Collect) {};
 }
 
+/* DEV_GET for one device (name) or all (NULL): every answer collected in c. */
+static int request_devices(KernelLink *l, const char *name, Collect *c) {
+        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
+        int r;
+
+        msg = nlmsg_alloc();
+        if (!msg)
+                return -ENOMEM;
+        r = kmsg_build_dev_get(msg, l->family, name);
+        if (r < 0)
+                return r;
+        return transact(l, msg, on_dev_valid, c);
+}
+
 int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
         for (unsigned attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
-                _cleanup_nlmsg_ struct nl_msg *msg = NULL;
                 Collect c = {};
                 int r;
 
-                msg = nlmsg_alloc();
-                if (!msg)
-                        return -ENOMEM;
-                r = kmsg_build_dev_get(msg, l->family, NULL);
-                if (r < 0)
-                        return r;
-                r = transact(l, msg, on_dev_valid, &c);
+                r = request_devices(l, NULL, &c);
                 if (r == -EINTR) {
                         /* the device set changed during the dump: what we
                          * have is inconsistent, start over */
@@ -357,17 +364,10 @@ int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
 }
 
 int kernel_link_dev_get(KernelLink *l, const char *name, KernelDevice *ret) {
-        _cleanup_nlmsg_ struct nl_msg *msg = NULL;
         Collect c = {};
         int r;
 
-        msg = nlmsg_alloc();
-        if (!msg)
-                return -ENOMEM;
-        r = kmsg_build_dev_get(msg, l->family, name);
-        if (r < 0)
-                return r;
-        r = transact(l, msg, on_dev_valid, &c);
+        r = request_devices(l, name, &c);
         /* A "do" request has exactly one answer; anything else is a kernel
          * we do not understand, not a device to guess at. */
         if (r >= 0 && (c.n != 1 || !streq(c.devs[0].name, name)))
