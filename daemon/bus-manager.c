@@ -197,25 +197,15 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         return r;
 }
 
-static int vm_name_cmp(const void *a, const void *b) {
-        const Vm *const *x = a, *const *y = b;
-
-        return strcmp((*x)->name, (*y)->name);
-}
-
 static int method_list_vms(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         _cleanup_free_ Vm **sorted = NULL;
         sd_bus_message *reply = NULL;
         int r;
 
-        if (m->model->n_vms > 0) {
-                sorted = new(Vm *, m->model->n_vms);
-                if (!sorted)
-                        return -ENOMEM;
-                memcpy(sorted, m->model->vms, m->model->n_vms * sizeof(Vm *));
-                qsort(sorted, m->model->n_vms, sizeof(Vm *), vm_name_cmp);
-        }
+        r = manager_vms_by_name(m, &sorted);
+        if (r < 0)
+                return r;
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;

@@ -166,8 +166,7 @@ static int vm_name_cmp(const void *a, const void *b) {
         return strcmp((*x)->name, (*y)->name);
 }
 
-/* Every VM in the document's order (by name); *ret is NULL without VMs. */
-static int vms_sorted(Manager *m, Vm ***ret) {
+int manager_vms_by_name(Manager *m, Vm ***ret) {
         Vm **sorted = NULL;
 
         if (m->model->n_vms > 0) {
@@ -326,7 +325,7 @@ int manager_describe(Manager *m, char **ret) {
         _cleanup_free_ Vm **sorted = NULL;
         int r;
 
-        r = vms_sorted(m, &sorted);
+        r = manager_vms_by_name(m, &sorted);
         if (r < 0)
                 return r;
         r = describe_build(m, SECTIONS_ALL, sorted, m->model->n_vms, m->model->devices, m->model->n_devices, &root);
@@ -459,7 +458,7 @@ int manager_describe_selected(Manager *m, const DescribeSelection *sel, char **r
 
         /* Sorting is the costly part of a small selection on a large host: only when VMs are listed. */
         if (HAS(sections, DESCRIBE_SECTION_VMS)) {
-                r = vms_sorted(m, &vms);
+                r = manager_vms_by_name(m, &vms);
                 if (r < 0)
                         return r;
         }
@@ -468,7 +467,7 @@ int manager_describe_selected(Manager *m, const DescribeSelection *sel, char **r
         if (sel->vms_set) {
                 if (!vms) {
                         /* the names are checked whether VMs are listed or not */
-                        r = vms_sorted(m, &vms);
+                        r = manager_vms_by_name(m, &vms);
                         if (r < 0)
                                 return r;
                 }

@@ -55,3 +55,6 @@ typedef struct DescribeSelection {
  * Reads only; *ret is heap-allocated. Checks no size: the bus layer does.
  */
 int manager_describe_selected(Manager *m, const DescribeSelection *sel, char **ret, ManagerError *e);
+
+/* Every VM in the order Describe() and ListVMs() list them: by name. *ret is NULL without VMs; free() it. */
+int manager_vms_by_name(Manager *m, Vm ***ret);
