@@ -2,7 +2,8 @@
 /*
  * The D-Bus methods, one layer below D-Bus: a sequence of Manager operations
  * (what bus-manager.c calls for RegisterVM, UnregisterVM, VMEvent,
- * AttachDevice, DetachDevice, SetPolicy, CheckPolicy, Plan, Explain) with
+ * AttachDevice, DetachDevice, SetPolicy, CheckPolicy, Plan, Explain,
+ * DescribeSelected) with
  * arguments taken from the input, on a fresh rvmsid Manager on the sim
  * backend (tests/crash/restart-host.json, no bus, no state directory).
  *
@@ -12,7 +13,8 @@
  *   - the validation pass never changes anything (Describe() identical);
  *   - a failed call changes nothing and names an error with a message;
  *   - what validation accepts, the real call does not refuse;
- *   - read-only calls (CheckPolicy, Plan, Explain) change nothing;
+ *   - read-only calls (CheckPolicy, Plan, Explain, DescribeSelected) change
+ *     nothing, and DescribeSelected() answers a JSON document or an error;
  *   - at the end the sim saw no invariant violation, and the daemon's
  *     decision equals a full solve of its model.
  *
@@ -31,6 +33,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend-sim.h"
+#include "describe.h"
 #include "fuzz.h"
 #include "log.h"
 #include "manager.h"
@@ -184,6 +187,46 @@ static int op_set_policy(Manager *m, bool apply, Reader *rd, char **a, ManagerEr
 }
 
 static const op_fn ops[] = { op_register, op_unregister, op_event, op_attach, op_detach, op_set_policy };
+/* Then the read-only ones: CheckPolicy, Plan, Explain, DescribeSelected. */
+#define N_OPCODES (ELEMENTSOF(ops) + 4)
+
+/*
+ * DescribeSelected(): a flags byte says which of sections, devices, VMs,
+ * device limit and VM limit are set; each set list is a count byte (0-3)
+ * and that many strings; then device and VM offsets and the set limits.
+ */
+static int describe_selected(Manager *m, Reader *rd, char **ret, ManagerError *e) {
+        char names[3][3][256] = {}, *lists[3][4] = {};
+        DescribeSelection sel = {};
+        uint8_t flags = rd->p < rd->end ? *rd->p++ : 0;
+
+        for (unsigned l = 0; l < 3; l++) {
+                unsigned count;
+
+                if (!(flags & (1U << l)))
+                        continue;
+                count = rd->p < rd->end ? *rd->p++ % 4 : 0;
+                for (unsigned i = 0; i < count; i++) {
+                        snprintf(names[l][i], sizeof(names[l][i]), "%s", next_str(rd));
+                        lists[l][i] = names[l][i];
+                }
+        }
+        sel.sections_set = flags & 1;
+        sel.sections = lists[0];
+        sel.devices_set = flags & 2;
+        sel.devices = lists[1];
+        sel.vms_set = flags & 4;
+        sel.vms = lists[2];
+        sel.device_offset = next_u32(rd) % 16;
+        sel.vm_offset = next_u32(rd) % 16;
+        sel.device_limit_set = flags & 8;
+        if (sel.device_limit_set)
+                sel.device_limit = next_u32(rd) % 16;
+        sel.vm_limit_set = flags & 16;
+        if (sel.vm_limit_set)
+                sel.vm_limit = next_u32(rd) % 16;
+        return manager_describe_selected(m, &sel, ret, e);
+}
 
 static void read_only(Manager *m, uint8_t op, Reader *rd) {
         _cleanup_free_ char *before = describe(m), *after = NULL, *out = NULL;
@@ -205,14 +248,25 @@ static void read_only(Manager *m, uint8_t op, Reader *rd) {
                 r = manager_plan(m, json, &out, &e);
                 break;
         }
-        default: {
+        case 2: {
                 _cleanup_free_ char *dev = strdup(next_str(rd));
 
                 FUZZ_CHECK(dev);
                 r = manager_explain(m, dev, next_str(rd), &x, &n, &e);
                 if (r >= 0)
                         explanations_free(x, n);
+                break;
         }
+        default:
+                r = describe_selected(m, rd, &out, &e);
+                if (r >= 0) {
+                        _cleanup_json_ json_object *doc = json_tokener_parse(out);
+
+                        /* Whatever was selected: a JSON object with the version and the page. */
+                        FUZZ_CHECK(doc && json_object_is_type(doc, json_type_object));
+                        FUZZ_CHECK(json_object_object_get_ex(doc, "version", NULL));
+                        FUZZ_CHECK(json_object_object_get_ex(doc, "page", NULL));
+                }
         }
         if (r < 0)
                 FUZZ_CHECK(r == -ENOMEM || (e.code != MERR_NONE && e.message[0]));
@@ -263,8 +317,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         while (rd.p < rd.end && n_ops++ < 32) {
                 uint8_t op = *rd.p++;
 
-                if (op % 9 >= ELEMENTSOF(ops)) {
-                        read_only(m, (uint8_t) (op % 9 - ELEMENTSOF(ops)), &rd);
+                if (op % N_OPCODES >= ELEMENTSOF(ops)) {
+                        read_only(m, (uint8_t) (op % N_OPCODES - ELEMENTSOF(ops)), &rd);
                         continue;
                 }
                 {
@@ -273,7 +327,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         ManagerError e = {};
                         int r;
 
-                        r = ops[op % 9](m, false, &rd, args, &e);
+                        r = ops[op % N_OPCODES](m, false, &rd, args, &e);
                         after = describe(m);
                         /* Validation alone never changes anything. */
                         FUZZ_CHECK(streq(before, after));
@@ -281,9 +335,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 FUZZ_CHECK(r == -ENOMEM || (e.code != MERR_NONE && e.message[0]));
                         } else {
                                 e = (ManagerError) {};
-                                r = ops[op % 9](m, true, &rd, args, &e);
+                                r = ops[op % N_OPCODES](m, true, &rd, args, &e);
                                 if (r < 0 && getenv("FUZZ_VERBOSE"))
-                                        fprintf(stderr, "op %u validated but failed: %s\n", op % 9, e.message);
+                                        fprintf(stderr, "op %u validated but failed: %s\n", (unsigned) (op % N_OPCODES), e.message);
                                 /* What validation accepted, the real call carries out. */
                                 FUZZ_CHECK(r >= 0 || r == -ENOMEM);
                                 settle(m);

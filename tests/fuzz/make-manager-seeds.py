@@ -13,7 +13,9 @@ DICT = ["aaaa", "bbbb", "BBBB", "20:00", "20:01", "10:00", "10:01", "10:02", "99
         "prepare", "start", "started", "stopped", "release", "migrate-out-begin", "migrate-in-prepare",
         "migrate-done", "reconnect", "strict", "balanced", "performance", "",
         "web", "db", "policy1", "policy-strict-nomrif", "policy-override"]
-REGISTER, UNREGISTER, EVENT, ATTACH, DETACH, SET_POLICY, CHECK_POLICY, PLAN, EXPLAIN = range(9)
+REGISTER, UNREGISTER, EVENT, ATTACH, DETACH, SET_POLICY, CHECK_POLICY, PLAN, EXPLAIN, DESCRIBE_SELECTED = range(10)
+# DescribeSelected's flags: which of sections, devices, VMs, device limit, VM limit are given
+SEL_SECTIONS, SEL_DEVICES, SEL_VMS, SEL_DEVICE_LIMIT, SEL_VM_LIMIT = (1 << i for i in range(5))
 
 
 def d(name):
@@ -58,6 +60,13 @@ seeds = {
     "owners": op(ATTACH, d("20:00"), d("host"), d("")) + op(ATTACH, d("20:01"), d("userspace"), d(""))
     + op(ATTACH, d("10:01"), d("vm"), d("aaaa")) + op(EXPLAIN, d("10:01"), raw("vcpu:0"))
     + op(DETACH, d("20:00")) + op(SET_POLICY, d("policy1")),
+    "describe-selected": op(DESCRIBE_SELECTED, bytes([SEL_SECTIONS | SEL_DEVICES | SEL_DEVICE_LIMIT]),
+                            bytes([2]), raw("devices"), raw("unsatisfied"), bytes([1]), d("20:00"),
+                            u32(0), u32(0), u32(2))
+    + op(DESCRIBE_SELECTED, bytes([SEL_DEVICE_LIMIT | SEL_VM_LIMIT]), u32(1), u32(0), u32(2), u32(1))
+    + op(DESCRIBE_SELECTED, bytes([SEL_VMS]), bytes([1]), d("web"), u32(0), u32(0))
+    + op(DESCRIBE_SELECTED, bytes([SEL_SECTIONS]), bytes([1]), raw("bogus"), u32(0), u32(0))
+    + op(DESCRIBE_SELECTED, bytes([SEL_DEVICE_LIMIT]), u32(0), u32(0), u32(0)),
 }
 
 out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus", "manager")
