@@ -308,5 +308,16 @@ static inline bool device_targets_vcpus(const Device *d) {
 int device_targets(const Device *d, uint32_t **ret_targets, uint32_t **ret_counts,
                    uint32_t **ret_hart_of_target, uint32_t *ret_n);
 
+/*
+ * The same without allocating: fills buf (room for d->nr_vectors) in target
+ * order and returns the number of targets. hart: as ret_hart_of_target above.
+ */
+typedef struct DeviceTarget {
+        uint32_t target;
+        uint32_t count;
+        uint32_t hart;
+} DeviceTarget;
+uint32_t device_targets_fill(const Device *d, DeviceTarget *buf);
+
 /* {"geometry":..., "harts":[...], "vms":[...], "devices":[...]} */
 int model_to_json(const Model *m, json_object **ret);

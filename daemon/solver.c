@@ -583,7 +583,7 @@ static void entry_set(Entry *e, EntryKind kind, uint32_t hart, uint8_t guest, Re
 }
 
 /* Devices not owned by a VM: one mode for every entry. */
-static void decide_plain(const Policy *p, const Device *dev, DeviceState *s, const uint32_t *hart_of) {
+static void decide_plain(const Policy *p, const Device *dev, DeviceState *s) {
         DeliveryMode want = policy_owner_mode(p, dev->owner);
         ReasonCode reason = dev->owner == OWNER_NONE ? REASON_NO_OWNER : REASON_OWNER_DEFAULT;
 
@@ -613,11 +613,10 @@ static void decide_plain(const Policy *p, const Device *dev, DeviceState *s, con
                         entry_set(e, ENTRY_BLOCKED, NO_HART, 0, reason);
                 }
         }
-        (void) hart_of;
 }
 
 static void decide_vm(const Policy *p, const Desired *d, const Device *dev, DeviceState *s,
-                      const uint32_t *hart_of) {
+                      const DeviceTarget *t) {
         const Vm *vm = dev->vm;
         const VmGrants *g;
         IsolationClass cls;
@@ -729,7 +728,7 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
                 default:
                         kind = ENTRY_BLOCKED;
                 }
-                if (kind == ENTRY_HOST_FILE && hart_of[i] == NO_HART)
+                if (kind == ENTRY_HOST_FILE && t[i].hart == NO_HART)
                         /* No affinity known for the host path: nothing to map, and nothing shared. */
                         entry_set(e, ENTRY_BLOCKED, NO_HART, 0, REASON_NO_TARGET);
                 else if (kind == ENTRY_BLOCKED) {
@@ -737,24 +736,31 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
                         e->flags |= ENTRY_FLAG_VIOLATION;
                         s->violation = true;
                 } else
-                        entry_set(e, kind, hart_of[i], 0, why);
+                        entry_set(e, kind, t[i].hart, 0, why);
         }
 }
 
+#define DECIDE_STACK_TARGETS 256U
+
 static int decide_device(const Model *m, const Policy *p, const Desired *d, const Device *dev, DeviceState *ret) {
-        _cleanup_free_ uint32_t *targets = NULL, *counts = NULL, *hart_of = NULL;
+        /* Room for the targets of a usual device on the stack: no allocation per decision. */
+        DeviceTarget stack[DECIDE_STACK_TARGETS];
+        _cleanup_free_ DeviceTarget *heap = NULL;
+        DeviceTarget *t = stack;
         DeviceState s = {
                 .caps = dev->caps,
                 .locked = dev->locked,
         };
         uint32_t n;
-        int r;
 
         (void) m;
         strcpy(s.name, dev->name);
-        r = device_targets(dev, &targets, &counts, &hart_of, &n);
-        if (r < 0)
-                return r;
+        if (dev->nr_vectors > ELEMENTSOF(stack)) {
+                t = heap = new(DeviceTarget, dev->nr_vectors);
+                if (!heap)
+                        return -ENOMEM;
+        }
+        n = device_targets_fill(dev, t);
         if (n > 0) {
                 s.entries = new0(Entry, n);
                 if (!s.entries)
@@ -762,7 +768,7 @@ static int decide_device(const Model *m, const Policy *p, const Desired *d, cons
         }
         s.n_entries = n;
         for (uint32_t i = 0; i < n; i++)
-                s.entries[i] = (Entry) { .target = targets[i], .hart = NO_HART, .refcount = counts[i] };
+                s.entries[i] = (Entry) { .target = t[i].target, .hart = NO_HART, .refcount = t[i].count };
 
         if (!(dev->caps & CAP_MSI_FLAT)) {
                 s.mode = MODE_OFF;
@@ -777,9 +783,9 @@ static int decide_device(const Model *m, const Policy *p, const Desired *d, cons
                 for (uint32_t i = 0; i < n; i++)
                         entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_NO_MSI_TABLE);
         } else if (dev->owner == OWNER_VM)
-                decide_vm(p, d, dev, &s, hart_of);
+                decide_vm(p, d, dev, &s, t);
         else
-                decide_plain(p, dev, &s, hart_of);
+                decide_plain(p, dev, &s);
 
         if (n == 0 && s.reason != REASON_REQUIREMENT_UNMET)
                 s.reason = REASON_NO_TARGET;

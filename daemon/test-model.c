@@ -229,6 +229,105 @@ TEST(copy_many_vms) {
         ASSERT_EQ(c->n_vms, m->n_vms + 1);
 }
 
+/* The distinct targets by brute force: every possible target in order, the vectors aimed at it. */
+static uint32_t reference_targets(const Device *d, uint32_t range, DeviceTarget *out) {
+        bool vm_owned = device_targets_vcpus(d);
+        uint32_t k = 0;
+
+        for (uint32_t x = 0; x < range; x++) {
+                uint32_t t = vm_owned ? TARGET_VCPU(x) : TARGET_HART(x);
+                DeviceTarget r = { .target = t };
+
+                for (uint32_t i = 0; i < d->nr_vectors; i++) {
+                        uint32_t v = vm_owned ? d->vectors[i].vcpu : d->vectors[i].hart;
+
+                        if (v != x)
+                                continue;
+                        if (r.count++ == 0)
+                                r.hart = d->vectors[i].hart;
+                }
+                if (r.count > 0)
+                        out[k++] = r;
+        }
+        return k;
+}
+
+TEST(targets_match_reference) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 64, .nr_guest_files = 3, .nr_ids = 255 };
+        _cleanup_(model_freep) Model *m = NULL;
+        Vector vec[200];
+        DeviceTarget want[200], got[200];
+        uint64_t rng = 0x9e3779b97f4a7c15;
+        char u[UUID_STRING_MAX];
+        Device *dv, *dh;
+        Vm *vm;
+
+        ASSERT_OK(model_new(&g, &m));
+        vm = test_add_vm(m, 1, 16, VM_RUNNING, CLASS_BALANCED);
+        ASSERT_OK(model_add_device(m, "0000:00:01.0", CAPS_ALL, &dv));
+        ASSERT_OK(model_device_set_owner(m, dv, OWNER_VM, test_uuid(1, u)));
+        ASSERT_TRUE(dv->vm == vm);
+        ASSERT_OK(model_add_device(m, "0000:00:02.0", CAPS_ALL, &dh));
+        ASSERT_OK(model_device_set_owner(m, dh, OWNER_HOST, NULL));
+
+        /*
+         * Round-robin, strided with wrap-around, reversed, repeated and random routes, with unrouted vectors, at
+         * every length up to 200: what the fast paths (the next target, the last one) and the insertion see.
+         */
+        for (unsigned iter = 0; iter < 3000; iter++) {
+                uint32_t n = iter % 201, shape = (iter / 201) % 6, stride = 1 + iter % 7, base = iter % 64;
+
+                for (uint32_t i = 0; i < n; i++) {
+                        uint32_t x;
+
+                        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                        switch (shape) {
+                        case 0:
+                                x = i % (1 + iter % 16);
+                                break;
+                        case 1:
+                                x = (base + i * stride) % 64;
+                                break;
+                        case 2:
+                                x = 63 - i % 64;
+                                break;
+                        case 3:
+                                x = (i / 3) % 5;
+                                break;
+                        default:
+                                x = (uint32_t) (rng >> 33) % (shape == 4 ? 16 : 64);
+                        }
+                        vec[i] = (Vector) { .hart = x % 64, .vcpu = x % 16 };
+                        if ((rng >> 20) % 11 == 0)
+                                vec[i].vcpu = NO_HART;
+                        if ((rng >> 24) % 13 == 0)
+                                vec[i].hart = NO_HART;
+                }
+                ASSERT_OK(model_device_set_vectors(m, dv, n, vec));
+                for (uint32_t i = 0; i < n; i++)
+                        vec[i].vcpu = NO_HART;          /* only a VM's device routes to vCPUs */
+                ASSERT_OK(model_device_set_vectors(m, dh, n, vec));
+
+                for (unsigned w = 0; w < 2; w++) {
+                        const Device *d = w == 0 ? dv : dh;
+                        _cleanup_free_ uint32_t *targets = NULL, *counts = NULL, *hart_of = NULL;
+                        uint32_t k = reference_targets(d, w == 0 ? 16 : 64, want), n_got;
+
+                        ASSERT_EQ(device_targets_fill(d, got), k);
+                        ASSERT_OK(device_targets(d, &targets, &counts, &hart_of, &n_got));
+                        ASSERT_EQ(n_got, k);
+                        for (uint32_t i = 0; i < k; i++) {
+                                ASSERT_EQ(got[i].target, want[i].target);
+                                ASSERT_EQ(got[i].count, want[i].count);
+                                ASSERT_EQ(got[i].hart, want[i].hart);
+                                ASSERT_EQ(targets[i], want[i].target);
+                                ASSERT_EQ(counts[i], want[i].count);
+                                ASSERT_EQ(hart_of[i], want[i].hart);
+                        }
+                }
+        }
+}
+
 TEST(sizes) {
         ASSERT_TRUE(sizeof(Entry) <= 32);
         ASSERT_TRUE(sizeof(Vector) == 8);
