@@ -429,17 +429,24 @@ static int changed_add(ChangedVms *c, const Vm *vm) {
         return 0;
 }
 
+/* Up to this many competing residents, solve_hart() orders them without qsort(). */
+#define SOLVE_SMALL_HART 16U
+
 static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart, ChangedVms *changed) {
         const Hart *h = &m->harts[hart];
         uint32_t nfiles = m->geometry.nr_guest_files;
-        _cleanup_free_ Candidate *cand = NULL;
+        Candidate stack[SOLVE_SMALL_HART];
+        _cleanup_free_ Candidate *heap = NULL;
+        Candidate *cand = stack;
         uint64_t used;
         uint32_t n = 0, free_slots = 0, winners;
         int r;
 
-        cand = new(Candidate, h->n_residents);
-        if (!cand)
-                return -ENOMEM;
+        if (h->n_residents > ELEMENTSOF(stack)) {
+                cand = heap = new(Candidate, h->n_residents);
+                if (!cand)
+                        return -ENOMEM;
+        }
 
         /*
          * Each resident's VM, vCPU and grant lie somewhere else in memory, and an event finds them cold. Ask for
@@ -500,13 +507,33 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                 };
         }
 
-        /* Round-robin position of each vCPU within its VM (by vCPU index). */
-        if (n > 1)
+        /*
+         * Round-robin position of each vCPU within its VM (by vCPU index), then the order of the contest.
+         * candidate_cmp() is a total order, so how the candidates are arranged before it does not matter. A hart
+         * has a handful of residents: count and insert in place, without qsort() and its comparator calls; a
+         * crowded hart sorts the usual way.
+         */
+        if (n <= SOLVE_SMALL_HART) {
+                for (uint32_t i = 0; i < n; i++) {
+                        cand[i].rr = 0;
+                        for (uint32_t j = 0; j < n; j++)
+                                if (cand[j].vm == cand[i].vm && cand[j].vcpu < cand[i].vcpu)
+                                        cand[i].rr++;
+                }
+                for (uint32_t i = 1; i < n; i++) {
+                        Candidate x = cand[i];
+                        uint32_t j = i;
+
+                        for (; j > 0 && candidate_cmp(&cand[j - 1], &x) > 0; j--)
+                                cand[j] = cand[j - 1];
+                        cand[j] = x;
+                }
+        } else {
                 qsort(cand, n, sizeof(Candidate), candidate_cmp_vm);
-        for (uint32_t i = 0; i < n; i++)
-                cand[i].rr = (i > 0 && cand[i - 1].vm == cand[i].vm) ? cand[i - 1].rr + 1 : 0;
-        if (n > 1)
+                for (uint32_t i = 0; i < n; i++)
+                        cand[i].rr = (i > 0 && cand[i - 1].vm == cand[i].vm) ? cand[i - 1].rr + 1 : 0;
                 qsort(cand, n, sizeof(Candidate), candidate_cmp);
+        }
 
         for (uint32_t g = 1; g <= nfiles; g++)
                 if (!(h->reserved_files & (UINT64_C(1) << g)))
