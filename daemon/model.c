@@ -178,6 +178,7 @@ Model *model_free(Model *m) {
                 device_free(m->devices[i]);
         free(m->devices);
         pos_hint_done(&m->device_hint);
+        pos_hint_done(&m->vm_hint);
         return mfree(m);
 }
 
@@ -314,11 +315,20 @@ Vm *model_find_vm(const Model *m, const char *uuid) {
         char u[UUID_STRING_MAX];
         size_t i;
 
+        uint64_t key;
+
         if (!m || uuid_normalize(uuid, u) < 0)
                 return NULL;
-        i = vms_lower_bound(m, u);
+        /* As for devices: an event looks a few VMs up among thousands, several times each. */
+        key = pos_hint_key_string(u);
+        i = pos_hint_get(&m->vm_hint, key);
         if (i < m->n_vms && streq(m->vms[i]->uuid, u))
                 return m->vms[i];
+        i = vms_lower_bound(m, u);
+        if (i < m->n_vms && streq(m->vms[i]->uuid, u)) {
+                pos_hint_set((PosHint *) &m->vm_hint, key, i, m->n_vms);
+                return m->vms[i];
+        }
         return NULL;
 }
 
@@ -377,6 +387,16 @@ static void vm_unlink_device(Vm *vm, Device *d) {
 /* ---- VMs ---- */
 
 /* A new VM, defined, with no vCPU placed. uuid must be normalized. */
+uint64_t vm_uuid_hash(const char *uuid) {
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        for (const char *c = uuid; *c; c++) {
+                h ^= (unsigned char) *c;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
 static int vm_new(const char *uuid, const char *name, uint32_t nr_vcpus, Vm **ret) {
         _cleanup_(vm_freep) Vm *vm = NULL;
 
@@ -384,6 +404,7 @@ static int vm_new(const char *uuid, const char *name, uint32_t nr_vcpus, Vm **re
         if (!vm)
                 return -ENOMEM;
         memcpy(vm->uuid, uuid, UUID_STRING_MAX);
+        vm->uuid_hash = vm_uuid_hash(vm->uuid);
         if (name) {
                 vm->name = strdup(name);
                 if (!vm->name)

@@ -193,6 +193,7 @@ typedef struct Device Device;
 
 typedef struct Vm {
         char uuid[UUID_STRING_MAX];     /* canonical, lowercase */
+        uint64_t uuid_hash;             /* vm_uuid_hash(uuid): the solver's tiebreak starts from it */
         char *name;
         VmState state;
         IsolationClass klass;   /* requested at registration, _CLASS_INVALID = policy default */
@@ -235,7 +236,11 @@ typedef struct Model {
         size_t n_devices, n_devices_allocated;
         uint64_t generation;    /* bumped on every change */
         PosHint device_hint;    /* where model_find_device() last found each name (a cache) */
+        PosHint vm_hint;        /* where model_find_vm() last found each UUID (a cache) */
 } Model;
+
+/* FNV-1a over a VM's UUID string, kept in Vm.uuid_hash. */
+uint64_t vm_uuid_hash(const char *uuid);
 
 int model_new(const Geometry *g, Model **ret);
 Model *model_free(Model *m);

@@ -313,19 +313,16 @@ static int class_rank(IsolationClass c) {
         }
 }
 
-static uint64_t tiebreak_hash(const char *uuid, uint32_t hart) {
+static uint64_t tiebreak_hash(const Vm *vm, uint32_t hart) {
         /*
-         * A per-hart pseudo-random but fixed order of VMs: FNV-1a over the UUID,
-         * then the hart mixed in through splitmix64's finalizer. FNV alone is
-         * not enough: UUIDs that differ in one character gave one VM 112 of 128
+         * A per-hart pseudo-random but fixed order of VMs: FNV-1a over the UUID
+         * (computed once, when the model learns the VM: vm->uuid_hash), then the
+         * hart mixed in through splitmix64's finalizer. FNV alone is not
+         * enough: UUIDs that differ in one character gave one VM 112 of 128
          * contested harts (test-solver fairness_across_harts).
          */
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        uint64_t h = vm->uuid_hash;
 
-        for (const char *c = uuid; *c; c++) {
-                h ^= (unsigned char) *c;
-                h *= UINT64_C(0x100000001b3);
-        }
         h ^= (uint64_t) hart * UINT64_C(0x9e3779b97f4a7c15);
         h ^= h >> 30;
         h *= UINT64_C(0xbf58476d1ce4e5b9);
@@ -438,8 +435,8 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
         Candidate stack[SOLVE_SMALL_HART];
         _cleanup_free_ Candidate *heap = NULL;
         Candidate *cand = stack;
-        uint64_t used;
-        uint32_t n = 0, free_slots = 0, winners;
+        uint64_t used, files;
+        uint32_t n = 0, free_slots, winners;
         int r;
 
         if (h->n_residents > ELEMENTSOF(stack)) {
@@ -503,7 +500,7 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                         .rank = rank,
                         .incumbent = vm->vcpus[v].guest_file != 0 && vm->vcpus[v].guest_file <= nfiles &&
                                      !(h->reserved_files & (UINT64_C(1) << vm->vcpus[v].guest_file)),
-                        .hash = tiebreak_hash(vm->uuid, hart),
+                        .hash = tiebreak_hash(vm, hart),
                 };
         }
 
@@ -535,9 +532,9 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                 qsort(cand, n, sizeof(Candidate), candidate_cmp);
         }
 
-        for (uint32_t g = 1; g <= nfiles; g++)
-                if (!(h->reserved_files & (UINT64_C(1) << g)))
-                        free_slots++;
+        /* Guest files 1..nfiles (at most 63): bit g of a mask is file g. */
+        files = nfiles >= 63 ? ~UINT64_C(1) : ((UINT64_C(1) << (nfiles + 1)) - 1) & ~UINT64_C(1);
+        free_slots = (uint32_t) __builtin_popcountll(files & ~h->reserved_files);
         winners = MIN(n, free_slots);
 
         /* Winners that already hold a free, valid file keep it: no churn for them. */
@@ -560,11 +557,10 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                         if (cand[i].incumbent)
                                 guest = vm->vcpus[cand[i].vcpu].guest_file;
                         else {
-                                for (uint32_t g = 1; g <= nfiles; g++)
-                                        if (!(used & (UINT64_C(1) << g))) {
-                                                guest = (uint8_t) g;
-                                                break;
-                                        }
+                                uint64_t avail = files & ~used;
+
+                                /* The lowest free file. */
+                                guest = avail ? (uint8_t) __builtin_ctzll(avail) : 0;
                                 used |= UINT64_C(1) << guest;
                         }
                         reason = REASON_GUEST_FILE;

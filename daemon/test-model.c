@@ -328,6 +328,40 @@ TEST(targets_match_reference) {
         }
 }
 
+TEST(find_vm_after_moves) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 4, .nr_guest_files = 3, .nr_ids = 255 };
+        _cleanup_(model_freep) Model *m = NULL;
+        char u[UUID_STRING_MAX];
+
+        /* model_find_vm() remembers positions; VMs that come and go move the others under it. */
+        ASSERT_OK(model_new(&g, &m));
+        for (unsigned i = 0; i < 200; i += 2)
+                (void) test_add_vm(m, i, 1, VM_RUNNING, CLASS_BALANCED);
+        for (unsigned round = 0; round < 3; round++) {
+                for (unsigned i = 0; i < 200; i += 2)
+                        ASSERT_STREQ(model_find_vm(m, test_uuid(i, u))->uuid, u);
+                /* Round 0 adds the odd ones between them, round 1 removes them again, round 2 finds none. */
+                for (unsigned i = 1; i < 200; i += 2) {
+                        Vm *vm = model_find_vm(m, test_uuid(i, u));
+
+                        if (round == 1) {
+                                ASSERT_TRUE(vm && streq(vm->uuid, u));
+                                ASSERT_OK(model_remove_vm(m, u));
+                        } else
+                                ASSERT_TRUE(vm == NULL);
+                        if (round == 0)
+                                (void) test_add_vm(m, i, 1, VM_RUNNING, CLASS_BALANCED);
+                }
+                for (unsigned i = 0; i < 200; i += 2)
+                        ASSERT_STREQ(model_find_vm(m, test_uuid(i, u))->uuid, u);
+                for (unsigned i = 1; round == 0 && i < 200; i += 2)
+                        ASSERT_STREQ(model_find_vm(m, test_uuid(i, u))->uuid, u);
+        }
+        ASSERT_OK(model_remove_vm(m, test_uuid(0, u)));
+        ASSERT_TRUE(model_find_vm(m, u) == NULL);
+        ASSERT_STREQ(model_find_vm(m, test_uuid(198, u))->uuid, u);
+}
+
 TEST(sizes) {
         ASSERT_TRUE(sizeof(Entry) <= 32);
         ASSERT_TRUE(sizeof(Vector) == 8);
