@@ -562,13 +562,18 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
 
 /* Keep the model's record of held guest files in step with what was applied. */
 static void note_applied(Reconciler *r, const Plan *p, size_t n_applied) {
+        const char *last = NULL;
+        Vm *vm = NULL;
+
         for (size_t i = 0; i < n_applied; i++) {
                 const Op *op = &p->ops[i];
-                Vm *vm;
 
                 if (op->type == OP_SET_MODE)
                         continue;
-                vm = model_find_vm(r->model, op->vm);
+                /* A VM's operations come one after the other: look it up once for them. */
+                if (!last || !streq(last, op->vm))
+                        vm = model_find_vm(r->model, op->vm);
+                last = op->vm;
                 if (!vm || op->vcpu >= vm->nr_vcpus)
                         continue;
                 if (op->type == OP_VCPU_RELEASE)
