@@ -957,6 +957,43 @@ static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint
         return c->guest_file != g->seen_held && c->guest_file != g->guest;
 }
 
+/*
+ * The devices of the VMs whose grants moved are decided again next, and an event finds them cold: the Device, its
+ * vectors, the slot of its name in the Desired's hint and its decision lie in different places, each one a chain of
+ * misses behind the one before when decide_device() and desired_find_device() meet them. Ask for them level by
+ * level first, so that the misses of all devices overlap.
+ */
+#define PREFETCH_DEVICES_MAX 64U
+
+static void prefetch_devices(const Desired *d, const ChangedVms *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
+                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
+                        const char *dev = (const char *) c->vms[i]->devices[k];
+
+                        for (size_t off = 0; off < sizeof(Device); off += 64)
+                                __builtin_prefetch(dev + off);
+                }
+        n = 0;
+        for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
+                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
+                        const Device *dev = c->vms[i]->devices[k];
+
+                        for (size_t off = 0; off < dev->nr_vectors * sizeof(Vector); off += 64)
+                                __builtin_prefetch((const char *) dev->vectors + off);
+                        __builtin_prefetch(pos_hint_slot(&d->device_hint, pos_hint_key_string(dev->name)));
+                }
+        n = 0;
+        for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
+                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
+                        size_t pos = pos_hint_get(&d->device_hint, pos_hint_key_string(c->vms[i]->devices[k]->name));
+
+                        if (pos < d->devices.n_devices)
+                                __builtin_prefetch(&d->devices.devices[pos]);
+                }
+}
+
 int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid) {
         char *const uuids[] = { (char *) uuid, NULL };
 
@@ -1090,6 +1127,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                 if (r < 0)
                         goto finish;
         }
+        prefetch_devices(d, &changed);
         for (size_t i = 0; i < changed.n; i++) {
                 if (changed_vms) {
                         r = strset_put(changed_vms, changed.vms[i]->uuid);
