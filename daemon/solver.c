@@ -958,6 +958,27 @@ static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint
 }
 
 /*
+ * The harts of a batch are solved one after the other, and solve_hart() overlaps the misses of one hart's
+ * residents only. Ask for every hart's record, then its list of residents, then their VMs first (harts sorted,
+ * at most 64), so that the harts' misses overlap too.
+ */
+#define PREFETCH_HARTS_MAX 64U
+
+static void prefetch_harts(const Model *m, const uint32_t *harts, size_t n) {
+        n = MIN(n, (size_t) PREFETCH_HARTS_MAX);
+        for (size_t i = 0; i < n; i++)
+                __builtin_prefetch(&m->harts[harts[i]]);
+        for (size_t i = 0; i < n; i++)
+                __builtin_prefetch(m->harts[harts[i]].residents);
+        for (size_t i = 0; i < n; i++) {
+                const Hart *h = &m->harts[harts[i]];
+
+                for (uint32_t r = 0; r < h->n_residents && r < 8; r++)
+                        __builtin_prefetch(h->residents[r].vm);
+        }
+}
+
+/*
  * The devices of the VMs whose grants moved are decided again next, and an event finds them cold: the Device, its
  * vectors, the slot of its name in the Desired's hint and its decision lie in different places, each one a chain of
  * misses behind the one before when decide_device() and desired_find_device() meet them. Ask for them level by
@@ -1067,6 +1088,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                                         harts[n_harts++] = vm->vcpus[v].hart;
         }
         qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
+        prefetch_harts(m, harts, n_harts);
 
         /* The grants follow the VMs: gone, new, or another number of vCPUs. */
         for (size_t k = 0; k < strset_size(&batch); k++) {
