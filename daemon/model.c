@@ -847,7 +847,7 @@ uint32_t device_targets_fill(const Device *d, DeviceTarget *buf) {
                         t = TARGET_HART(d->vectors[i].hart);
                 }
 
-                /* Round-robin routing meets the targets in the same order again: try the one after the last. */
+                /* Round-robin routing meets the targets in the same order again: try the next one. */
                 if (next >= k)
                         next = 0;
                 if (k > 0 && buf[next].target == t) {

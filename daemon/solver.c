@@ -506,9 +506,9 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
 
         /*
          * Round-robin position of each vCPU within its VM (by vCPU index), then the order of the contest.
-         * candidate_cmp() is a total order, so how the candidates are arranged before it does not matter. A hart
-         * has a handful of residents: count and insert in place, without qsort() and its comparator calls; a
-         * crowded hart sorts the usual way.
+         * candidate_cmp() is a total order, so how the candidates are arranged before it does not matter.
+         * A hart has a handful of residents: count and insert in place, without qsort() and its comparator
+         * calls; a crowded hart sorts the usual way.
          */
         if (n <= SOLVE_SMALL_HART) {
                 for (uint32_t i = 0; i < n; i++) {
@@ -958,9 +958,9 @@ static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint
 }
 
 /*
- * The harts of a batch are solved one after the other, and solve_hart() overlaps the misses of one hart's
- * residents only. Ask for every hart's record, then its list of residents, then their VMs first (harts sorted,
- * at most 64), so that the harts' misses overlap too.
+ * The harts of a batch are solved one after the other, and solve_hart() overlaps the misses of one
+ * hart's residents only. Ask for every hart's record, then its list of residents, then their VMs first
+ * (harts sorted, at most 64), so that the harts' misses overlap too.
  */
 #define PREFETCH_HARTS_MAX 64U
 
@@ -979,10 +979,11 @@ static void prefetch_harts(const Model *m, const uint32_t *harts, size_t n) {
 }
 
 /*
- * The devices of the VMs whose grants moved are decided again next, and an event finds them cold: the Device, its
- * vectors, the slot of its name in the Desired's hint and its decision lie in different places, each one a chain of
- * misses behind the one before when decide_device() and desired_find_device() meet them. Ask for them level by
- * level first, so that the misses of all devices overlap.
+ * The devices of the VMs whose grants moved are decided again next, and an event finds them cold: the
+ * Device, its vectors, the slot of its name in the Desired's hint and its decision lie in different
+ * places, each one a chain of misses behind the one before when decide_device() and
+ * desired_find_device() meet them. Ask for them level by level first, so that the misses of all devices
+ * overlap.
  */
 #define PREFETCH_DEVICES_MAX 64U
 
@@ -1008,7 +1009,8 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
         n = 0;
         for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
                 for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
-                        size_t pos = pos_hint_get(&d->device_hint, pos_hint_key_string(c->vms[i]->devices[k]->name));
+                        const char *name = c->vms[i]->devices[k]->name;
+                        size_t pos = pos_hint_get(&d->device_hint, pos_hint_key_string(name));
 
                         if (pos < d->devices.n_devices)
                                 __builtin_prefetch(&d->devices.devices[pos]);

@@ -271,8 +271,9 @@ TEST(targets_match_reference) {
         ASSERT_OK(model_device_set_owner(m, dh, OWNER_HOST, NULL));
 
         /*
-         * Round-robin, strided with wrap-around, reversed, repeated and random routes, with unrouted vectors, at
-         * every length up to 200: what the fast paths (the next target, the last one) and the insertion see.
+         * Round-robin, strided with wrap-around, reversed, repeated and random routes, with unrouted
+         * vectors, at every length up to 200: what the fast paths (the next target, the last one) and the
+         * insertion see.
          */
         for (unsigned iter = 0; iter < 3000; iter++) {
                 uint32_t n = iter % 201, shape = (iter / 201) % 6, stride = 1 + iter % 7, base = iter % 64;
