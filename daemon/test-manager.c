@@ -161,6 +161,24 @@ static void settle(Manager *m) {
         TEST_FAIL("the event loop does not settle");
 }
 
+/* A Manager on a fresh random host (written to a scenario file only for the start), settled. */
+static Manager *start_random(uint64_t *rng, uint32_t vcpus[static N_VMS]) {
+        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
+        json_object *sc;
+        Manager *m;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        (void) snprintf(path, sizeof(path), "%s/host.json", dir);
+        sc = random_scenario(rng, vcpus);
+        ASSERT_TRUE(json_object_to_file_ext(path, sc, JSON_C_TO_STRING_PLAIN) >= 0);
+        json_object_put(sc);
+        m = start(path);
+        settle(m);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+        return m;
+}
+
 /*
  * The IsolationUnsatisfiable check as the Manager did it before it looked at the VM's neighbourhood only: copy
  * the whole model, apply the change, solve everything. Returns 1 and the message if the VM would be left with an
@@ -310,21 +328,11 @@ static const char *const events[] = {
 };
 
 static void one_host(uint64_t seed, unsigned steps, unsigned *n_checked, unsigned *n_refused) {
-        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
         _cleanup_(manager_freep) Manager *m = NULL;
         uint32_t vcpus[N_VMS];
         uint64_t rng = seed;
-        json_object *sc;
 
-        ASSERT_NOT_NULL(mkdtemp(dir));
-        (void) snprintf(path, sizeof(path), "%s/host.json", dir);
-        sc = random_scenario(&rng, vcpus);
-        ASSERT_TRUE(json_object_to_file_ext(path, sc, JSON_C_TO_STRING_PLAIN) >= 0);
-        json_object_put(sc);
-        m = start(path);
-        settle(m);
-        ASSERT_OK(unlink(path));
-        ASSERT_OK(rmdir(dir));
+        m = start_random(&rng, vcpus);
         assert_consistent(m);
         assert_state_text(m->model);
 
@@ -485,7 +493,6 @@ static const DeviceState *applied_device(Manager *m) {
  * decision, it runs and puts the decision back.
  */
 TEST(echo_of_an_applied_decision_needs_no_run) {
-        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
         _cleanup_(manager_freep) Manager *m = NULL;
         uint32_t vcpus[N_VMS];
         const DeviceState *s = NULL;
@@ -493,22 +500,12 @@ TEST(echo_of_an_applied_decision_needs_no_run) {
         BackendEvent ev = { .type = BACKEND_EVENT_ENTRY_CHANGED, .reason = 4 /* RVMSI_REASON_MODE */ };
         char name[DEVICE_NAME_MAX];
         uint32_t j;
-        json_object *sc;
 
         /* A host with a device in a non-blocked mode. */
         for (int tries = 0; !s; tries++) {
                 ASSERT_TRUE(tries < 20);
                 m = manager_free(m);
-                ASSERT_NOT_NULL(mkdtemp(dir));
-                (void) snprintf(path, sizeof(path), "%s/host.json", dir);
-                sc = random_scenario(&rng, vcpus);
-                ASSERT_TRUE(json_object_to_file_ext(path, sc, JSON_C_TO_STRING_PLAIN) >= 0);
-                json_object_put(sc);
-                m = start(path);
-                settle(m);
-                ASSERT_OK(unlink(path));
-                ASSERT_OK(rmdir(dir));
-                memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+                m = start_random(&rng, vcpus);
                 s = applied_device(m);
         }
         strcpy(name, s->name);
