@@ -1217,11 +1217,8 @@ static int scratch_add_vm(Model *s, const Vm *src, Vm **ret) {
                 r = model_add_vm(s, src->uuid, src->name, src->nr_vcpus, &vm);
                 if (r < 0)
                         return r;
-                /* As model_copy() does: the fields the solver and the policy read, as they are. */
-                vm->state = src->state;
-                vm->klass = src->klass;
-                vm->priority = src->priority;
-                vm->priority_set = src->priority_set;
+                /* As model_copy() does, so the check and a full solve read the same VM. */
+                vm_copy_attributes(vm, src);
         }
         *ret = vm;
         return 0;

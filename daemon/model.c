@@ -919,6 +919,13 @@ int device_targets(const Device *d, uint32_t **ret_targets, uint32_t **ret_count
 
 /* ---- copy ---- */
 
+void vm_copy_attributes(Vm *dst, const Vm *src) {
+        dst->state = src->state;
+        dst->klass = src->klass;
+        dst->priority = src->priority;
+        dst->priority_set = src->priority_set;
+}
+
 int model_copy(const Model *m, Model **ret) {
         _cleanup_(model_freep) Model *c = NULL;
         int r;
@@ -949,10 +956,7 @@ int model_copy(const Model *m, Model **ret) {
                 if (r < 0)
                         return r;
                 c->vms[c->n_vms++] = vm;
-                vm->state = src->state;
-                vm->klass = src->klass;
-                vm->priority = src->priority;
-                vm->priority_set = src->priority_set;
+                vm_copy_attributes(vm, src);
                 for (uint32_t v = 0; v < src->nr_vcpus; v++) {
                         r = model_vcpu_place(c, vm, v, src->vcpus[v].hart);
                         if (r < 0)

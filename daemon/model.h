@@ -259,6 +259,8 @@ int vm_name_validate(const char *name);
 
 /* VMs. uuid is normalized; -EEXIST if registered, -EINVAL on a bad argument. */
 int model_add_vm(Model *m, const char *uuid, const char *name, uint32_t nr_vcpus, Vm **ret);
+/* Copy what the solver and the policy read of a VM besides its vCPUs (state, class, priority) from src. */
+void vm_copy_attributes(Vm *dst, const Vm *src);
 int model_remove_vm(Model *m, const char *uuid);        /* owned devices keep their owner, unresolved */
 Vm *model_find_vm(const Model *m, const char *uuid);    /* accepts any case */
 Vm *model_find_vm_by_name(const Model *m, const char *name);
