@@ -580,6 +580,7 @@ static void note_applied(Reconciler *r, const Plan *p, size_t n_applied) {
                         vm->vcpus[op->vcpu].guest_file = 0;
                 else if (vm->vcpus[op->vcpu].hart == op->hart)
                         vm->vcpus[op->vcpu].guest_file = op->guest;
+                solver_note_held(r->desired, vm, op->vcpu);
         }
 }
 

@@ -215,6 +215,7 @@ Desired *desired_free(Desired *d) {
         for (size_t i = 0; i < d->n_vms; i++)
                 vm_grants_done(&d->vms[i]);
         free(d->vms);
+        free(d->harts);
         pos_hint_done(&d->vm_hint);
         pos_hint_done(&d->device_hint);
         return mfree(d);
@@ -571,6 +572,17 @@ static int solve_hart(const Model *m, const Policy *p, Desired *d, uint32_t hart
                                 return r;
                 }
         }
+
+        if (d->harts) {
+                HartSummary *s = &d->harts[hart];
+                uint32_t open = n - winners;
+
+                for (uint32_t i = 0; i < winners; i++)
+                        open += !cand[i].incumbent;
+                s->granted = used & ~(h->reserved_files | 1);
+                s->n_candidates = (uint16_t) MIN(n, (uint32_t) HART_UNSETTLED);
+                s->n_open = n < HART_UNSETTLED ? (uint16_t) open : HART_UNSETTLED;
+        }
         return 0;
 }
 
@@ -851,6 +863,11 @@ int solver_compute(const Model *m, const Policy *p, Desired **ret) {
                 return -ENOMEM;
         d->geometry = m->geometry;
 
+        if (m->geometry.nr_harts > 0) {
+                d->harts = new0(HartSummary, m->geometry.nr_harts);
+                if (!d->harts)
+                        return -ENOMEM;
+        }
         if (m->n_vms > 0) {
                 d->vms = new0(VmGrants, m->n_vms);
                 if (!d->vms)
@@ -931,10 +948,6 @@ static int redecide(const Model *m, const Policy *p, Desired *d, const Device *d
         return 1;
 }
 
-static int cmp_u32(const void *a, const void *b) {
-        return CMP(*(const uint32_t *) a, *(const uint32_t *) b);
-}
-
 /*
  * Does solving the hart of a vCPU need to run again? The grant says what it was decided from (solve_hart()): the
  * hart, the vCPU's inputs, the file it held. A change of any of them can change the hart's allocation, with one
@@ -957,25 +970,189 @@ static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint
         return c->guest_file != g->seen_held && c->guest_file != g->guest;
 }
 
+/* Why an update looks at a hart: a vCPU of the batch was there, or is there now. */
+typedef struct HartTouch {
+        uint32_t hart;
+        const Vm *vm;           /* NULL: the VM came, went or changed size; solve the hart in full */
+        uint32_t vcpu;
+        bool was_candidate;     /* it competed here at the hart's last solve... */
+        uint8_t old_guest;      /* ...and was granted this file */
+} HartTouch;
+
+/* The hart's record and summary are read next, for every touch: start their misses now. */
+static void touch_add(const Model *m, const Desired *d, HartTouch *touches, size_t *n, HartTouch t) {
+        __builtin_prefetch(&m->harts[t.hart]);
+        if (d->harts)
+                __builtin_prefetch(&d->harts[t.hart]);
+        touches[(*n)++] = t;
+}
+
+static int touch_cmp(const void *a, const void *b) {
+        return CMP(((const HartTouch *) a)->hart, ((const HartTouch *) b)->hart);
+}
+
 /*
- * The harts of a batch are solved one after the other, and solve_hart() overlaps the misses of one
- * hart's residents only. Ask for every hart's record, then its list of residents, then their VMs first
- * (harts sorted, at most 64), so that the harts' misses overlap too.
+ * The harts of a batch are brought up to date one after the other, and solve_hart() overlaps the misses of one
+ * hart's residents only. The records of the harts and their summaries were asked for when the touches were
+ * collected; ask now for the residents of every hart that will run its contest, then for their VMs (at most 64
+ * harts), so that those harts' misses overlap too. A settled hart reads none of them.
  */
 #define PREFETCH_HARTS_MAX 64U
 
-static void prefetch_harts(const Model *m, const uint32_t *harts, size_t n) {
-        n = MIN(n, (size_t) PREFETCH_HARTS_MAX);
-        for (size_t i = 0; i < n; i++)
-                __builtin_prefetch(&m->harts[harts[i]]);
-        for (size_t i = 0; i < n; i++)
+static void prefetch_contested_harts(const Model *m, const Desired *d, const HartTouch *t, size_t n) {
+        uint32_t harts[PREFETCH_HARTS_MAX];
+        size_t k = 0;
+
+        for (size_t i = 0; i < n && k < PREFETCH_HARTS_MAX; i++)
+                if (!d->harts || d->harts[t[i].hart].n_open != 0 || !t[i].vm)
+                        harts[k++] = t[i].hart;
+        for (size_t i = 0; i < k; i++)
                 __builtin_prefetch(m->harts[harts[i]].residents);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < k; i++) {
                 const Hart *h = &m->harts[harts[i]];
 
                 for (uint32_t r = 0; r < h->n_residents && r < 8; r++)
                         __builtin_prefetch(h->residents[r].vm);
         }
+}
+
+static bool vcpu_holds_valid_file(const Model *m, const Vcpu *c, const Hart *h) {
+        return c->guest_file != 0 && c->guest_file <= m->geometry.nr_guest_files &&
+               !(h->reserved_files & (UINT64_C(1) << c->guest_file));
+}
+
+static void grant_seen(VcpuGrant *g, uint8_t reason, uint8_t held, uint8_t rank, int32_t priority) {
+        g->seen_reason = reason;
+        g->seen_held = held;
+        g->seen_rank = rank;
+        g->seen_priority = priority;
+}
+
+/*
+ * Bring one hart up to date after the changes of a batch (touches: the batch's vCPUs that were or are on it).
+ * On a settled hart (every candidate won and holds its file) the contest needs no rerun when vCPUs only stop or
+ * start competing: the others stay winners and incumbents, so a full solve would leave each of them where it is;
+ * a vCPU that starts to compete keeps a free file it holds, or takes the lowest free one when it is the only
+ * newcomer without a file. Anything else (an input of a competing vCPU changed, a file claimed twice, more
+ * candidates than files) runs the contest, as does a hart that is not settled. Touches of a hart skipped here
+ * never read the other residents, which at a large host are cold.
+ */
+static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTouch *t, size_t n,
+                       ChangedVms *changed) {
+        uint32_t hart = t[0].hart;
+        const Hart *h = &m->harts[hart];
+        HartSummary *s = d->harts ? &d->harts[hart] : NULL;
+        uint32_t nfiles = m->geometry.nr_guest_files;
+        uint64_t files, granted;
+        uint32_t n_cand;
+        uint8_t newcomer_file = 0;
+        bool newcomer = false;
+        int r;
+
+        if (!s || s->n_open != 0)
+                return solve_hart(m, p, d, hart, changed);
+
+        /* First, who leaves and who joins, and whether that is all; nothing is written yet. */
+        granted = s->granted;
+        n_cand = s->n_candidates;
+        for (size_t i = 0; i < n; i++) {
+                const Vm *vm = t[i].vm;
+                int32_t priority;
+                uint8_t rank;
+                bool now;
+
+                if (!vm)
+                        return solve_hart(m, p, d, hart, changed);
+                now = vm->vcpus[t[i].vcpu].hart == hart && vcpu_inputs(m, p, vm, t[i].vcpu, &priority, &rank) == 0;
+                if (t[i].was_candidate && now)
+                        return solve_hart(m, p, d, hart, changed);
+                if (t[i].was_candidate) {
+                        granted &= ~(UINT64_C(1) << t[i].old_guest);
+                        n_cand--;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                const Vcpu *c = &t[i].vm->vcpus[t[i].vcpu];
+                int32_t priority;
+                uint8_t rank;
+
+                if (t[i].was_candidate || c->hart != hart ||
+                    vcpu_inputs(m, p, t[i].vm, t[i].vcpu, &priority, &rank) != 0)
+                        continue;
+                n_cand++;
+                if (vcpu_holds_valid_file(m, c, h)) {
+                        if (granted & (UINT64_C(1) << c->guest_file))
+                                return solve_hart(m, p, d, hart, changed);      /* claimed twice */
+                        granted |= UINT64_C(1) << c->guest_file;
+                } else if (newcomer)
+                        return solve_hart(m, p, d, hart, changed);      /* their order decides */
+                else
+                        newcomer = true;
+        }
+        files = nfiles >= 63 ? ~UINT64_C(1) : ((UINT64_C(1) << (nfiles + 1)) - 1) & ~UINT64_C(1);
+        if (n_cand > (uint32_t) __builtin_popcountll(files & ~h->reserved_files))
+                return solve_hart(m, p, d, hart, changed);
+        if (newcomer) {
+                uint64_t avail = files & ~h->reserved_files & ~granted;
+
+                newcomer_file = (uint8_t) __builtin_ctzll(avail);       /* n_cand fits: not empty */
+                granted |= UINT64_C(1) << newcomer_file;
+        }
+
+        /* Then the touched vCPUs' grants; everyone else on the hart keeps theirs. */
+        for (size_t i = 0; i < n; i++) {
+                const Vm *vm = t[i].vm;
+                const Vcpu *c = &vm->vcpus[t[i].vcpu];
+                VcpuGrant *gr;
+                int32_t priority;
+                uint8_t rank, reason, guest = 0;
+
+                if (c->hart != hart)
+                        continue;       /* it left: its new hart, or reset_unplaced(), sets its grant */
+                gr = vcpu_grant(d, vm, t[i].vcpu);
+                reason = vcpu_inputs(m, p, vm, t[i].vcpu, &priority, &rank);
+                if (gr)
+                        grant_seen(gr, reason, c->guest_file, rank, priority);
+                if (reason == 0) {
+                        guest = vcpu_holds_valid_file(m, c, h) ? c->guest_file : newcomer_file;
+                        reason = REASON_GUEST_FILE;
+                }
+                if (grant_set(gr, hart, guest, reason)) {
+                        r = changed_add(changed, vm);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        s->granted = granted;
+        s->n_candidates = (uint16_t) n_cand;
+        s->n_open = newcomer;
+        d->n_harts_settled++;
+        return 0;
+}
+
+void solver_note_held(Desired *d, const Vm *vm, uint32_t vcpu) {
+        HartSummary *s;
+        VcpuGrant *g;
+        uint8_t held;
+
+        if (!d || !d->harts || !vm || vcpu >= vm->nr_vcpus)
+                return;
+        g = vcpu_grant(d, vm, vcpu);
+        held = vm->vcpus[vcpu].guest_file;
+        /* Only a winner's file counts in its hart's contest, and only one on the hart it was granted on. */
+        if (!g || g->hart == NO_HART || g->hart != vm->vcpus[vcpu].hart || g->seen_reason != 0 || g->guest == 0 ||
+            held == g->seen_held)
+                return;
+        s = &d->harts[g->hart];
+        if (held != g->guest) {
+                /* It holds something else than it was granted: only the contest can say what follows. */
+                s->n_open = HART_UNSETTLED;
+                return;
+        }
+        if (s->n_open != HART_UNSETTLED && s->n_open > 0)
+                s->n_open--;
+        /* From now on it is the incumbent of its file, as a solve would see it (vcpu_needs_solve() agrees). */
+        g->seen_held = held;
 }
 
 /*
@@ -1026,11 +1203,11 @@ int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uu
 
 int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *uuids, StrSet *changed_devices,
                       StrSet *changed_vms) {
-        _cleanup_free_ uint32_t *harts = NULL;
+        _cleanup_free_ HartTouch *touches = NULL;
         _cleanup_free_ const Vm **vmv = NULL;       /* the model's VM of each batch member, NULL if gone */
         StrSet batch = {};
         ChangedVms changed = {};
-        size_t n_harts = 0, cap = 0;
+        size_t n_touches = 0, cap = 0;
         bool any_gone = false;
         int r, n_changed = 0;
 
@@ -1066,8 +1243,8 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                 g = vmv[k] ? grants_of(d, vmv[k]) : desired_find_vm_mut(d, u);
                 cap += (g ? g->nr_vcpus : 0) + (vmv[k] ? vmv[k]->nr_vcpus : 0);
         }
-        harts = new(uint32_t, MAX(cap, (size_t) 1));
-        if (!harts) {
+        touches = new(HartTouch, MAX(cap, (size_t) 1));
+        if (!touches) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -1077,20 +1254,31 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                 bool all = !vm || !g || g->nr_vcpus != vm->nr_vcpus;
 
                 for (uint32_t v = 0; g && v < g->nr_vcpus; v++) {
-                        bool solve = all || vcpu_needs_solve(m, p, vm, v, &g->vcpus[v]);
+                        const VcpuGrant *gr = &g->vcpus[v];
 
-                        if (solve && g->vcpus[v].hart != NO_HART)
-                                harts[n_harts++] = g->vcpus[v].hart;
-                        if (solve && !all && vm->vcpus[v].hart != NO_HART)
-                                harts[n_harts++] = vm->vcpus[v].hart;
+                        if (!all && !vcpu_needs_solve(m, p, vm, v, gr))
+                                continue;
+                        /* Where it was, as it was: solving another hart of the batch may rewrite the grant. */
+                        if (gr->hart != NO_HART)
+                                touch_add(m, d, touches, &n_touches, (HartTouch) {
+                                        .hart = gr->hart,
+                                        .vm = all ? NULL : vm,
+                                        .vcpu = v,
+                                        .was_candidate = gr->seen_reason == 0,
+                                        .old_guest = gr->guest,
+                                });
+                        if (!all && vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart != gr->hart)
+                                touch_add(m, d, touches, &n_touches,
+                                          (HartTouch) { .hart = vm->vcpus[v].hart, .vm = vm, .vcpu = v });
                 }
                 if (all)
                         for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
                                 if (vm->vcpus[v].hart != NO_HART)
-                                        harts[n_harts++] = vm->vcpus[v].hart;
+                                        touch_add(m, d, touches, &n_touches,
+                                                  (HartTouch) { .hart = vm->vcpus[v].hart });
         }
-        qsort(harts, n_harts, sizeof(uint32_t), cmp_u32);
-        prefetch_harts(m, harts, n_harts);
+        qsort(touches, n_touches, sizeof(HartTouch), touch_cmp);
+        prefetch_contested_harts(m, d, touches, n_touches);
 
         /* The grants follow the VMs: gone, new, or another number of vCPUs. */
         for (size_t k = 0; k < strset_size(&batch); k++) {
@@ -1132,10 +1320,10 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                         (void) reset_unplaced(vm, d);
         }
 
-        for (size_t i = 0; i < n_harts; i++) {
-                if (i > 0 && harts[i] == harts[i - 1])
-                        continue;
-                r = solve_hart(m, p, d, harts[i], &changed);
+        for (size_t i = 0, j; i < n_touches; i = j) {
+                for (j = i + 1; j < n_touches && touches[j].hart == touches[i].hart; j++)
+                        ;
+                r = update_hart(m, p, d, touches + i, j - i, &changed);
                 if (r < 0)
                         goto finish;
         }

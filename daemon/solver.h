@@ -120,6 +120,24 @@ typedef struct VmGrants {
         VcpuGrant *vcpus;
 } VmGrants;
 
+/*
+ * What the last solve of one hart left, kept so that an update can skip the contest where it cannot change
+ * anything (solver_update_vms()): a hart where every competing vCPU won and holds the file it was granted keeps
+ * every one of them where it is when a vCPU stops competing, and a vCPU that starts to compete only takes a free
+ * file.
+ */
+typedef struct HartSummary {
+        uint64_t granted;               /* bit g: guest file g is granted to a competing vCPU */
+        uint16_t n_candidates;          /* vCPUs competing for the hart's files */
+        /*
+         * Candidates without a file, or granted one they did not hold yet; the hart is settled at 0.
+         * HART_UNSETTLED: not known, solve the hart in full next time.
+         */
+        uint16_t n_open;
+} HartSummary;
+
+#define HART_UNSETTLED UINT16_MAX
+
 typedef struct Desired {
         Geometry geometry;
         DeviceTable devices;
@@ -128,6 +146,8 @@ typedef struct Desired {
         size_t n_violations;            /* entries with ENTRY_FLAG_VIOLATION */
         /* The solver's own: where in vms each model VM, and in devices each name, was last found (hints). */
         PosHint vm_hint, device_hint;
+        HartSummary *harts;             /* geometry.nr_harts of them; NULL: solve every hart in full */
+        size_t n_harts_settled;         /* harts an update settled without a contest (statistics) */
 } Desired;
 
 Desired *desired_free(Desired *d);
@@ -157,6 +177,12 @@ int solver_update_device(const Model *m, const Policy *p, Desired *d, const char
  */
 int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *uuids, StrSet *changed_devices,
                       StrSet *changed_vms);
+
+/*
+ * The reconciler applied a grant or a release and recorded the guest file the vCPU holds now
+ * (vm->vcpus[vcpu].guest_file). A winner that now holds the file it was granted settles its hart again.
+ */
+void solver_note_held(Desired *d, const Vm *vm, uint32_t vcpu);
 
 /* Human explanation of one entry (or of the device when e is NULL). *ret is heap-allocated. */
 int solver_explain(const Model *m, const Policy *p, const DeviceState *s, const Entry *e, char **ret);

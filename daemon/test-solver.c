@@ -311,8 +311,8 @@ TEST(strict_never_gets_a_host_file) {
         }
 }
 
-static Model *build_random_model(uint64_t seed, bool reverse) {
-        Model *m = new_model(8, 3);
+static Model *build_random_model(uint64_t seed, bool reverse, uint32_t guests) {
+        Model *m = new_model(8, guests);
         uint64_t rs = seed;
         unsigned order[12];
 
@@ -345,8 +345,8 @@ TEST(determinism) {
         _cleanup_(policy_freep) Policy *p = new_policy();
 
         for (uint64_t seed = 1; seed < 20; seed++) {
-                _cleanup_(model_freep) Model *a = build_random_model(seed, false);
-                _cleanup_(model_freep) Model *b = build_random_model(seed, true);
+                _cleanup_(model_freep) Model *a = build_random_model(seed, false, 3);
+                _cleanup_(model_freep) Model *b = build_random_model(seed, true, 3);
                 _cleanup_(model_freep) Model *c = NULL;
                 _cleanup_(desired_freep) Desired *da = solve(a, p), *da2 = solve(a, p), *db = solve(b, p), *dc = NULL;
                 _cleanup_free_ char *sa = test_desired_string(da), *sa2 = test_desired_string(da2),
@@ -366,7 +366,7 @@ TEST(incremental_equals_full) {
         _cleanup_(policy_freep) Policy *p = new_policy();
 
         for (uint64_t seed = 1; seed < 30; seed++) {
-                _cleanup_(model_freep) Model *m = build_random_model(seed, false);
+                _cleanup_(model_freep) Model *m = build_random_model(seed, false, 3);
                 _cleanup_(desired_freep) Desired *inc = solve(m, p);
                 uint64_t rs = seed * 7919;
 
@@ -449,9 +449,12 @@ TEST(incremental_equals_full) {
 TEST(coalesced_updates_equal_full) {
         _cleanup_(policy_freep) Policy *p = new_policy();
         unsigned n_differed = 0;
+        size_t settled[2] = {};
 
+        /* Three files for ~4 vCPUs per hart: contests everywhere; six: most harts settle (update_hart()). */
+        for (unsigned files = 0; files < 2; files++)
         for (uint64_t seed = 1; seed < 40; seed++) {
-                _cleanup_(model_freep) Model *m = build_random_model(seed, false);
+                _cleanup_(model_freep) Model *m = build_random_model(seed, false, files ? 6 : 3);
                 _cleanup_(desired_freep) Desired *inc = solve(m, p);
                 uint64_t rs = seed * 104729;
 
@@ -472,9 +475,16 @@ TEST(coalesced_updates_equal_full) {
                                         ASSERT_OK(model_vm_set_class(m, vm, (IsolationClass) (test_rand(&rs) % 3)));
                                         break;
                                 case 3:
-                                        /* KVM dropped the vCPU's file (a migration, a reset). */
+                                        /*
+                                         * KVM dropped the vCPU's file (a migration, a reset), or loaded it with
+                                         * one of its own choosing, maybe one granted to another vCPU.
+                                         */
                                         if (vm->vcpus[v].hart != NO_HART)
-                                                ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, 0));
+                                                ASSERT_OK(model_vcpu_set_guest_file(
+                                                        m, vm, v,
+                                                        (uint8_t) (test_rand(&rs) % (m->geometry.nr_guest_files + 1))));
+                                        if (test_rand(&rs) % 2)
+                                                ASSERT_OK(model_vm_set_state(m, vm, VM_RUNNING));
                                         break;
                                 case 0:
                                         ASSERT_OK(model_vm_set_state(m, vm, vm->state == VM_RUNNING ? VM_STOPPED :
@@ -504,13 +514,93 @@ TEST(coalesced_updates_equal_full) {
                                 for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++) {
                                         const VcpuGrant *g = &inc->vms[i].vcpus[v];
 
-                                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == g->hart)
+                                        if (vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart == g->hart) {
                                                 ASSERT_OK(model_vcpu_set_guest_file(m, vm, v, g->guest));
+                                                solver_note_held(inc, vm, v);
+                                        }
                                 }
                         }
                 }
+                settled[files] += inc->n_harts_settled;
         }
         ASSERT_EQ(n_differed, 0);
+        /* The shortcut was taken, and compared with full solves each time. */
+        printf("harts settled without a contest: %zu with 3 files, %zu with 6\n", settled[0], settled[1]);
+        ASSERT_TRUE(settled[1] > 100);
+}
+
+/* A settled hart: vCPUs stop and start competing without a contest; anything else runs it. */
+TEST(settled_hart_updates) {
+        _cleanup_(model_freep) Model *m = new_model(2, 4);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *vms[3];
+        size_t before;
+        uint8_t f0;
+
+        for (unsigned i = 0; i < 3; i++) {
+                vms[i] = test_add_vm(m, i + 1, 1, VM_RUNNING, CLASS_BALANCED);
+                ASSERT_OK(model_vcpu_place(m, vms[i], 0, 0));
+        }
+        d = solve(m, p);
+        /* Nobody held a file yet: open until the reconciler records what it applied. */
+        ASSERT_EQ(d->harts[0].n_candidates, 3);
+        ASSERT_EQ(d->harts[0].n_open, 3);
+        for (unsigned i = 0; i < 3; i++) {
+                ASSERT_OK(model_vcpu_set_guest_file(m, vms[i], 0, desired_find_vm(d, vms[i]->uuid)->vcpus[0].guest));
+                solver_note_held(d, vms[i], 0);
+        }
+        ASSERT_EQ(d->harts[0].n_open, 0);
+        ASSERT_EQ(d->harts[0].granted, UINT64_C(0xe));
+
+        /* The first VM stops: its file is free, the others keep theirs, no contest. */
+        f0 = desired_find_vm(d, vms[0]->uuid)->vcpus[0].guest;
+        before = d->n_harts_settled;
+        ASSERT_OK(model_vm_set_state(m, vms[0], VM_STOPPED));
+        ASSERT_OK(model_vcpu_set_guest_file(m, vms[0], 0, 0));
+        ASSERT_TRUE(solver_update_vm(m, p, d, vms[0]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 1);
+        ASSERT_EQ(desired_find_vm(d, vms[0]->uuid)->vcpus[0].guest, 0);
+        ASSERT_EQ(desired_find_vm(d, vms[0]->uuid)->vcpus[0].reason, REASON_FALLBACK_VCPU_NOT_RESIDENT);
+        ASSERT_EQ(d->harts[0].n_candidates, 2);
+        ASSERT_EQ(d->harts[0].granted, UINT64_C(0xe) & ~(UINT64_C(1) << f0));
+        {
+                _cleanup_(desired_freep) Desired *full = solve(m, p);
+                _cleanup_free_ char *a = test_desired_string(d), *b = test_desired_string(full);
+
+                ASSERT_STREQ(a, b);
+        }
+
+        /* It starts again without a file: it takes the lowest free one (its old one, below 4), and the hart waits
+         * for the grant. */
+        ASSERT_OK(model_vm_set_state(m, vms[0], VM_RUNNING));
+        ASSERT_TRUE(solver_update_vm(m, p, d, vms[0]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 2);
+        ASSERT_EQ(desired_find_vm(d, vms[0]->uuid)->vcpus[0].guest, f0);
+        ASSERT_EQ(d->harts[0].n_open, 1);
+        {
+                _cleanup_(desired_freep) Desired *full = solve(m, p);
+                _cleanup_free_ char *a = test_desired_string(d), *b = test_desired_string(full);
+
+                ASSERT_STREQ(a, b);
+        }
+
+        /* A winner that ends up with another file than granted: only a contest can tell what follows. */
+        ASSERT_OK(model_vcpu_set_guest_file(m, vms[0], 0, 4));
+        solver_note_held(d, vms[0], 0);
+        ASSERT_EQ(d->harts[0].n_open, HART_UNSETTLED);
+        ASSERT_OK(model_vm_set_state(m, vms[1], VM_STOPPED));
+        ASSERT_TRUE(solver_update_vm(m, p, d, vms[1]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 2);
+        {
+                _cleanup_(desired_freep) Desired *full = solve(m, p);
+                _cleanup_free_ char *a = test_desired_string(d), *b = test_desired_string(full);
+
+                ASSERT_STREQ(a, b);
+        }
+        /* The contest found every candidate on its held file: settled again. */
+        ASSERT_EQ(d->harts[0].n_open, 0);
+        ASSERT_EQ(desired_find_vm(d, vms[0]->uuid)->vcpus[0].guest, 4);
 }
 
 TEST(device_unknown_vm_and_removal) {
