@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
-#include <ctype.h>
 #include <stdarg.h>
 
 #include "strv.h"
@@ -96,9 +95,13 @@ int uuid_normalize(const char *s, char ret[static UUID_STRING_MAX]) {
                         buf[i] = '-';
                         continue;
                 }
-                if (!isxdigit((unsigned char) s[i]))
+                /* Plain comparisons, not isxdigit()/tolower(): every event normalizes a few UUIDs. */
+                if ((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))
+                        buf[i] = s[i];
+                else if (s[i] >= 'A' && s[i] <= 'F')
+                        buf[i] = (char) (s[i] - 'A' + 'a');
+                else
                         return -EINVAL;
-                buf[i] = (char) tolower((unsigned char) s[i]);
         }
         buf[36] = '\0';
         memcpy(ret, buf, sizeof(buf));

@@ -18,6 +18,20 @@ TEST(uuid) {
         ASSERT_ERROR(uuid_normalize("0f1e2d3c_4b5a-6978-8796-a5b4c3d2e1f0", u), EINVAL);
         ASSERT_ERROR(uuid_normalize("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg", u), EINVAL);
         ASSERT_ERROR(uuid_normalize(NULL, u), EINVAL);
+
+        /* Every byte in a digit's place: exactly the 22 hex digits are taken, upper case folded. */
+        for (unsigned c = 1; c < 256; c++) {
+                char in[UUID_STRING_MAX] = "00000000-0000-0000-0000-000000000000";
+                bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+
+                in[35] = (char) c;
+                if (!hex) {
+                        ASSERT_ERROR(uuid_normalize(in, u), EINVAL);
+                        continue;
+                }
+                ASSERT_OK(uuid_normalize(in, u));
+                ASSERT_EQ(u[35], (char) (c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
+        }
 }
 
 TEST(strv_and_strings) {
