@@ -671,6 +671,7 @@ int model_add_device(Model *m, const char *name, uint64_t caps, Device **ret) {
         if (!d)
                 return -ENOMEM;
         strcpy(d->name, name);
+        d->name_key = pos_hint_key_string(name);
         d->owner = OWNER_NONE;
         d->caps = caps;
 

@@ -217,6 +217,7 @@ typedef struct Vector {
 
 struct Device {
         char name[DEVICE_NAME_MAX];     /* kernel device name, e.g. "0000:00:03.0" */
+        uint64_t name_key;              /* pos_hint_key_string(name): the hint lookups of an event need it */
         OwnerKind owner;
         char owner_vm[UUID_STRING_MAX]; /* OWNER_VM: the VM's UUID, else "" */
         char *owner_label;              /* OWNER_USERSPACE: free-form label (may be NULL) */

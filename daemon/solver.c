@@ -274,16 +274,12 @@ static VmGrants *grants_of(Desired *d, const Vm *vm) {
         return g;
 }
 
-DeviceState *desired_find_device(const Desired *d, const char *name) {
+/* key: pos_hint_key_string(name). */
+static DeviceState *desired_find_device_key(const Desired *d, const char *name, uint64_t key) {
         Desired *w = (Desired *) d;     /* the hint is a cache */
-        const DeviceTable *t;
-        uint64_t key;
+        const DeviceTable *t = &d->devices;
         size_t i;
 
-        if (!d || !name)
-                return NULL;
-        t = &d->devices;
-        key = pos_hint_key_string(name);
         i = pos_hint_get(&d->device_hint, key);
         if (i < t->n_devices && streq(t->devices[i].name, name))
                 return &t->devices[i];
@@ -292,6 +288,12 @@ DeviceState *desired_find_device(const Desired *d, const char *name) {
                 return NULL;
         pos_hint_set(&w->device_hint, key, i, t->n_devices);
         return &t->devices[i];
+}
+
+DeviceState *desired_find_device(const Desired *d, const char *name) {
+        if (!d || !name)
+                return NULL;
+        return desired_find_device_key(d, name, pos_hint_key_string(name));
 }
 
 /* ---- guest-file allocation, one hart at a time ---- */
@@ -926,7 +928,7 @@ static int redecide(const Model *m, const Policy *p, Desired *d, const Device *d
         r = decide_device(m, p, d, dev, &s);
         if (r < 0)
                 return r;
-        old = desired_find_device(d, dev->name);
+        old = desired_find_device_key(d, dev->name, dev->name_key);
         if (old && device_state_equal(old, &s)) {
                 device_state_done(&s);
                 return 0;
@@ -955,16 +957,11 @@ static int redecide(const Model *m, const Policy *p, Desired *d, const Device *d
  * a release left a loser with nothing). That only makes a winner an incumbent of its own file, which keeps every
  * winner and every file where they are; a loser had no file to keep.
  */
-static bool vcpu_needs_solve(const Model *m, const Policy *p, const Vm *vm, uint32_t v, const VcpuGrant *g) {
-        const Vcpu *c = &vm->vcpus[v];
-        int32_t priority;
-        uint8_t rank, reason;
-
+static bool vcpu_needs_solve(const Vcpu *c, const VcpuGrant *g, uint8_t reason, int32_t priority, uint8_t rank) {
         if (c->hart != g->hart)
                 return true;
         if (c->hart == NO_HART)
                 return false;
-        reason = vcpu_inputs(m, p, vm, v, &priority, &rank);
         if (reason != g->seen_reason || priority != g->seen_priority || rank != g->seen_rank)
                 return true;
         return c->guest_file != g->seen_held && c->guest_file != g->guest;
@@ -975,8 +972,11 @@ typedef struct HartTouch {
         uint32_t hart;
         const Vm *vm;           /* NULL: the VM came, went or changed size; solve the hart in full */
         uint32_t vcpu;
+        VcpuGrant *grant;       /* its grant (the VM's grant array stays where it is during the update) */
         bool was_candidate;     /* it competed here at the hart's last solve... */
         uint8_t old_guest;      /* ...and was granted this file */
+        uint8_t reason, rank;   /* its inputs now (vcpu_inputs()) */
+        int32_t priority;
 } HartTouch;
 
 /* The hart's record and summary are read next, for every touch: start their misses now. */
@@ -1057,13 +1057,11 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
         n_cand = s->n_candidates;
         for (size_t i = 0; i < n; i++) {
                 const Vm *vm = t[i].vm;
-                int32_t priority;
-                uint8_t rank;
                 bool now;
 
                 if (!vm)
                         return solve_hart(m, p, d, hart, changed);
-                now = vm->vcpus[t[i].vcpu].hart == hart && vcpu_inputs(m, p, vm, t[i].vcpu, &priority, &rank) == 0;
+                now = vm->vcpus[t[i].vcpu].hart == hart && t[i].reason == 0;
                 if (t[i].was_candidate && now)
                         return solve_hart(m, p, d, hart, changed);
                 if (t[i].was_candidate) {
@@ -1073,11 +1071,8 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
         }
         for (size_t i = 0; i < n; i++) {
                 const Vcpu *c = &t[i].vm->vcpus[t[i].vcpu];
-                int32_t priority;
-                uint8_t rank;
 
-                if (t[i].was_candidate || c->hart != hart ||
-                    vcpu_inputs(m, p, t[i].vm, t[i].vcpu, &priority, &rank) != 0)
+                if (t[i].was_candidate || c->hart != hart || t[i].reason != 0)
                         continue;
                 n_cand++;
                 if (vcpu_holds_valid_file(m, c, h)) {
@@ -1101,24 +1096,18 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
 
         /* Then the touched vCPUs' grants; everyone else on the hart keeps theirs. */
         for (size_t i = 0; i < n; i++) {
-                const Vm *vm = t[i].vm;
-                const Vcpu *c = &vm->vcpus[t[i].vcpu];
-                VcpuGrant *gr;
-                int32_t priority;
-                uint8_t rank, reason, guest = 0;
+                const Vcpu *c = &t[i].vm->vcpus[t[i].vcpu];
+                uint8_t reason = t[i].reason, guest = 0;
 
                 if (c->hart != hart)
                         continue;       /* it left: its new hart, or reset_unplaced(), sets its grant */
-                gr = vcpu_grant(d, vm, t[i].vcpu);
-                reason = vcpu_inputs(m, p, vm, t[i].vcpu, &priority, &rank);
-                if (gr)
-                        grant_seen(gr, reason, c->guest_file, rank, priority);
+                grant_seen(t[i].grant, reason, c->guest_file, t[i].rank, t[i].priority);
                 if (reason == 0) {
                         guest = vcpu_holds_valid_file(m, c, h) ? c->guest_file : newcomer_file;
                         reason = REASON_GUEST_FILE;
                 }
-                if (grant_set(gr, hart, guest, reason)) {
-                        r = changed_add(changed, vm);
+                if (grant_set(t[i].grant, hart, guest, reason)) {
+                        r = changed_add(changed, t[i].vm);
                         if (r < 0)
                                 return r;
                 }
@@ -1181,13 +1170,12 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
 
                         for (size_t off = 0; off < dev->nr_vectors * sizeof(Vector); off += 64)
                                 __builtin_prefetch((const char *) dev->vectors + off);
-                        __builtin_prefetch(pos_hint_slot(&d->device_hint, pos_hint_key_string(dev->name)));
+                        __builtin_prefetch(pos_hint_slot(&d->device_hint, dev->name_key));
                 }
         n = 0;
         for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
                 for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
-                        const char *name = c->vms[i]->devices[k]->name;
-                        size_t pos = pos_hint_get(&d->device_hint, pos_hint_key_string(name));
+                        size_t pos = pos_hint_get(&d->device_hint, c->vms[i]->devices[k]->name_key);
 
                         if (pos < d->devices.n_devices)
                                 __builtin_prefetch(&d->devices.devices[pos]);
@@ -1250,26 +1238,33 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         }
         for (size_t k = 0; k < strset_size(&batch); k++) {
                 const Vm *vm = vmv[k];
-                const VmGrants *g = vm ? grants_of(d, vm) : desired_find_vm_mut(d, strset_strv(&batch)[k]);
+                VmGrants *g = vm ? grants_of(d, vm) : desired_find_vm_mut(d, strset_strv(&batch)[k]);
                 bool all = !vm || !g || g->nr_vcpus != vm->nr_vcpus;
 
                 for (uint32_t v = 0; g && v < g->nr_vcpus; v++) {
-                        const VcpuGrant *gr = &g->vcpus[v];
+                        VcpuGrant *gr = &g->vcpus[v];
+                        HartTouch t = {};
 
-                        if (!all && !vcpu_needs_solve(m, p, vm, v, gr))
-                                continue;
+                        if (!all) {
+                                t = (HartTouch) { .vm = vm, .vcpu = v, .grant = gr };
+                                if (vm->vcpus[v].hart != NO_HART)
+                                        t.reason = vcpu_inputs(m, p, vm, v, &t.priority, &t.rank);
+                                if (!vcpu_needs_solve(&vm->vcpus[v], gr, t.reason, t.priority, t.rank))
+                                        continue;
+                        }
                         /* Where it was, as it was: solving another hart of the batch may rewrite the grant. */
-                        if (gr->hart != NO_HART)
-                                touch_add(m, d, touches, &n_touches, (HartTouch) {
-                                        .hart = gr->hart,
-                                        .vm = all ? NULL : vm,
-                                        .vcpu = v,
-                                        .was_candidate = gr->seen_reason == 0,
-                                        .old_guest = gr->guest,
-                                });
-                        if (!all && vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart != gr->hart)
-                                touch_add(m, d, touches, &n_touches,
-                                          (HartTouch) { .hart = vm->vcpus[v].hart, .vm = vm, .vcpu = v });
+                        if (gr->hart != NO_HART) {
+                                t.hart = gr->hart;
+                                t.was_candidate = gr->seen_reason == 0;
+                                t.old_guest = gr->guest;
+                                touch_add(m, d, touches, &n_touches, t);
+                        }
+                        if (!all && vm->vcpus[v].hart != NO_HART && vm->vcpus[v].hart != gr->hart) {
+                                t.hart = vm->vcpus[v].hart;
+                                t.was_candidate = false;
+                                t.old_guest = 0;
+                                touch_add(m, d, touches, &n_touches, t);
+                        }
                 }
                 if (all)
                         for (uint32_t v = 0; vm && v < vm->nr_vcpus; v++)
