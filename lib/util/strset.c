@@ -26,16 +26,20 @@ void strset_done(StrSet *s) {
         *s = (StrSet) {};
 }
 
-/* The slot that holds v, or the empty slot where it would go. */
-static size_t *slot_of(const StrSet *s, const char *v) {
+/* The slot that holds v (hash: hash_string(v)), or the empty slot where it would go. */
+static size_t *slot_of_hashed(const StrSet *s, const char *v, size_t hash) {
         size_t mask = s->n_slots - 1;
 
-        for (size_t i = hash_string(v) & mask;; i = (i + 1) & mask) {
+        for (size_t i = hash & mask;; i = (i + 1) & mask) {
                 size_t *slot = &s->slots[i];
 
                 if (*slot == 0 || streq(s->strv[*slot - 1], v))
                         return slot;
         }
+}
+
+static size_t *slot_of(const StrSet *s, const char *v) {
+        return slot_of_hashed(s, v, hash_string(v));
 }
 
 /* Rebuild the index with room for n members at a load of at most one half. */
@@ -70,12 +74,14 @@ bool strset_contains(const StrSet *s, const char *v) {
 
 int strset_put(StrSet *s, const char *v) {
         _cleanup_free_ char *copy = NULL;
-        size_t *slot;
+        size_t *slot, hash;
         int r;
 
         assert_return(s && v, -EINVAL);
 
-        if (strset_contains(s, v))
+        /* Hashed once: an event puts a few names into a few sets, and the hash was a third of the cost. */
+        hash = hash_string(v);
+        if (s->n > 0 && *slot_of_hashed(s, v, hash) != 0)
                 return 0;
         r = reindex(s, s->n + 1);
         if (r < 0)
@@ -86,7 +92,7 @@ int strset_put(StrSet *s, const char *v) {
         /* The member and the terminator after it. */
         if (!GREEDY_REALLOC(s->strv, s->n_allocated, s->n + 2))
                 return -ENOMEM;
-        slot = slot_of(s, v);
+        slot = slot_of_hashed(s, v, hash);
         s->strv[s->n] = TAKE_PTR(copy);
         s->strv[s->n + 1] = NULL;
         *slot = ++s->n;
