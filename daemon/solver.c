@@ -991,6 +991,24 @@ static int touch_cmp(const void *a, const void *b) {
         return CMP(((const HartTouch *) a)->hart, ((const HartTouch *) b)->hart);
 }
 
+/* By hart. An event touches a few harts per vCPU of one VM: insert in place there, no qsort() and its calls. */
+#define TOUCHES_SMALL 32U
+
+static void touches_sort(HartTouch *t, size_t n) {
+        if (n > TOUCHES_SMALL) {
+                qsort(t, n, sizeof(HartTouch), touch_cmp);
+                return;
+        }
+        for (size_t i = 1; i < n; i++) {
+                HartTouch x = t[i];
+                size_t j = i;
+
+                for (; j > 0 && t[j - 1].hart > x.hart; j--)
+                        t[j] = t[j - 1];
+                t[j] = x;
+        }
+}
+
 /*
  * The harts of a batch are brought up to date one after the other, and solve_hart() overlaps the misses of one
  * hart's residents only. The records of the harts and their summaries were asked for when the touches were
@@ -1272,7 +1290,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                                         touch_add(m, d, touches, &n_touches,
                                                   (HartTouch) { .hart = vm->vcpus[v].hart });
         }
-        qsort(touches, n_touches, sizeof(HartTouch), touch_cmp);
+        touches_sort(touches, n_touches);
         prefetch_contested_harts(m, d, touches, n_touches);
 
         /* The grants follow the VMs: gone, new, or another number of vCPUs. */
