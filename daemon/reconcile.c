@@ -282,7 +282,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
                                 if (!have)
                                         continue;       /* the backend does not run it: nothing to assign */
-                                r = plan_vm(release, assign, find_grants(desired->vms, desired->n_vms, *uuid), have);
+                                r = plan_vm(release, assign, desired_find_vm(desired, *uuid), have);
                                 if (r < 0)
                                         return r;
                         }

@@ -144,8 +144,11 @@ typedef struct Desired {
         VmGrants *vms;                  /* sorted by uuid, one per registered VM */
         size_t n_vms;
         size_t n_violations;            /* entries with ENTRY_FLAG_VIOLATION */
-        /* The solver's own: where in vms each model VM, and in devices each name, was last found (hints). */
-        PosHint vm_hint, device_hint;
+        /*
+         * The solver's own: where in vms each model VM (by address) and each UUID, and in devices each name, was
+         * last found (hints).
+         */
+        PosHint vm_hint, uuid_hint, device_hint;
         HartSummary *harts;             /* geometry.nr_harts of them; NULL: solve every hart in full */
         size_t n_harts_settled;         /* harts an update settled without a contest (statistics) */
 } Desired;
