@@ -170,14 +170,22 @@ DeviceState *device_table_find(const DeviceTable *t, const char *name) {
         return NULL;
 }
 
+/* A heap copy of n entries (n > 0). */
+static Entry *entries_dup(const Entry *e, uint32_t n) {
+        Entry *c = new(Entry, n);
+
+        if (c)
+                memcpy(c, e, n * sizeof(Entry));
+        return c;
+}
+
 static int device_state_copy(const DeviceState *s, DeviceState *ret) {
         *ret = *s;
         ret->entries = NULL;
         if (s->n_entries > 0) {
-                ret->entries = new(Entry, s->n_entries);
+                ret->entries = entries_dup(s->entries, s->n_entries);
                 if (!ret->entries)
                         return -ENOMEM;
-                memcpy(ret->entries, s->entries, s->n_entries * sizeof(Entry));
         }
         return 0;
 }
@@ -789,7 +797,12 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
 
 #define DECIDE_STACK_TARGETS 256U
 
-static int decide_device(const Model *m, const Policy *p, const Desired *d, const Device *dev, DeviceState *ret) {
+/*
+ * Decide one device. The entries go into buf when they fit in n_buf (the caller's, ret->entries == buf then), else
+ * into an array of their own.
+ */
+static int decide_device(const Model *m, const Policy *p, const Desired *d, const Device *dev, Entry *buf,
+                         uint32_t n_buf, DeviceState *ret) {
         /* Room for the targets of a usual device on the stack: no allocation per decision. */
         DeviceTarget stack[DECIDE_STACK_TARGETS];
         _cleanup_free_ DeviceTarget *heap = NULL;
@@ -808,7 +821,9 @@ static int decide_device(const Model *m, const Policy *p, const Desired *d, cons
                         return -ENOMEM;
         }
         n = device_targets_fill(dev, t);
-        if (n > 0) {
+        if (n > 0 && n <= n_buf)
+                s.entries = buf;        /* every field of every entry is written below */
+        else if (n > 0) {
                 s.entries = new0(Entry, n);
                 if (!s.entries)
                         return -ENOMEM;
@@ -903,7 +918,7 @@ int solver_compute(const Model *m, const Policy *p, Desired **ret) {
         for (size_t i = 0; i < m->n_devices; i++) {
                 DeviceState s;
 
-                r = decide_device(m, p, d, m->devices[i], &s);
+                r = decide_device(m, p, d, m->devices[i], NULL, 0, &s);
                 if (r < 0)
                         return r;
                 d->n_violations += device_violations(&s);
@@ -937,31 +952,45 @@ static bool device_state_equal(const DeviceState *a, const DeviceState *b) {
 
 /* Recompute one device; returns 1 if its decision changed, 0 if not. */
 static int redecide(const Model *m, const Policy *p, Desired *d, const Device *dev) {
+        /* Decided into the stack: most decisions stay as they were, and a changed one mostly keeps its size. */
+        Entry buf[DECIDE_STACK_TARGETS];
         DeviceState s, *old;
+        size_t violations;
         int r;
 
-        r = decide_device(m, p, d, dev, &s);
+        r = decide_device(m, p, d, dev, buf, ELEMENTSOF(buf), &s);
         if (r < 0)
                 return r;
         old = desired_find_device_key(d, dev->name, dev->name_key);
         if (old && device_state_equal(old, &s)) {
-                device_state_done(&s);
+                if (s.entries != buf)
+                        device_state_done(&s);
                 return 0;
+        }
+        violations = old ? device_violations(old) : 0;
+        if (s.entries == buf) {
+                if (old && old->n_entries == s.n_entries) {
+                        memcpy(old->entries, buf, s.n_entries * sizeof(Entry));
+                        s.entries = TAKE_PTR(old->entries);
+                } else {
+                        s.entries = entries_dup(buf, s.n_entries);
+                        if (!s.entries)
+                                return -ENOMEM;
+                }
         }
         if (old) {
                 /* Replace in place: no second search of the table. */
-                d->n_violations -= device_violations(old);
-                d->n_violations += device_violations(&s);
+                d->n_violations = d->n_violations - violations + device_violations(&s);
                 device_state_done(old);
                 *old = s;
                 return 1;
         }
-        d->n_violations += device_violations(&s);
         r = device_table_put(&d->devices, &s);
         if (r < 0) {
                 device_state_done(&s);
                 return r;
         }
+        d->n_violations += device_violations(&s);
         return 1;
 }
 
