@@ -26,6 +26,27 @@ void strset_done(StrSet *s) {
         *s = (StrSet) {};
 }
 
+/* strset_clear() keeps arrays up to this many entries: an event's sets. A burst's are let go. */
+#define CLEAR_KEEP_MAX 64U
+
+void strset_clear(StrSet *s) {
+        if (!s)
+                return;
+        for (size_t i = 0; i < s->n; i++)
+                free(s->strv[i]);
+        if (s->n_allocated > CLEAR_KEEP_MAX) {
+                s->strv = mfree(s->strv);
+                s->n_allocated = 0;
+        } else if (s->strv)
+                s->strv[0] = NULL;
+        if (s->n_slots > CLEAR_KEEP_MAX) {
+                s->slots = mfree(s->slots);
+                s->n_slots = 0;
+        } else if (s->slots)
+                memset(s->slots, 0, s->n_slots * sizeof(size_t));
+        s->n = 0;
+}
+
 /* The slot that holds v (hash: hash_string(v)), or the empty slot where it would go. */
 static size_t *slot_of_hashed(const StrSet *s, const char *v, size_t hash) {
         size_t mask = s->n_slots - 1;

@@ -23,6 +23,11 @@ typedef struct StrSet {
 
 /* Free the members and the index; the set is empty (and reusable) after. */
 void strset_done(StrSet *s);
+/*
+ * Empty the set but keep its arrays when they are small (large ones are let go), so that a set filled again for
+ * every event allocates only the copies of its members.
+ */
+void strset_clear(StrSet *s);
 #define _cleanup_strset_ _cleanup_(strset_done)
 /* Add a copy of v. Returns 1 if added, 0 if it was a member already, -ENOMEM (set unchanged) on failure. */
 int strset_put(StrSet *s, const char *v);

@@ -77,3 +77,37 @@ TEST(many_like_device_names) {
         ASSERT_TRUE(strset_strv(&s)[20000] == NULL);
         strset_done(&s);
 }
+
+/* Cleared sets are empty, keep small arrays, let large ones go, and work as before. */
+TEST(clear_and_refill) {
+        StrSet s = {};
+        char name[32];
+
+        strset_clear(&s);
+        ASSERT_EQ(strset_size(&s), 0);
+        for (unsigned round = 0; round < 3; round++) {
+                ASSERT_EQ(strset_put(&s, "a"), 1);
+                ASSERT_EQ(strset_put(&s, "b"), 1);
+                ASSERT_EQ(strset_put(&s, "a"), 0);
+                ASSERT_EQ(strset_size(&s), 2);
+                ASSERT_STREQ(strset_strv(&s)[1], "b");
+                ASSERT_TRUE(strset_strv(&s)[2] == NULL);
+                strset_clear(&s);
+                ASSERT_EQ(strset_size(&s), 0);
+                ASSERT_TRUE(strset_strv(&s) == NULL || strset_strv(&s)[0] == NULL);
+                ASSERT_FALSE(strset_contains(&s, "a"));
+                ASSERT_TRUE(s.slots != NULL);   /* kept for the next round */
+        }
+
+        for (unsigned i = 0; i < 1000; i++) {
+                (void) snprintf(name, sizeof(name), "0000:%02x:%02x.%u", i / 256, (i / 8) % 32, i % 8);
+                ASSERT_EQ(strset_put(&s, name), 1);
+        }
+        strset_clear(&s);
+        ASSERT_TRUE(s.slots == NULL && s.strv == NULL);
+        ASSERT_FALSE(strset_contains(&s, name));
+        ASSERT_EQ(strset_put(&s, name), 1);
+        ASSERT_TRUE(strset_contains(&s, name));
+        ASSERT_EQ(strset_size(&s), 1);
+        strset_done(&s);
+}
