@@ -404,8 +404,12 @@ struct Reconciler {
         /* Changed devices a backend without dump_device must read back in a run of their own (this run's, the
          * previous run's). */
         StrSet readback, readback_prev;
-        /* What the last run recomputed (reconciler_last_solved()); last_solved_all: every device. */
-        char **last_solved;
+        /*
+         * What the last run recomputed (reconciler_last_solved()); last_solved_all: every device. The run fills
+         * it as the devices it plans, and the VMs it plans go to run_vms: both are emptied, not freed, between
+         * runs, since every event fills them again.
+         */
+        StrSet solved, run_vms;
         bool last_solved_all;
 };
 
@@ -434,7 +438,8 @@ Reconciler *reconciler_free(Reconciler *r) {
         strset_done(&r->dirty_devices);
         strset_done(&r->readback);
         strset_done(&r->readback_prev);
-        strv_free(r->last_solved);
+        strset_done(&r->solved);
+        strset_done(&r->run_vms);
         return mfree(r);
 }
 
@@ -487,19 +492,19 @@ char *const *reconciler_last_solved(const Reconciler *r) {
 
         if (!r || r->last_solved_all)
                 return NULL;
-        return r->last_solved ?: none;
+        return strset_strv(&r->solved) ?: none;
 }
 
 /* Until a run says otherwise, anything may have changed (a run that fails half-way leaves it so). */
 static void last_solved_reset(Reconciler *r, bool all) {
-        r->last_solved = strv_free(r->last_solved);
+        strset_clear(&r->solved);
         r->last_solved_all = all;
 }
 
 static void reconciler_clean(Reconciler *r) {
         r->dirty = r->dirty_all = false;
-        strset_done(&r->dirty_vms);
-        strset_done(&r->dirty_devices);
+        strset_clear(&r->dirty_vms);
+        strset_clear(&r->dirty_devices);
 }
 
 /* Read back only what is needed; falls back to a full dump without per-object dump ops. */
@@ -779,7 +784,8 @@ static void reconciler_verify(Reconciler *r, bool all, char *const *devices, con
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_(actual_freep) Actual *actual = NULL;
-        _cleanup_strset_ StrSet devices = {}, vms = {};
+        /* Every device and VM this run reads back and plans. */
+        StrSet *devices = &r->solved, *vms = &r->run_vms;
         const Policy *policy = *r->policy;
         unsigned flags = backend_has_feature(r->backend, BACKEND_FEATURE_GUEST_FILES) ? RECONCILE_GUEST_FILES : 0;
         ReconcileStats st = {};
@@ -787,6 +793,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         int k;
 
         last_solved_reset(r, true);
+        strset_clear(vms);
         if (full || !r->desired || r->dirty_all) {
                 _cleanup_(desired_freep) Desired *d = NULL;
 
@@ -810,21 +817,21 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                         return k;
         } else {
                 /* All dirty VMs at once: a burst may have moved vCPUs of several VMs onto each other's harts. */
-                k = solver_update_vms(r->model, policy, r->desired, strset_strv(&r->dirty_vms), &devices, &vms);
+                k = solver_update_vms(r->model, policy, r->desired, strset_strv(&r->dirty_vms), devices, vms);
                 if (k < 0)
                         return k;
                 st.n_devices_resolved += (size_t) k;
                 STRV_FOREACH(uuid, strset_strv(&r->dirty_vms)) {
                         const Vm *vm = model_find_vm(r->model, *uuid);
 
-                        if ((k = strset_put(&vms, *uuid)) < 0)
+                        if ((k = strset_put(vms, *uuid)) < 0)
                                 return k;
                         /*
                          * The event may have changed the VM's devices in the backend even where
                          * the decision stayed (the kernel follows vCPUs itself): read them back.
                          */
                         for (size_t i = 0; vm && i < vm->n_devices; i++)
-                                if ((k = strset_put(&devices, vm->devices[i]->name)) < 0)
+                                if ((k = strset_put(devices, vm->devices[i]->name)) < 0)
                                         return k;
                 }
                 STRV_FOREACH(name, strset_strv(&r->dirty_devices)) {
@@ -832,24 +839,24 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                         if (k < 0)
                                 return k;
                         st.n_devices_resolved += (size_t) k;
-                        if ((k = strset_put(&devices, *name)) < 0)
+                        if ((k = strset_put(devices, *name)) < 0)
                                 return k;
                 }
-                k = read_subset(r, strset_strv(&devices), strset_strv(&vms), flags & RECONCILE_GUEST_FILES, &actual);
+                k = read_subset(r, strset_strv(devices), strset_strv(vms), flags & RECONCILE_GUEST_FILES, &actual);
                 if (k < 0)
                         return k;
                 /* Solved with the facts the model had: decide again, and plan, each device whose facts the
                  * backend just corrected. */
-                k = sync_device_facts(r->model, actual, &devices);
+                k = sync_device_facts(r->model, actual, devices);
                 if (k < 0)
                         return k;
                 if (k > 0)
-                        STRV_FOREACH(name, strset_strv(&devices)) {
+                        STRV_FOREACH(name, strset_strv(devices)) {
                                 k = solver_update_device(r->model, policy, r->desired, *name);
                                 if (k < 0)
                                         return k;
                         }
-                k = reconcile_plan_subset(r->desired, actual, flags, strset_strv(&devices), strset_strv(&vms),
+                k = reconcile_plan_subset(r->desired, actual, flags, strset_strv(devices), strset_strv(vms),
                                           &plan);
                 if (k < 0)
                         return k;
@@ -862,15 +869,18 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         st.n_violations = r->desired->n_violations;
         k = plan_apply(plan, r->backend, &applied);
         note_applied(r, plan, applied);
-        strset_done(&r->readback_prev);
-        r->readback_prev = r->readback;
-        r->readback = (StrSet) {};
-        reconciler_verify(r, st.full, strset_strv(&devices), actual, plan, applied, k);
-        if (!st.full) {
-                /* Every device the solver looked at, the plan covered and verify_device() judged. */
-                last_solved_reset(r, false);
-                r->last_solved = strset_steal(&devices);
+        {
+                /* This run's read-backs become the previous run's; the older set is reused for this run's. */
+                StrSet t = r->readback_prev;
+
+                r->readback_prev = r->readback;
+                r->readback = t;
+                strset_clear(&r->readback);
         }
+        reconciler_verify(r, st.full, strset_strv(devices), actual, plan, applied, k);
+        if (!st.full)
+                /* Every device the solver looked at, the plan covered and verify_device() judged: r->solved. */
+                r->last_solved_all = false;
         STRV_FOREACH(name, strset_strv(&r->readback))
                 (void) reconciler_mark_dirty(r, DIRTY_DEVICE, *name);
         st.n_applied = applied;
