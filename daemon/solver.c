@@ -216,6 +216,8 @@ static void vm_grants_done(VmGrants *g) {
         g->vcpus = mfree(g->vcpus);
 }
 
+static SolverScratch *scratch_free(SolverScratch *sc);
+
 Desired *desired_free(Desired *d) {
         if (!d)
                 return NULL;
@@ -224,6 +226,7 @@ Desired *desired_free(Desired *d) {
                 vm_grants_done(&d->vms[i]);
         free(d->vms);
         free(d->harts);
+        scratch_free(d->scratch);
         pos_hint_done(&d->vm_hint);
         pos_hint_done(&d->uuid_hint);
         pos_hint_done(&d->device_hint);
@@ -1244,6 +1247,61 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
                 }
 }
 
+/*
+ * An update's working memory, kept with the Desired between updates: every event needs the same few small arrays,
+ * and allocating them each time was a good part of the allocations of an event.
+ */
+struct SolverScratch {
+        StrSet batch;                   /* the canonical UUIDs of the batch */
+        const Vm **vmv;
+        size_t n_vmv_allocated;
+        HartTouch *touches;
+        size_t n_touches_allocated;
+        ChangedVms changed;
+};
+
+/* Above this many entries, scratch_end() lets an array go: a burst's need not stay for the events after it. */
+#define SCRATCH_KEEP_MAX 256U
+
+static int scratch_begin(Desired *d, SolverScratch **ret) {
+        if (!d->scratch) {
+                d->scratch = new0(SolverScratch, 1);
+                if (!d->scratch)
+                        return -ENOMEM;
+        }
+        strset_clear(&d->scratch->batch);
+        d->scratch->changed.n = 0;
+        *ret = d->scratch;
+        return 0;
+}
+
+static void scratch_end(SolverScratch *sc) {
+        if (sc->n_vmv_allocated > SCRATCH_KEEP_MAX) {
+                sc->vmv = mfree(sc->vmv);
+                sc->n_vmv_allocated = 0;
+        }
+        if (sc->n_touches_allocated > SCRATCH_KEEP_MAX) {
+                sc->touches = mfree(sc->touches);
+                sc->n_touches_allocated = 0;
+        }
+        if (sc->changed.allocated > SCRATCH_KEEP_MAX) {
+                sc->changed.vms = mfree(sc->changed.vms);
+                sc->changed.allocated = 0;
+        }
+        sc->changed.n = 0;
+        strset_clear(&sc->batch);
+}
+
+static SolverScratch *scratch_free(SolverScratch *sc) {
+        if (!sc)
+                return NULL;
+        strset_done(&sc->batch);
+        free(sc->vmv);
+        free(sc->touches);
+        free(sc->changed.vms);
+        return mfree(sc);
+}
+
 int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uuid) {
         char *const uuids[] = { (char *) uuid, NULL };
 
@@ -1253,15 +1311,22 @@ int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uu
 
 int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *uuids, StrSet *changed_devices,
                       StrSet *changed_vms) {
-        _cleanup_free_ HartTouch *touches = NULL;
-        _cleanup_free_ const Vm **vmv = NULL;       /* the model's VM of each batch member, NULL if gone */
-        StrSet batch = {};
-        ChangedVms changed = {};
+        SolverScratch *sc;
+        StrSet *batch;
+        const Vm **vmv;         /* the model's VM of each batch member, NULL if gone */
+        HartTouch *touches;
+        ChangedVms *changed;
         size_t n_touches = 0, cap = 0;
         bool any_gone = false;
         int r, n_changed = 0;
 
         assert_return(m && p && d, -EINVAL);
+
+        r = scratch_begin(d, &sc);
+        if (r < 0)
+                return r;
+        batch = &sc->batch;
+        changed = &sc->changed;
 
         STRV_FOREACH(u, uuids) {
                 char canonical[UUID_STRING_MAX];
@@ -1269,7 +1334,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                 r = uuid_normalize(*u, canonical);
                 if (r < 0)
                         goto finish;
-                r = strset_put(&batch, canonical);
+                r = strset_put(batch, canonical);
                 if (r < 0)
                         goto finish;
         }
@@ -1280,27 +1345,27 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
          * them before any hart is solved: solving one hart rewrites the grants of every vCPU on it, including
          * those of other VMs of the batch that moved there, and their old harts would be lost.
          */
-        vmv = new(const Vm *, strset_size(&batch) + 1);
-        if (!vmv) {
+        if (!GREEDY_REALLOC(sc->vmv, sc->n_vmv_allocated, strset_size(batch) + 1)) {
                 r = -ENOMEM;
                 goto finish;
         }
-        for (size_t k = 0; k < strset_size(&batch); k++) {
-                const char *u = strset_strv(&batch)[k];
+        vmv = sc->vmv;
+        for (size_t k = 0; k < strset_size(batch); k++) {
+                const char *u = strset_strv(batch)[k];
                 const VmGrants *g;
 
                 vmv[k] = model_find_vm(m, u);
                 g = vmv[k] ? grants_of(d, vmv[k]) : desired_find_vm_mut(d, u);
                 cap += (g ? g->nr_vcpus : 0) + (vmv[k] ? vmv[k]->nr_vcpus : 0);
         }
-        touches = new(HartTouch, MAX(cap, (size_t) 1));
-        if (!touches) {
+        if (!GREEDY_REALLOC(sc->touches, sc->n_touches_allocated, MAX(cap, (size_t) 1))) {
                 r = -ENOMEM;
                 goto finish;
         }
-        for (size_t k = 0; k < strset_size(&batch); k++) {
+        touches = sc->touches;
+        for (size_t k = 0; k < strset_size(batch); k++) {
                 const Vm *vm = vmv[k];
-                VmGrants *g = vm ? grants_of(d, vm) : desired_find_vm_mut(d, strset_strv(&batch)[k]);
+                VmGrants *g = vm ? grants_of(d, vm) : desired_find_vm_mut(d, strset_strv(batch)[k]);
                 bool all = !vm || !g || g->nr_vcpus != vm->nr_vcpus;
 
                 for (uint32_t v = 0; g && v < g->nr_vcpus; v++) {
@@ -1338,9 +1403,9 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         prefetch_contested_harts(m, d, touches, n_touches);
 
         /* The grants follow the VMs: gone, new, or another number of vCPUs. */
-        for (size_t k = 0; k < strset_size(&batch); k++) {
+        for (size_t k = 0; k < strset_size(batch); k++) {
                 const Vm *vm = vmv[k];
-                VmGrants *g = desired_find_vm_mut(d, strset_strv(&batch)[k]);
+                VmGrants *g = desired_find_vm_mut(d, strset_strv(batch)[k]);
 
                 if (!vm && g) {
                         size_t i = grants_lower_bound(d, g->uuid);
@@ -1380,36 +1445,36 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         for (size_t i = 0, j; i < n_touches; i = j) {
                 for (j = i + 1; j < n_touches && touches[j].hart == touches[i].hart; j++)
                         ;
-                r = update_hart(m, p, d, touches + i, j - i, &changed);
+                r = update_hart(m, p, d, touches + i, j - i, changed);
                 if (r < 0)
                         goto finish;
         }
 
         /* The batch's own devices (a VM's state or class may have changed), then every VM whose grants moved. */
-        for (size_t k = 0; k < strset_size(&batch); k++) {
+        for (size_t k = 0; k < strset_size(batch); k++) {
                 if (vmv[k])
-                        r = changed_add(&changed, vmv[k]);
+                        r = changed_add(changed, vmv[k]);
                 else {
                         any_gone = true;
-                        r = changed_vms ? strset_put(changed_vms, strset_strv(&batch)[k]) : 0;
+                        r = changed_vms ? strset_put(changed_vms, strset_strv(batch)[k]) : 0;
                 }
                 if (r < 0)
                         goto finish;
         }
-        prefetch_devices(d, &changed);
-        for (size_t i = 0; i < changed.n; i++) {
+        prefetch_devices(d, changed);
+        for (size_t i = 0; i < changed->n; i++) {
                 if (changed_vms) {
-                        r = strset_put(changed_vms, changed.vms[i]->uuid);
+                        r = strset_put(changed_vms, changed->vms[i]->uuid);
                         if (r < 0)
                                 goto finish;
                 }
-                for (size_t k = 0; k < changed.vms[i]->n_devices; k++) {
-                        r = redecide(m, p, d, changed.vms[i]->devices[k]);
+                for (size_t k = 0; k < changed->vms[i]->n_devices; k++) {
+                        r = redecide(m, p, d, changed->vms[i]->devices[k]);
                         if (r < 0)
                                 goto finish;
                         if (r > 0) {
                                 n_changed++;
-                                r = changed_devices ? strset_put(changed_devices, changed.vms[i]->devices[k]->name) : 0;
+                                r = changed_devices ? strset_put(changed_devices, changed->vms[i]->devices[k]->name) : 0;
                                 if (r < 0)
                                         goto finish;
                         }
@@ -1419,7 +1484,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         for (size_t i = 0; any_gone && i < m->n_devices; i++) {
                 const Device *dev = m->devices[i];
 
-                if (dev->owner != OWNER_VM || dev->vm || !strset_contains(&batch, dev->owner_vm))
+                if (dev->owner != OWNER_VM || dev->vm || !strset_contains(batch, dev->owner_vm))
                         continue;
                 r = redecide(m, p, d, dev);
                 if (r < 0)
@@ -1433,8 +1498,7 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         }
         r = n_changed;
 finish:
-        free(changed.vms);
-        strset_done(&batch);
+        scratch_end(sc);
         return r;
 }
 

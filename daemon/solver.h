@@ -138,6 +138,8 @@ typedef struct HartSummary {
 
 #define HART_UNSETTLED UINT16_MAX
 
+typedef struct SolverScratch SolverScratch;
+
 typedef struct Desired {
         Geometry geometry;
         DeviceTable devices;
@@ -150,6 +152,7 @@ typedef struct Desired {
          */
         PosHint vm_hint, uuid_hint, device_hint;
         HartSummary *harts;             /* geometry.nr_harts of them; NULL: solve every hart in full */
+        SolverScratch *scratch;         /* the solver's own: an update's working memory */
         size_t n_harts_settled;         /* harts an update settled without a contest (statistics) */
 } Desired;
 
