@@ -4,12 +4,20 @@
 #include "strset.h"
 #include "strv.h"
 
+static void plan_done(Plan *p) {
+        p->ops = mfree(p->ops);
+        p->n_ops = p->n_allocated = 0;
+}
+
 Plan *plan_free(Plan *p) {
         if (!p)
                 return NULL;
-        free(p->ops);
+        plan_done(p);
         return mfree(p);
 }
+
+/* Up to this many devices, plan_build() collects an event's operations on the stack. */
+#define PLAN_STACK_DEVICES 16U
 
 static int plan_add(Plan *p, const Op *op) {
         if (!GREEDY_REALLOC(p->ops, p->n_allocated, p->n_ops + 1))
@@ -200,28 +208,31 @@ static int plan_vm(Plan *release, Plan *assign, const VmGrants *want, const VmGr
 static int plan_build(const Desired *desired, const Actual *actual, unsigned flags, char *const *devices,
                       char *const *vms, Plan **ret) {
         _cleanup_(plan_freep) Plan *p = NULL;
-        _cleanup_(plan_freep) Plan *release = NULL, *assign = NULL;
-        _cleanup_free_ Op *revokes = NULL, *grants = NULL;
+        _cleanup_(plan_done) Plan release = {}, assign = {};
+        _cleanup_free_ Op *heap = NULL;
+        Op stack[2 * PLAN_STACK_DEVICES], *revokes = stack, *grants = stack + PLAN_STACK_DEVICES;
         size_t n_revokes = 0, n_grants = 0, cap;
         const DeviceTable *dt = &desired->devices, *at = &actual->devices;
         bool subset = devices || vms;
         int r;
 
         p = new0(Plan, 1);
-        release = new0(Plan, 1);
-        assign = new0(Plan, 1);
-        if (!p || !release || !assign)
+        if (!p)
                 return -ENOMEM;
         /*
          * At most one operation per device looked at. Sized by the subset, and not zeroed (every slot is written
          * before it is read): an event plans a handful of devices, and allocating and clearing room for every
-         * device of a large host (2 x 16,400 x sizeof(Op), 4.3 MB) cost more than the rest of the event.
+         * device of a large host (2 x 16,400 x sizeof(Op), 4.3 MB) cost more than the rest of the event. A few
+         * fit on the stack.
          */
-        cap = MAX(subset ? strv_length(devices) : dt->n_devices + at->n_devices, (size_t) 1);
-        revokes = reallocarray(NULL, cap, sizeof(Op));
-        grants = reallocarray(NULL, cap, sizeof(Op));
-        if (!revokes || !grants)
-                return -ENOMEM;
+        cap = subset ? strv_length(devices) : dt->n_devices + at->n_devices;
+        if (cap > PLAN_STACK_DEVICES) {
+                heap = reallocarray(NULL, cap, 2 * sizeof(Op));
+                if (!heap)
+                        return -ENOMEM;
+                revokes = heap;
+                grants = heap + cap;
+        }
 
         if (subset) {
                 STRV_FOREACH(name, devices) {
@@ -282,7 +293,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
                                 if (!have)
                                         continue;       /* the backend does not run it: nothing to assign */
-                                r = plan_vm(release, assign, desired_find_vm(desired, *uuid), have);
+                                r = plan_vm(&release, &assign, desired_find_vm(desired, *uuid), have);
                                 if (r < 0)
                                         return r;
                         }
@@ -290,7 +301,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
                         for (size_t k = 0; k < actual->n_vms; k++) {
                                 const VmGrants *have = &actual->vms[k];
 
-                                r = plan_vm(release, assign, find_grants(desired->vms, desired->n_vms, have->uuid),
+                                r = plan_vm(&release, &assign, find_grants(desired->vms, desired->n_vms, have->uuid),
                                             have);
                                 if (r < 0)
                                         return r;
@@ -298,15 +309,17 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
         }
 
         /* Phases: revoking set-modes, releases, assignments, granting set-modes. */
+        if (!GREEDY_REALLOC(p->ops, p->n_allocated, n_revokes + release.n_ops + assign.n_ops + n_grants))
+                return -ENOMEM;
         for (size_t k = 0; k < n_revokes; k++)
                 if ((r = plan_add(p, &revokes[k])) < 0)
                         return r;
-        for (size_t k = 0; k < release->n_ops; k++)
-                if ((r = plan_add(p, &release->ops[k])) < 0)
+        for (size_t k = 0; k < release.n_ops; k++)
+                if ((r = plan_add(p, &release.ops[k])) < 0)
                         return r;
         p->n_revoke = p->n_ops;
-        for (size_t k = 0; k < assign->n_ops; k++)
-                if ((r = plan_add(p, &assign->ops[k])) < 0)
+        for (size_t k = 0; k < assign.n_ops; k++)
+                if ((r = plan_add(p, &assign.ops[k])) < 0)
                         return r;
         for (size_t k = 0; k < n_grants; k++)
                 if ((r = plan_add(p, &grants[k])) < 0)
