@@ -534,6 +534,8 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
         k = actual_new(&a);
         if (k < 0)
                 return k;
+        if (!GREEDY_REALLOC(a->devices.devices, a->devices.n_allocated, strv_length(devices)))
+                return -ENOMEM;
         STRV_FOREACH(name, devices) {
                 DeviceState s = {};
 
@@ -668,8 +670,9 @@ static void set_apply_state(DeviceState *s, ApplyState st, int error) {
 /* The plan's OP_SET_MODE operations by device name, for lookups while verifying: a full run plans every device. */
 typedef struct OpIndex {
         const Plan *plan;
-        size_t *ops;            /* indexes into plan->ops, sorted by device name */
+        size_t *ops;            /* indexes into plan->ops, sorted by device name: small, or allocated */
         size_t n;
+        size_t small[16];       /* an event's plan: no allocation, no qsort() */
 } OpIndex;
 
 static int op_index_cmp(const void *a, const void *b, void *userdata) {
@@ -681,16 +684,32 @@ static int op_index_cmp(const void *a, const void *b, void *userdata) {
 
 static int op_index_build(const Plan *p, OpIndex *ret) {
         *ret = (OpIndex) { .plan = p };
-        if (p->n_ops == 0)
-                return 0;
-        ret->ops = new(size_t, p->n_ops);
-        if (!ret->ops)
-                return -ENOMEM;
+        ret->ops = ret->small;
+        if (p->n_ops > ELEMENTSOF(ret->small)) {
+                ret->ops = new(size_t, p->n_ops);
+                if (!ret->ops)
+                        return -ENOMEM;
+        }
         for (size_t i = 0; i < p->n_ops; i++)
                 if (p->ops[i].type == OP_SET_MODE)
                         ret->ops[ret->n++] = i;
-        qsort_r(ret->ops, ret->n, sizeof(size_t), op_index_cmp, (void *) p);
+        if (ret->n > ELEMENTSOF(ret->small)) {
+                qsort_r(ret->ops, ret->n, sizeof(size_t), op_index_cmp, (void *) p);
+                return 0;
+        }
+        for (size_t i = 1; i < ret->n; i++) {
+                size_t x = ret->ops[i], j = i;
+
+                for (; j > 0 && op_index_cmp(&ret->ops[j - 1], &x, (void *) p) > 0; j--)
+                        ret->ops[j] = ret->ops[j - 1];
+                ret->ops[j] = x;
+        }
         return 0;
+}
+
+static void op_index_done(OpIndex *x) {
+        if (x->ops != x->small)
+                free(x->ops);
 }
 
 /* Position of the OP_SET_MODE of a device in the plan, SIZE_MAX if none. */
@@ -791,7 +810,7 @@ static void reconciler_verify(Reconciler *r, bool all, char *const *devices, con
                                                      apply_error);
                 }
         if (have_ops)
-                free(ops.ops);
+                op_index_done(&ops);
 }
 
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
