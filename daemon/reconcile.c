@@ -624,7 +624,7 @@ static void sync_held_files(Model *m, const Actual *a) {
  * only the backend knows: a device the model learned from udev starts with no caps, and the read-back fills them
  * in before anything is decided for it. Returns the number of devices whose facts changed.
  */
-static int sync_device_facts(Model *m, const Actual *a, StrSet *changed) {
+static int sync_device_facts(Model *m, const Desired *decided, const Actual *a, StrSet *changed) {
         int n = 0, k;
 
         /*
@@ -633,7 +633,16 @@ static int sync_device_facts(Model *m, const Actual *a, StrSet *changed) {
          */
         for (size_t i = 0; i < a->devices.n_devices; i++) {
                 const DeviceState *s = &a->devices.devices[i];
-                Device *d = model_find_device(m, s->name);
+                const DeviceState *known = decided ? desired_find_device(decided, s->name) : NULL;
+                Device *d;
+
+                /*
+                 * decided: the Desired this run just brought up to date, from the model's facts. A device it has
+                 * with the same facts needs no look at the model (whose index an event finds cold).
+                 */
+                if (known && known->caps == s->caps && known->locked == s->locked)
+                        continue;
+                d = model_find_device(m, s->name);
 
                 if (!d) {
                         /*
@@ -834,7 +843,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 if (k < 0)
                         return k;
                 sync_held_files(r->model, actual);
-                k = sync_device_facts(r->model, actual, NULL);
+                k = sync_device_facts(r->model, NULL, actual, NULL);
                 if (k < 0)
                         return k;
                 k = solver_compute(r->model, policy, &d);
@@ -879,7 +888,7 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                         return k;
                 /* Solved with the facts the model had: decide again, and plan, each device whose facts the
                  * backend just corrected. */
-                k = sync_device_facts(r->model, actual, devices);
+                k = sync_device_facts(r->model, r->desired, actual, devices);
                 if (k < 0)
                         return k;
                 if (k > 0)
