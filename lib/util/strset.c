@@ -18,22 +18,65 @@ static size_t hash_string(const char *v) {
         return (size_t) (h ^ (h >> 32));
 }
 
+/* A block of members' bytes. Blocks never move, so the strv can point into them. */
+struct StrSetBlock {
+        struct StrSetBlock *next;
+        size_t used, size;
+        char data[];
+};
+
+#define BLOCK_MIN 512U
+
+static void blocks_free(struct StrSetBlock *b) {
+        while (b) {
+                struct StrSetBlock *next = b->next;
+
+                free(b);
+                b = next;
+        }
+}
+
+/* Room for len bytes in the newest block, or in a new one twice the size of the last (a burst: few blocks). */
+static char *blocks_alloc(StrSet *s, size_t len) {
+        struct StrSetBlock *b = s->blocks;
+
+        if (!b || b->size - b->used < len) {
+                size_t size = MAX(b ? 2 * b->size : BLOCK_MIN, len);
+
+                if (size > SIZE_MAX - sizeof(struct StrSetBlock))
+                        return NULL;
+                b = malloc(sizeof(struct StrSetBlock) + size);
+                if (!b)
+                        return NULL;
+                *b = (struct StrSetBlock) { .next = s->blocks, .size = size };
+                s->blocks = b;
+        }
+        b->used += len;
+        return b->data + b->used - len;
+}
+
 void strset_done(StrSet *s) {
         if (!s)
                 return;
-        strv_free(s->strv);
+        free(s->strv);
         free(s->slots);
+        blocks_free(s->blocks);
         *s = (StrSet) {};
 }
 
-/* strset_clear() keeps arrays up to this many entries: an event's sets. A burst's are let go. */
+/* strset_clear() keeps arrays up to this many entries, and one block of the smallest size: an event's sets. A
+ * burst's are let go. */
 #define CLEAR_KEEP_MAX 64U
 
 void strset_clear(StrSet *s) {
         if (!s)
                 return;
-        for (size_t i = 0; i < s->n; i++)
-                free(s->strv[i]);
+        if (s->blocks && s->blocks->size == BLOCK_MIN && !s->blocks->next)
+                s->blocks->used = 0;
+        else {
+                blocks_free(s->blocks);
+                s->blocks = NULL;
+        }
         if (s->n_allocated > CLEAR_KEEP_MAX) {
                 s->strv = mfree(s->strv);
                 s->n_allocated = 0;
@@ -94,8 +137,8 @@ bool strset_contains(const StrSet *s, const char *v) {
 }
 
 int strset_put(StrSet *s, const char *v) {
-        _cleanup_free_ char *copy = NULL;
-        size_t *slot, hash;
+        size_t *slot, hash, len;
+        char *copy;
         int r;
 
         assert_return(s && v, -EINVAL);
@@ -107,14 +150,16 @@ int strset_put(StrSet *s, const char *v) {
         r = reindex(s, s->n + 1);
         if (r < 0)
                 return r;
-        copy = strdup(v);
-        if (!copy)
-                return -ENOMEM;
         /* The member and the terminator after it. */
         if (!GREEDY_REALLOC(s->strv, s->n_allocated, s->n + 2))
                 return -ENOMEM;
+        len = strlen(v) + 1;
+        copy = blocks_alloc(s, len);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, v, len);
         slot = slot_of_hashed(s, v, hash);
-        s->strv[s->n] = TAKE_PTR(copy);
+        s->strv[s->n] = copy;
         s->strv[s->n + 1] = NULL;
         *slot = ++s->n;
         return 1;
@@ -130,12 +175,4 @@ int strset_put_strv(StrSet *s, char *const *l) {
                 n += r;
         }
         return n;
-}
-
-char **strset_steal(StrSet *s) {
-        char **l = TAKE_PTR(s->strv);
-
-        free(s->slots);
-        *s = (StrSet) {};
-        return l;
 }

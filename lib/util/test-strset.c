@@ -15,7 +15,8 @@ TEST(empty) {
         ASSERT_TRUE(strset_strv(&s) == NULL);
         ASSERT_FALSE(strset_contains(&s, "a"));
         ASSERT_FALSE(strset_contains(&s, ""));
-        ASSERT_TRUE(strset_steal(&s) == NULL);
+        strset_clear(&s);
+        ASSERT_EQ(strset_size(&s), 0);
         strset_done(&s);
         strset_done(&s);
 }
@@ -42,10 +43,15 @@ TEST(order_and_duplicates) {
         ASSERT_FALSE(strset_contains(&s, "e"));
         ASSERT_FALSE(strset_contains(&s, "bb"));
 
-        l = strset_steal(&s);
-        ASSERT_EQ(strv_length(l), 5);
+        /* The members are copies. */
+        STRV_FOREACH(i, strset_strv(&s))
+                ASSERT_OK(strv_extend(&l, *i));
+        ASSERT_TRUE(strset_strv(&s)[0] != l[0]);
+        strset_done(&s);
         ASSERT_EQ(strset_size(&s), 0);
         ASSERT_FALSE(strset_contains(&s, "b"));
+        ASSERT_EQ(strv_length(l), 5);
+        ASSERT_STREQ(l[4], "d");
         /* Usable again after being emptied. */
         ASSERT_EQ(strset_put(&s, "b"), 1);
         ASSERT_TRUE(strset_contains(&s, "b"));
@@ -96,7 +102,8 @@ TEST(clear_and_refill) {
                 ASSERT_EQ(strset_size(&s), 0);
                 ASSERT_TRUE(strset_strv(&s) == NULL || strset_strv(&s)[0] == NULL);
                 ASSERT_FALSE(strset_contains(&s, "a"));
-                ASSERT_TRUE(s.slots != NULL);   /* kept for the next round */
+                /* Kept for the next round: nothing to allocate then. */
+                ASSERT_TRUE(s.slots != NULL && s.strv != NULL && s.blocks != NULL);
         }
 
         for (unsigned i = 0; i < 1000; i++) {
@@ -104,7 +111,7 @@ TEST(clear_and_refill) {
                 ASSERT_EQ(strset_put(&s, name), 1);
         }
         strset_clear(&s);
-        ASSERT_TRUE(s.slots == NULL && s.strv == NULL);
+        ASSERT_TRUE(s.slots == NULL && s.strv == NULL && s.blocks == NULL);
         ASSERT_FALSE(strset_contains(&s, name));
         ASSERT_EQ(strset_put(&s, name), 1);
         ASSERT_TRUE(strset_contains(&s, name));
