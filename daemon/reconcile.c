@@ -41,42 +41,53 @@ static bool reach_contains(const DeviceState *s, const Entry *e) {
         return false;
 }
 
-/* Compare the non-blocked entries; blocked ones are implicit, as in the kernel's GET_ENTRIES. */
+/*
+ * One difference between a desired entry d and an actual entry a of the same device (either may be NULL: no
+ * entry for the target on that side). In guest-file mode with the same fallback, a difference in a vCPU target's
+ * guest-file entry follows the vCPU grants, which the vCPU operations take care of.
+ */
+static void entry_differs(const Entry *d, const Entry *a, bool guest_mode, size_t *n, bool *unexplained) {
+        const Entry *e = d ?: a;
+
+        (*n)++;
+        if (!(guest_mode && TARGET_IS_VCPU(e->target) &&
+              ((d && d->kind == ENTRY_GUEST_FILE) || (a && a->kind == ENTRY_GUEST_FILE))))
+                *unexplained = true;
+}
+
+/*
+ * Compare the non-blocked entries; blocked ones are implicit, as in the kernel's GET_ENTRIES. Both sides are
+ * sorted by target: one merge walk over both.
+ */
 static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool *ret_unexplained) {
         static const DeviceState empty = {};
-        size_t n = 0;
-        bool unexplained = false;
-        bool guest_mode;
+        size_t n = 0, i = 0, j = 0;
+        bool unexplained = false, guest_mode;
 
         if (!a)
                 a = &empty;
-        /* In guest-file mode with the same fallback, entries of vCPU targets follow the vCPU grants. */
         guest_mode = d->mode == MODE_GUEST_FILE && a->mode == MODE_GUEST_FILE && d->fallback == a->fallback;
 
-        for (int pass = 0; pass < 2; pass++) {
-                const DeviceState *x = pass == 0 ? d : a, *y = pass == 0 ? a : d;
-                uint32_t j = 0;
+        while (i < d->n_entries || j < a->n_entries) {
+                const Entry *x = i < d->n_entries ? &d->entries[i] : NULL;
+                const Entry *y = j < a->n_entries ? &a->entries[j] : NULL;
 
-                for (uint32_t i = 0; i < x->n_entries; i++) {
-                        const Entry *e = &x->entries[i], *o;
-
-                        /*
-                         * Both sides are sorted by target: walk y along with x to its first entry whose target
-                         * is not below e's, instead of a binary search per entry.
-                         */
-                        while (j < y->n_entries && y->entries[j].target < e->target)
-                                j++;
-                        if (e->kind == ENTRY_BLOCKED)
-                                continue;
-                        o = j < y->n_entries && y->entries[j].target == e->target ? &y->entries[j] : NULL;
-                        if (o && o->kind != ENTRY_BLOCKED) {
-                                if (pass == 1 || entry_same_destination(e, o))
-                                        continue;       /* counted (or equal) in pass 0 */
-                        }
-                        n++;
-                        if (!(guest_mode && TARGET_IS_VCPU(e->target) &&
-                              (e->kind == ENTRY_GUEST_FILE || (o && o->kind == ENTRY_GUEST_FILE))))
-                                unexplained = true;
+                if (y && (!x || y->target < x->target)) {
+                        /* Only the backend has an entry for the target. */
+                        if (y->kind != ENTRY_BLOCKED)
+                                entry_differs(NULL, y, guest_mode, &n, &unexplained);
+                        j++;
+                } else if (!y || x->target < y->target) {
+                        /* Only the decision has one. */
+                        if (x->kind != ENTRY_BLOCKED)
+                                entry_differs(x, NULL, guest_mode, &n, &unexplained);
+                        i++;
+                } else {
+                        /* Both: blocked on both sides is no entry; blocked on one differs from the other. */
+                        if (!(x->kind == ENTRY_BLOCKED && y->kind == ENTRY_BLOCKED) && !entry_same_destination(x, y))
+                                entry_differs(x, y, guest_mode, &n, &unexplained);
+                        i++;
+                        j++;
                 }
         }
         if (ret_unexplained)

@@ -1474,7 +1474,8 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                                 goto finish;
                         if (r > 0) {
                                 n_changed++;
-                                r = changed_devices ? strset_put(changed_devices, changed->vms[i]->devices[k]->name) : 0;
+                                r = changed_devices ?
+                                        strset_put(changed_devices, changed->vms[i]->devices[k]->name) : 0;
                                 if (r < 0)
                                         goto finish;
                         }
