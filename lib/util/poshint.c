@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "hash.h"
 #include "macro.h"
 #include "poshint.h"
 
@@ -67,11 +68,5 @@ void pos_hint_set(PosHint *h, uint64_t key, size_t pos, size_t n_expected) {
 }
 
 uint64_t pos_hint_key_string(const char *s) {
-        uint64_t k = UINT64_C(0xcbf29ce484222325);
-
-        for (const unsigned char *c = (const unsigned char *) s; *c; c++) {
-                k ^= *c;
-                k *= UINT64_C(0x100000001b3);
-        }
-        return k ?: 1;
+        return string_hash(s) ?: 1;
 }

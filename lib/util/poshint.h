@@ -32,5 +32,5 @@ size_t pos_hint_get(const PosHint *h, uint64_t key);
 /* Record key (not 0) -> pos. n_expected: about how many keys there will be (to size the map). Best effort: when
  * memory is short nothing is recorded. */
 void pos_hint_set(PosHint *h, uint64_t key, size_t pos, size_t n_expected);
-/* A key for a NUL-terminated name (FNV-1a, never 0). */
+/* A key for a NUL-terminated name (string_hash(), never 0). */
 uint64_t pos_hint_key_string(const char *s);

@@ -4,18 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "strset.h"
 #include "strv.h"
 
-/* FNV-1a: device names and UUIDs share long prefixes, and every byte goes into the hash. */
+/* Device names and UUIDs share long prefixes: every byte goes into the hash. */
 static size_t hash_string(const char *v) {
-        uint64_t h = UINT64_C(0xcbf29ce484222325);
-
-        for (const unsigned char *c = (const unsigned char *) v; *c; c++) {
-                h ^= *c;
-                h *= UINT64_C(0x100000001b3);
-        }
-        return (size_t) (h ^ (h >> 32));
+        return (size_t) string_hash(v);
 }
 
 /* A block of members' bytes. Blocks never move, so the strv can point into them. */

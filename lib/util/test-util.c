@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
 #include <dirent.h>
+#include <limits.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
+#include "hash.h"
 #include "json-util.h"
 #include "macro.h"
 #include "strv.h"
@@ -32,6 +34,47 @@ TEST(uuid) {
                 ASSERT_OK(uuid_normalize(in, u));
                 ASSERT_EQ(u[35], (char) (c >= 'A' && c <= 'F' ? c - 'A' + 'a' : c));
         }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+        uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
+
+        return x < y ? -1 : x > y;
+}
+
+/*
+ * The indexes' hash: the same string gives the same value, the names rvmsid meets (PCI names that differ in one
+ * digit, UUIDs that differ in one character) all give different values, and their low bits fill a table evenly.
+ */
+TEST(string_hash_spreads_names) {
+        enum { N_NAMES = 65536, N_BUCKETS = 1024 };
+        static uint64_t seen[N_NAMES];
+        static unsigned buckets[N_BUCKETS];
+        char name[64];
+        unsigned lo = UINT_MAX, hi = 0;
+
+        ASSERT_EQ(string_hash("0000:00:01.0"), string_hash("0000:00:01.0"));
+        ASSERT_TRUE(string_hash("") != string_hash("0"));
+        ASSERT_TRUE(string_hash("abcdefgh") != string_hash("abcdefgh0"));
+        for (unsigned i = 0; i < N_NAMES; i++) {
+                if (i % 2)
+                        (void) snprintf(name, sizeof(name), "%04x:%02x:%02x.%u", i / 8192, (i / 32) % 256, (i / 8) % 32,
+                                        i % 8);
+                else
+                        (void) snprintf(name, sizeof(name), "00000000-0000-4000-8000-%012x", i);
+                seen[i] = string_hash(name);
+                buckets[seen[i] % N_BUCKETS]++;
+        }
+        for (unsigned i = 0; i < N_BUCKETS; i++) {
+                lo = MIN(lo, buckets[i]);
+                hi = MAX(hi, buckets[i]);
+        }
+        /* 64 per bucket on average; a uniform hash stays well within 32..100 at this size. */
+        printf("%u names over %u buckets: %u to %u each\n", N_NAMES, N_BUCKETS, lo, hi);
+        ASSERT_TRUE(lo >= 32 && hi <= 100);
+        qsort(seen, N_NAMES, sizeof(uint64_t), cmp_u64);
+        for (unsigned i = 1; i < N_NAMES; i++)
+                ASSERT_TRUE(seen[i] != seen[i - 1]);
 }
 
 TEST(strv_and_strings) {
