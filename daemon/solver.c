@@ -1245,6 +1245,16 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
                         if (pos < d->devices.n_devices)
                                 __builtin_prefetch(&d->devices.devices[pos]);
                 }
+        /* Then the old decisions' entries, which redecide() compares the new ones with. */
+        n = 0;
+        for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
+                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
+                        size_t pos = pos_hint_get(&d->device_hint, c->vms[i]->devices[k]->name_key);
+                        const DeviceState *old = pos < d->devices.n_devices ? &d->devices.devices[pos] : NULL;
+
+                        for (size_t off = 0; old && off < old->n_entries * sizeof(Entry); off += 64)
+                                __builtin_prefetch((const char *) old->entries + off);
+                }
 }
 
 /*
