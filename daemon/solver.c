@@ -4,6 +4,7 @@
  * they are implemented.
  */
 
+#include "hash.h"
 #include "json-util.h"
 #include "solver.h"
 #include "strset.h"
@@ -345,15 +346,7 @@ static uint64_t tiebreak_hash(const Vm *vm, uint32_t hart) {
          * enough: UUIDs that differ in one character gave one VM 112 of 128
          * contested harts (test-solver fairness_across_harts).
          */
-        uint64_t h = vm->uuid_hash;
-
-        h ^= (uint64_t) hart * UINT64_C(0x9e3779b97f4a7c15);
-        h ^= h >> 30;
-        h *= UINT64_C(0xbf58476d1ce4e5b9);
-        h ^= h >> 27;
-        h *= UINT64_C(0x94d049bb133111eb);
-        h ^= h >> 31;
-        return h;
+        return hash_mix64(vm->uuid_hash ^ (uint64_t) hart * UINT64_C(0x9e3779b97f4a7c15));
 }
 
 typedef struct Candidate {

@@ -13,15 +13,8 @@ uint64_t string_hash(const char *s) {
                 h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
                 h ^= h >> 31;
         }
-        /* The last 0 to 7 bytes, zero-padded: the length went in first, so "a" and "a\0" cannot meet. */
+        /* The last 0 to 7 bytes, zero-padded (a string has no NUL inside, so the padding is unambiguous). */
         w = 0;
         memcpy(&w, s, len);
-        h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
-        /* splitmix64's finalizer: every bit of the input reaches every bit of the result. */
-        h ^= h >> 30;
-        h *= UINT64_C(0xbf58476d1ce4e5b9);
-        h ^= h >> 27;
-        h *= UINT64_C(0x94d049bb133111eb);
-        h ^= h >> 31;
-        return h;
+        return hash_mix64((h ^ w) * UINT64_C(0x94d049bb133111eb));
 }

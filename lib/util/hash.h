@@ -9,3 +9,13 @@
 #include <stdint.h>
 
 uint64_t string_hash(const char *s);
+
+/* splitmix64's finalizer: every bit of h reaches every bit of the result. */
+static inline uint64_t hash_mix64(uint64_t h) {
+        h ^= h >> 30;
+        h *= UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 27;
+        h *= UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+        return h;
+}
