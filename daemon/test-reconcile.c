@@ -660,29 +660,36 @@ TEST(applied_means_read_back_equal) {
  * for host devices), a device bound to a userspace driver gets that owner's
  * default (MRIF). Neither is blocked for being unknown.
  */
+/* A sim of two harts with one guest file each and a host device "nvme" (one vector on hart 1); an empty model. */
+static Sim *sim_with_host_nvme(Backend **ret_b, Model **ret_m, Policy **ret_p) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        Sim *s;
+
+        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", ret_b));
+        s = backend_sim(*ret_b);
+        ASSERT_OK(model_new(&g, ret_m));
+        ASSERT_OK(policy_new_default(ret_p));
+        ASSERT_OK(sim_add_device(s, "nvme", CAP_MSI_FLAT | CAP_MSI_MRIF));
+        ASSERT_OK(sim_device_set_owner(s, "nvme", OWNER_HOST, NULL));
+        ASSERT_OK(sim_device_set_vectors(s, "nvme", 1, v));
+        return s;
+}
+
 /*
  * The backend's facts about a device (here: the isolation lock) change behind the daemon's back; the next event
  * run reads the device back, corrects the model and decides again from the new facts. An event that changes no
  * fact leaves the model alone.
  */
 TEST(event_run_takes_the_backends_facts) {
-        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
         _cleanup_(backend_freep) Backend *b = NULL;
         _cleanup_(model_freep) Model *m = NULL;
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(reconciler_freep) Reconciler *r = NULL;
-        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        Sim *s = sim_with_host_nvme(&b, &m, &p);
         const Device *d;
         uint64_t gen;
-        Sim *s;
 
-        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
-        s = backend_sim(b);
-        ASSERT_OK(model_new(&g, &m));
-        ASSERT_OK(policy_new_default(&p));
-        ASSERT_OK(sim_add_device(s, "nvme", CAP_MSI_FLAT | CAP_MSI_MRIF));
-        ASSERT_OK(sim_device_set_owner(s, "nvme", OWNER_HOST, NULL));
-        ASSERT_OK(sim_device_set_vectors(s, "nvme", 1, v));
         ASSERT_OK(reconciler_new(m, &p, b, &r));
         ASSERT_OK(reconciler_run(r, NULL));
         d = model_find_device(m, "nvme");
@@ -705,24 +712,16 @@ TEST(event_run_takes_the_backends_facts) {
 }
 
 TEST(unknown_backend_devices_are_adopted_not_blocked) {
-        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
         _cleanup_(backend_freep) Backend *b = NULL;
         _cleanup_(model_freep) Model *m = NULL;
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(reconciler_freep) Reconciler *r = NULL;
         _cleanup_(actual_freep) Actual *a = NULL;
+        Sim *s = sim_with_host_nvme(&b, &m, &p);
         Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
         const DeviceState *ds;
         const Device *d;
-        Sim *s;
 
-        ASSERT_OK(backend_new(&backend_sim_ops, "harts=2,guests=1", &b));
-        s = backend_sim(b);
-        ASSERT_OK(model_new(&g, &m));
-        ASSERT_OK(policy_new_default(&p));
-        ASSERT_OK(sim_add_device(s, "nvme", CAP_MSI_FLAT | CAP_MSI_MRIF));
-        ASSERT_OK(sim_device_set_owner(s, "nvme", OWNER_HOST, NULL));
-        ASSERT_OK(sim_device_set_vectors(s, "nvme", 1, v));
         ASSERT_OK(sim_add_device(s, "dpdk", CAP_MSI_FLAT | CAP_MSI_MRIF));
         ASSERT_OK(sim_device_set_owner(s, "dpdk", OWNER_USERSPACE, NULL));
         ASSERT_OK(sim_device_set_vectors(s, "dpdk", 1, v));
