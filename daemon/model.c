@@ -103,10 +103,6 @@ int geometry_validate(const Geometry *g) {
         return 0;
 }
 
-bool entry_same_destination(const Entry *a, const Entry *b) {
-        return a->target == b->target && a->kind == b->kind && a->hart == b->hart && a->guest == b->guest;
-}
-
 static void hart_done(Hart *h) {
         h->residents = mfree(h->residents);
         h->n_residents = h->n_residents_allocated = 0;

@@ -160,8 +160,13 @@ typedef struct Entry {
 
 #define ENTRY_FLAG_VIOLATION 0x01       /* the class's requirement could not be met: see reason */
 
-/* Same destination (kind, hart, guest)? refcount/reason/notices are not compared. */
-bool entry_same_destination(const Entry *a, const Entry *b) _pure_;
+/*
+ * Same destination (kind, hart, guest)? refcount/reason/notices are not compared. Inline: the reconciler and the
+ * solver compare every entry of every device an event touches.
+ */
+static inline bool entry_same_destination(const Entry *a, const Entry *b) {
+        return a->target == b->target && a->kind == b->kind && a->hart == b->hart && a->guest == b->guest;
+}
 
 typedef struct Hart {
         uint32_t index;         /* global index, group-major */
