@@ -22,6 +22,7 @@
 #include <json-c/json.h>
 #include <systemd/sd-bus.h>
 
+#include "bus-describe.h"
 #include "bus-names.h"
 #include "macro.h"
 
@@ -83,36 +84,19 @@ static void summary(const char *what, Series *s, json_object *o) {
  */
 static sd_bus_message *describe_selected(sd_bus *bus, char **sections, const char *device, uint32_t device_offset,
                                          uint32_t device_limit, uint32_t vm_offset, uint32_t vm_limit) {
+        const DescribeSelection sel = {
+                .sections = sections,
+                .device = device,
+                .device_offset = device_offset,
+                .device_limit = device_limit,
+                .vm_offset = vm_offset,
+                .vm_limit = vm_limit,
+        };
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *m = NULL, *reply = NULL;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
-                                           "DescribeSelected");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && sections) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "sections");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, sections);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
-        if (r >= 0 && device)
-                r = sd_bus_message_append(m, "{sv}", "devices", "as", 1, device);
-        if (r >= 0 && device_limit > 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "device_offset", "u", device_offset, "device_limit", "u",
-                                          device_limit);
-        if (r >= 0 && vm_limit > 0)
-                r = sd_bus_message_append(m, "{sv}{sv}", "vm_offset", "u", vm_offset, "vm_limit", "u", vm_limit);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = describe_selected_message(bus, &sel, &m);
         if (r >= 0)
                 r = sd_bus_call(bus, m, 0, &error, &reply);
         sd_bus_message_unref(m);

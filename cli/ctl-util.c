@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bus-describe.h"
 #include "bus-names.h"
 #include "fileio.h"
 #include "strv.h"
@@ -223,57 +224,17 @@ static int describe_whole(Ctl *c, json_object **ret) {
         return 0;
 }
 
-typedef struct PageRequest {
-        char *const *sections;          /* NULL: every section */
-        const char *device, *vm;        /* one object only, or NULL */
-        uint32_t device_offset, device_limit, vm_offset, vm_limit;     /* limit 0: to the end */
-} PageRequest;
-
-static int append_u(sd_bus_message *m, const char *key, uint32_t v) {
-        return sd_bus_message_append(m, "{sv}", key, "u", v);
-}
-
 /*
  * One DescribeSelected() call. Returns 0 and the document; or a negative
  * errno with the bus error in *error, for the caller to handle or report.
  */
-static int describe_page(sd_bus *bus, const PageRequest *p, sd_bus_error *error, json_object **ret) {
+static int describe_page(sd_bus *bus, const DescribeSelection *p, sd_bus_error *error, json_object **ret) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
         const char *text;
         json_object *o;
         int r;
 
-        r = sd_bus_message_new_method_call(bus, &m, RVMSI_BUS_NAME, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER,
-                                           "DescribeSelected");
-        if (r >= 0)
-                r = sd_bus_message_open_container(m, 'a', "{sv}");
-        if (r >= 0 && p->sections) {
-                r = sd_bus_message_open_container(m, 'e', "sv");
-                if (r >= 0)
-                        r = sd_bus_message_append(m, "s", "sections");
-                if (r >= 0)
-                        r = sd_bus_message_open_container(m, 'v', "as");
-                if (r >= 0)
-                        r = sd_bus_message_append_strv(m, (char **) p->sections);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-                if (r >= 0)
-                        r = sd_bus_message_close_container(m);
-        }
-        if (r >= 0 && p->device)
-                r = sd_bus_message_append(m, "{sv}", "devices", "as", 1, p->device);
-        if (r >= 0 && p->vm)
-                r = sd_bus_message_append(m, "{sv}", "vms", "as", 1, p->vm);
-        if (r >= 0 && p->device_offset > 0)
-                r = append_u(m, "device_offset", p->device_offset);
-        if (r >= 0 && p->device_limit > 0)
-                r = append_u(m, "device_limit", p->device_limit);
-        if (r >= 0 && p->vm_offset > 0)
-                r = append_u(m, "vm_offset", p->vm_offset);
-        if (r >= 0 && p->vm_limit > 0)
-                r = append_u(m, "vm_limit", p->vm_limit);
-        if (r >= 0)
-                r = sd_bus_message_close_container(m);
+        r = describe_selected_message(bus, p, &m);
         if (r < 0)
                 return r;
 
@@ -372,7 +333,7 @@ static int describe_paged(Ctl *c, char *const *sections, json_object **ret) {
                 for (;;) {
                         char *later[4] = {};
                         size_t n = 0;
-                        PageRequest p = {
+                        DescribeSelection p = {
                                 .sections = sections,
                                 .device_offset = device_offset,
                                 .device_limit = device_limit,
@@ -487,7 +448,7 @@ int ctl_describe_one(Ctl *c, const char *kind, const char *name, json_object **r
         _cleanup_json_ json_object *doc = NULL;
         bool device = streq(kind, "devices");
         char *sections[] = { (char *) kind, NULL };
-        PageRequest p = {
+        DescribeSelection p = {
                 .sections = sections,
                 .device = device ? name : NULL,
                 .vm = device ? NULL : name,
