@@ -1482,6 +1482,44 @@ static int sim_dump_vm(Backend *b, const char *uuid, VmGrants *ret) {
         return sim_fill_vm(vm, ret);
 }
 
+static int sim_dump_subset(Backend *b, char *const *devices, char *const *vms, Actual *ret) {
+        Sim *s = sim_of(b);
+        int r;
+
+        r = sim_activate(s);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(name, devices) {
+                SimDevice *sd = sim_find_device(s, *name);
+                DeviceState st;
+
+                if (!sd)
+                        continue;
+                r = sim_fill_state(s, sd, &st);
+                if (r < 0)
+                        return r;
+                r = device_table_put(&ret->devices, &st);
+                device_state_done(&st);
+                if (r < 0)
+                        return r;
+        }
+        STRV_FOREACH(uuid, vms) {
+                Vm *vm = model_find_vm(s->world, *uuid);
+                VmGrants g;
+
+                if (!vm)
+                        continue;
+                r = sim_fill_vm(vm, &g);
+                if (r < 0)
+                        return r;
+                r = actual_put_vm(ret, &g);
+                free(g.vcpus);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int sim_set_mode(Sim *s, const Op *op) {
         SimDevice *sd = sim_find_device(s, op->device);
         const Device *d = model_find_device(s->world, op->device);
@@ -1577,6 +1615,7 @@ const BackendOps backend_sim_ops = {
         .dump_device = sim_dump_device,
         .apply = sim_apply,
         .dump_vm = sim_dump_vm,
+        .dump_subset = sim_dump_subset,
 };
 
 int backend_sim_new(const Geometry *g, Backend **ret) {

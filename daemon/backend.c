@@ -32,6 +32,31 @@ int actual_new(Actual **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
+int actual_put_vm(Actual *a, VmGrants *g) {
+        VmGrants *n;
+        size_t i;
+
+        assert_return(a && g, -EINVAL);
+
+        /* A read-back asks for a few VMs: from the end, where they mostly go. */
+        for (i = a->n_vms; i > 0 && strcmp(a->vms[i - 1].uuid, g->uuid) >= 0; i--)
+                if (streq(a->vms[i - 1].uuid, g->uuid)) {
+                        free(a->vms[i - 1].vcpus);
+                        a->vms[i - 1] = *g;
+                        g->vcpus = NULL;
+                        return 0;
+                }
+        n = realloc(a->vms, (a->n_vms + 1) * sizeof(VmGrants));
+        if (!n)
+                return -ENOMEM;
+        a->vms = n;
+        memmove(a->vms + i + 1, a->vms + i, (a->n_vms - i) * sizeof(VmGrants));
+        a->vms[i] = *g;
+        a->n_vms++;
+        g->vcpus = NULL;
+        return 0;
+}
+
 int actual_to_json(const Actual *a, json_object **ret) {
         _cleanup_json_ json_object *o = NULL;
         json_object *devs, *vms;

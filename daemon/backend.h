@@ -84,6 +84,8 @@ typedef struct Actual {
 Actual *actual_free(Actual *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Actual *, actual_free);
 int actual_new(Actual **ret);
+/* Insert g (taking its vcpus) into a->vms, keeping them sorted by uuid; replaces a VM of the same uuid. */
+int actual_put_vm(Actual *a, VmGrants *g);
 int actual_to_json(const Actual *a, json_object **ret);
 
 typedef struct BackendOps {
@@ -111,6 +113,13 @@ typedef struct BackendOps {
         int (*process_events)(Backend *b);
         /* The guest files one VM's vCPUs hold; -ENOENT if unknown. Optional (GUEST_FILES only). */
         int (*dump_vm)(Backend *b, const char *uuid, VmGrants *ret);
+        /*
+         * Several devices and VMs in one go: each named device into ret->devices (device_table_put()), each named
+         * VM's grants into ret->vms (actual_put_vm(); vms is NULL without GUEST_FILES); unknown ones are left out.
+         * Optional (NULL: callers ask dump_device() and dump_vm() one after the other). An event reads back a
+         * handful of objects: a backend that looks them up together lets each lookup's waits overlap the others'.
+         */
+        int (*dump_subset)(Backend *b, char *const *devices, char *const *vms, Actual *ret);
 } BackendOps;
 
 struct Backend {

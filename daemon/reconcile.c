@@ -539,7 +539,7 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
 
         if (!need_vms)
                 vms = NULL;
-        if (!b->ops->dump_device || (!b->ops->dump_vm && vms && *vms))
+        if (!b->ops->dump_subset && (!b->ops->dump_device || (!b->ops->dump_vm && vms && *vms)))
                 return backend_dump(b, ret);
 
         k = actual_new(&a);
@@ -547,6 +547,13 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
                 return k;
         if (!GREEDY_REALLOC(a->devices.devices, a->devices.n_allocated, strv_length(devices)))
                 return -ENOMEM;
+        if (b->ops->dump_subset) {
+                k = b->ops->dump_subset(b, devices, vms, a);
+                if (k < 0)
+                        return k;
+                *ret = TAKE_PTR(a);
+                return 0;
+        }
         STRV_FOREACH(name, devices) {
                 DeviceState s = {};
 
@@ -562,30 +569,17 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
         }
         STRV_FOREACH(uuid, vms) {
                 VmGrants g = {};
-                VmGrants *n;
 
                 k = b->ops->dump_vm(b, *uuid, &g);
                 if (k == -ENOENT)
                         continue;
                 if (k < 0)
                         return k;
-                n = realloc(a->vms, (a->n_vms + 1) * sizeof(VmGrants));
-                if (!n) {
-                        free(g.vcpus);
-                        return -ENOMEM;
-                }
-                a->vms = n;
-                /* Keep sorted by uuid for find_grants(). */
-                {
-                        size_t i = a->n_vms;
-
-                        while (i > 0 && strcmp(a->vms[i - 1].uuid, g.uuid) > 0) {
-                                a->vms[i] = a->vms[i - 1];
-                                i--;
-                        }
-                        a->vms[i] = g;
-                        a->n_vms++;
-                }
+                /* Sorted by uuid, for find_grants(). */
+                k = actual_put_vm(a, &g);
+                free(g.vcpus);
+                if (k < 0)
+                        return k;
         }
         *ret = TAKE_PTR(a);
         return 0;

@@ -526,6 +526,128 @@ TEST(last_solved_names_what_the_run_recomputed) {
         world_done(&w);
 }
 
+TEST(actual_put_vm_keeps_order) {
+        _cleanup_(actual_freep) Actual *a = NULL;
+        static const unsigned order[] = { 3, 1, 4, 0, 2 };
+
+        ASSERT_OK(actual_new(&a));
+        for (size_t i = 0; i < ELEMENTSOF(order); i++) {
+                VmGrants g = { .nr_vcpus = 1 };
+
+                test_uuid(order[i], g.uuid);
+                g.vcpus = new0(VcpuGrant, 1);
+                ASSERT_NOT_NULL(g.vcpus);
+                g.vcpus[0].guest = (uint8_t) (1 + i);
+                ASSERT_OK(actual_put_vm(a, &g));
+                ASSERT_TRUE(g.vcpus == NULL);                   /* taken */
+        }
+        ASSERT_EQ(a->n_vms, 5);
+        for (size_t i = 1; i < a->n_vms; i++)
+                ASSERT_TRUE(strcmp(a->vms[i - 1].uuid, a->vms[i].uuid) < 0);
+        /* The same uuid again replaces: no second entry. */
+        {
+                VmGrants g = { .nr_vcpus = 1 };
+
+                test_uuid(4, g.uuid);
+                g.vcpus = new0(VcpuGrant, 1);
+                ASSERT_NOT_NULL(g.vcpus);
+                g.vcpus[0].guest = 9;
+                ASSERT_OK(actual_put_vm(a, &g));
+                ASSERT_EQ(a->n_vms, 5);
+                ASSERT_EQ(a->vms[4].vcpus[0].guest, 9);
+        }
+}
+
+static unsigned n_subset_reads;
+
+static int counting_dump_subset(Backend *b, char *const *devices, char *const *vms, Actual *ret) {
+        n_subset_reads++;
+        return backend_sim_ops.dump_subset(b, devices, vms, ret);
+}
+
+/*
+ * A backend that reads a run's devices and VMs back in one call and one that is asked for each of them in turn
+ * (the kernel backend) must lead to the same runs: same operations, same decisions, same backend state. The
+ * backends are perturbed behind the daemon's back, so the read-back decides what is planned.
+ */
+TEST(subset_readback_equals_one_by_one) {
+        BackendOps batched = backend_sim_ops, single = backend_sim_ops;
+        World w[2] = {};
+        _cleanup_(reconciler_freep) Reconciler *r0 = NULL, *r1 = NULL;
+        Reconciler *r[2];
+        uint64_t rs = 11;
+        size_t n_ops = 0;
+        unsigned n_incremental = 0;
+
+        batched.dump_subset = counting_dump_subset;
+        single.dump_subset = NULL;
+        for (int k = 0; k < 2; k++) {
+                world_new(&w[k], 8);
+                w[k].b->ops = k == 0 ? &batched : &single;
+        }
+        ASSERT_OK(reconciler_new(w[0].m, &w[0].p, w[0].b, &r0));
+        ASSERT_OK(reconciler_new(w[1].m, &w[1].p, w[1].b, &r1));
+        r[0] = r0, r[1] = r1;
+        n_subset_reads = 0;
+        for (int round = 0; round < 60; round++) {
+                unsigned i = (unsigned) (test_rand(&rs) % 8), what = (unsigned) (test_rand(&rs) % 3);
+                uint32_t vcpu = (uint32_t) (test_rand(&rs) % 2), hart = (uint32_t) (test_rand(&rs) % 4);
+                DeliveryMode mode = (DeliveryMode) (1 + test_rand(&rs) % 4);
+                ReconcileStats st[2];
+                char u[UUID_STRING_MAX], dev[32];
+
+                test_uuid(i, u);
+                (void) snprintf(dev, sizeof(dev), "0000:00:%02u.0", i);
+                for (int k = 0; k < 2; k++) {
+                        Vm *vm = model_find_vm(w[k].m, u);
+
+                        if (what == 0) {
+                                ASSERT_OK(sim_vcpu_move(w[k].sim, u, vcpu, hart));
+                                ASSERT_OK(model_vcpu_place(w[k].m, vm, vcpu, hart));
+                        } else {
+                                /* Somebody else set the VM's device's mode: only the read-back can tell. */
+                                Op op = { .type = OP_SET_MODE, .mode = mode, .fallback = ENTRY_MRIF };
+
+                                strcpy(op.device, dev);
+                                (void) backend_apply(w[k].b, &op);
+                        }
+                        sync_grants(&w[k]);
+                        (void) reconciler_mark_dirty(r[k], DIRTY_VM, u);
+                        ASSERT_OK(reconciler_run(r[k], &st[k]));
+                }
+                ASSERT_EQ(st[0].full, st[1].full);
+                ASSERT_EQ(st[0].n_ops, st[1].n_ops);
+                ASSERT_EQ(st[0].n_applied, st[1].n_applied);
+                n_incremental += !st[0].full;
+                n_ops += st[0].n_ops;
+                {
+                        const DeviceTable *t0 = &reconciler_desired(r0)->devices,
+                                          *t1 = &reconciler_desired(r1)->devices;
+                        _cleanup_(actual_freep) Actual *a0 = NULL, *a1 = NULL;
+
+                        ASSERT_EQ(t0->n_devices, t1->n_devices);
+                        for (size_t j = 0; j < t0->n_devices; j++)
+                                ASSERT_TRUE(device_states_same(&t0->devices[j], &t1->devices[j]));
+                        ASSERT_OK(backend_dump(w[0].b, &a0));
+                        ASSERT_OK(backend_dump(w[1].b, &a1));
+                        ASSERT_EQ(a0->devices.n_devices, a1->devices.n_devices);
+                        for (size_t j = 0; j < a0->devices.n_devices; j++)
+                                ASSERT_TRUE(device_states_same(&a0->devices.devices[j], &a1->devices.devices[j]));
+                }
+        }
+        /* Every run after the first full one read back through dump_subset(), and there was work to do. */
+        fprintf(stderr, "%u incremental runs, %zu ops\n", n_incremental, n_ops);
+        ASSERT_EQ(n_subset_reads, n_incremental);
+        ASSERT_TRUE(n_incremental >= 50);
+        ASSERT_TRUE(n_ops >= 20);
+        r0 = reconciler_free(r0);
+        r1 = reconciler_free(r1);
+        for (int k = 0; k < 2; k++) {
+                w[k].b->ops = &backend_sim_ops;
+                world_done(&w[k]);
+        }
+}
+
 /* A backend that refuses operations on one device: a failed revoke must stop everything after it. */
 static char failing_device[DEVICE_NAME_MAX];
 
@@ -778,6 +900,7 @@ TEST(readback_without_dump_device) {
         Sim *s;
 
         ops.dump_device = NULL;
+        ops.dump_subset = NULL;
         lying = ops;
         lying.apply = lying_apply;
         ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
