@@ -28,7 +28,8 @@ static int copy_state(const DeviceState *s, DeviceState *ret) {
         *ret = *s;
         ret->entries = NULL;
         if (s->n_entries > 0) {
-                ret->entries = new(Entry, s->n_entries);
+                /* Not zeroed: every byte is copied over. */
+                ret->entries = reallocarray(NULL, s->n_entries, sizeof(Entry));
                 if (!ret->entries)
                         return -ENOMEM;
                 memcpy(ret->entries, s->entries, s->n_entries * sizeof(Entry));
@@ -326,7 +327,14 @@ static int mirror_apply(Backend *b, const Op *op) {
                 s = find_device(mi, op->device);
                 if (!s)
                         return -ENODEV;
-                if (want && want->mode == op->mode) {
+                if (want && want->mode == op->mode && want->n_entries == s->n_entries) {
+                        /* The same number of targets (the usual case): the device's entries are rewritten in place. */
+                        n = *want;
+                        n.entries = s->entries;
+                        if (n.n_entries > 0)
+                                memcpy(n.entries, want->entries, n.n_entries * sizeof(Entry));
+                        s->entries = NULL;
+                } else if (want && want->mode == op->mode) {
                         r = copy_state(want, &n);
                         if (r < 0)
                                 return r;
