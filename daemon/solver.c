@@ -1358,6 +1358,9 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                 const VmGrants *g;
 
                 vmv[k] = model_find_vm(m, u);
+                /* Its devices are decided again at the end, and their misses are a chain: start it now. */
+                if (vmv[k] && vmv[k]->devices)
+                        __builtin_prefetch(vmv[k]->devices);
                 g = vmv[k] ? grants_of(d, vmv[k]) : desired_find_vm_mut(d, u);
                 cap += (g ? g->nr_vcpus : 0) + (vmv[k] ? vmv[k]->nr_vcpus : 0);
         }
@@ -1404,6 +1407,9 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
         }
         touches_sort(touches, n_touches);
         prefetch_contested_harts(m, d, touches, n_touches);
+        for (size_t k = 0; k < strset_size(batch); k++)
+                for (size_t i = 0; vmv[k] && i < vmv[k]->n_devices && i < PREFETCH_DEVICES_MAX; i++)
+                        __builtin_prefetch(vmv[k]->devices[i]);
 
         /* The grants follow the VMs: gone, new, or another number of vCPUs. */
         for (size_t k = 0; k < strset_size(batch); k++) {
