@@ -143,11 +143,19 @@ bool reconcile_device_matches(const DeviceState *desired, const DeviceState *act
         return entries_differing(desired, actual, NULL) == 0;
 }
 
+/*
+ * One device's OP_SET_MODE, if it needs one, into revokes or grants. ret_slot (optional): where it went, as an
+ * index into revokes, or PLAN_SLOT_GRANT + an index into grants; SIZE_MAX if none.
+ */
+#define PLAN_SLOT_GRANT (SIZE_MAX / 2)
+
 static int plan_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *revokes, size_t *n_revokes,
-                       Op *grants, size_t *n_grants) {
+                       Op *grants, size_t *n_grants, size_t *ret_slot) {
         bool revoke, unexplained;
         Op op;
 
+        if (ret_slot)
+                *ret_slot = SIZE_MAX;
         /* One comparison of the entries for both the count and the decision. */
         p->n_entries_differing += entries_differing(d, a, &unexplained);
         if (!device_needs_op(d, a, unexplained, &revoke))
@@ -159,12 +167,25 @@ static int plan_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *
                 .fallback = d->mode == MODE_GUEST_FILE ? d->fallback : ENTRY_BLOCKED,
         };
         strcpy(op.device, d->name);
+        if (ret_slot)
+                *ret_slot = revoke ? *n_revokes : PLAN_SLOT_GRANT + *n_grants;
         if (revoke)
                 revokes[(*n_revokes)++] = op;
         else
                 grants[(*n_grants)++] = op;
         return 0;
 }
+
+/*
+ * One device of an event's run: its decision and its read-back, looked up once by name for both the plan and the
+ * verification (each lookup by name hashes the name and compares it), and the position of its OP_SET_MODE in the
+ * plan, which the verification needs too.
+ */
+typedef struct RunDevice {
+        DeviceState *want;              /* the decision; NULL: the model has no such device */
+        const DeviceState *have;        /* the read-back; NULL: the backend has no such device */
+        size_t op;                      /* index into the plan's ops, SIZE_MAX if none */
+} RunDevice;
 
 static const VmGrants *find_grants(const VmGrants *v, size_t n, const char *uuid) {
         size_t lo = 0, hi = n;
@@ -216,15 +237,37 @@ static int plan_vm(Plan *release, Plan *assign, const VmGrants *want, const VmGr
         return 0;
 }
 
+/* d: the decision (NULL: none), a: the read-back (NULL: the backend has no such device, nothing to program). */
+static int plan_subset_device(Plan *p, const DeviceState *d, const DeviceState *a, Op *revokes, size_t *n_revokes,
+                              Op *grants, size_t *n_grants, size_t *ret_slot) {
+        DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
+
+        if (!a) {
+                if (ret_slot)
+                        *ret_slot = SIZE_MAX;
+                return 0;
+        }
+        if (!d) {
+                /* Known to the backend, not to the model: nobody may be reached through it. */
+                strcpy(blocked.name, a->name);
+                d = &blocked;
+        }
+        return plan_device(p, d, a, revokes, n_revokes, grants, n_grants, ret_slot);
+}
+
+/*
+ * devices/vms: plan only those (NULL: everything). run (with n_run): instead of devices, the run's devices looked
+ * up already; their op is filled in.
+ */
 static int plan_build(const Desired *desired, const Actual *actual, unsigned flags, char *const *devices,
-                      char *const *vms, Plan **ret) {
+                      char *const *vms, RunDevice *run, size_t n_run, Plan **ret) {
         _cleanup_(plan_freep) Plan *p = NULL;
         _cleanup_(plan_done) Plan release = {}, assign = {};
         _cleanup_free_ Op *heap = NULL;
         Op stack[2 * PLAN_STACK_DEVICES], *revokes = stack, *grants = stack + PLAN_STACK_DEVICES;
         size_t n_revokes = 0, n_grants = 0, cap;
         const DeviceTable *dt = &desired->devices, *at = &actual->devices;
-        bool subset = devices || vms;
+        bool subset = devices || vms || run;
         int r;
 
         p = new0(Plan, 1);
@@ -236,7 +279,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
          * device of a large host (2 x 16,400 x sizeof(Op), 4.3 MB) cost more than the rest of the event. A few
          * fit on the stack.
          */
-        cap = subset ? strv_length(devices) : dt->n_devices + at->n_devices;
+        cap = run ? n_run : subset ? strv_length(devices) : dt->n_devices + at->n_devices;
         if (cap > PLAN_STACK_DEVICES) {
                 heap = reallocarray(NULL, cap, 2 * sizeof(Op));
                 if (!heap)
@@ -245,20 +288,17 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
                 grants = heap + cap;
         }
 
-        if (subset) {
+        if (run)
+                for (size_t k = 0; k < n_run; k++) {
+                        r = plan_subset_device(p, run[k].want, run[k].have, revokes, &n_revokes, grants, &n_grants,
+                                               &run[k].op);
+                        if (r < 0)
+                                return r;
+                }
+        else if (subset) {
                 STRV_FOREACH(name, devices) {
-                        const DeviceState *d = desired_find_device(desired, *name),
-                                          *a = device_table_find(at, *name);
-
-                        if (d && a)
-                                r = plan_device(p, d, a, revokes, &n_revokes, grants, &n_grants);
-                        else if (a) {
-                                DeviceState blocked = { .mode = MODE_BLOCKED, .fallback = ENTRY_BLOCKED };
-
-                                strcpy(blocked.name, a->name);
-                                r = plan_device(p, &blocked, a, revokes, &n_revokes, grants, &n_grants);
-                        } else
-                                r = 0;
+                        r = plan_subset_device(p, desired_find_device(desired, *name), device_table_find(at, *name),
+                                               revokes, &n_revokes, grants, &n_grants, NULL);
                         if (r < 0)
                                 return r;
                 }
@@ -278,7 +318,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
                         if (c == 0)
                                 r = plan_device(p, &dt->devices[i++], &at->devices[j++], revokes, &n_revokes,
-                                                grants, &n_grants);
+                                                grants, &n_grants, NULL);
                         else if (c < 0) {
                                 /* The backend has no such device (yet): nothing to program. */
                                 i++;
@@ -290,7 +330,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
                                 strcpy(blocked.name, at->devices[j].name);
                                 r = plan_device(p, &blocked, &at->devices[j++], revokes, &n_revokes, grants,
-                                                &n_grants);
+                                                &n_grants, NULL);
                         }
                         if (r < 0)
                                 return r;
@@ -335,6 +375,11 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
         for (size_t k = 0; k < n_grants; k++)
                 if ((r = plan_add(p, &grants[k])) < 0)
                         return r;
+        /* Where each run device's operation ended up: revokes first, grants after the vCPU operations. */
+        for (size_t k = 0; run && k < n_run; k++)
+                if (run[k].op != SIZE_MAX)
+                        run[k].op = run[k].op >= PLAN_SLOT_GRANT ?
+                                p->n_ops - n_grants + (run[k].op - PLAN_SLOT_GRANT) : run[k].op;
 
         *ret = TAKE_PTR(p);
         return 0;
@@ -342,7 +387,7 @@ static int plan_build(const Desired *desired, const Actual *actual, unsigned fla
 
 int reconcile_plan(const Desired *desired, const Actual *actual, unsigned flags, Plan **ret) {
         assert_return(desired && actual && ret, -EINVAL);
-        return plan_build(desired, actual, flags, NULL, NULL, ret);
+        return plan_build(desired, actual, flags, NULL, NULL, NULL, 0, ret);
 }
 
 int reconcile_plan_subset(const Desired *desired, const Actual *actual, unsigned flags,
@@ -350,7 +395,7 @@ int reconcile_plan_subset(const Desired *desired, const Actual *actual, unsigned
         static char *const none[] = { NULL };
 
         assert_return(desired && actual && ret, -EINVAL);
-        return plan_build(desired, actual, flags, devices ?: none, vms ?: none, ret);
+        return plan_build(desired, actual, flags, devices ?: none, vms ?: none, NULL, 0, ret);
 }
 
 int plan_to_json(const Plan *p, json_object **ret) {
@@ -745,14 +790,12 @@ static size_t op_index_find(const OpIndex *x, const char *name) {
 }
 
 /*
- * Record for one planned device whether the backend has the decision now. before: the read-back the plan was
- * made from. Devices that differed before are read back again after the plan was applied (when the backend can
- * read one device); nothing else costs I/O.
+ * Record for one planned device whether the backend has the decision now. a: its read-back the plan was made from
+ * (NULL: none), op: its OP_SET_MODE in the plan (SIZE_MAX: none). Devices that differed before are read back again
+ * after the plan was applied (when the backend can read one device); nothing else costs I/O.
  */
-static int verify_device(Reconciler *r, DeviceState *s, const Actual *before, const OpIndex *ops, size_t n_applied,
+static int verify_device(Reconciler *r, DeviceState *s, const DeviceState *a, size_t op, size_t n_applied,
                          int apply_error) {
-        const DeviceState *a = device_table_find(&before->devices, s->name);
-        size_t op = ops ? op_index_find(ops, s->name) : SIZE_MAX;
         DeviceState after = {};
         int k;
 
@@ -802,34 +845,42 @@ static int verify_device(Reconciler *r, DeviceState *s, const Actual *before, co
         return 0;
 }
 
-/* all: every device of the desired state (a full run), else only those in devices (may be NULL). */
-static void reconciler_verify(Reconciler *r, bool all, char *const *devices, const Actual *before, const Plan *plan,
-                              size_t n_applied, int apply_error) {
+/* A full run: every device of the desired state. before: the read-back the plan was made from. */
+static void reconciler_verify_all(Reconciler *r, const Actual *before, const Plan *plan, size_t n_applied,
+                                  int apply_error) {
         DeviceTable *dt = &r->desired->devices;
         OpIndex ops;
 
         /* Out of memory: without the index, devices are judged by reading them back only. */
         bool have_ops = op_index_build(plan, &ops) >= 0;
 
-        if (all)
-                for (size_t i = 0; i < dt->n_devices; i++)
-                        (void) verify_device(r, &dt->devices[i], before, have_ops ? &ops : NULL, n_applied,
-                                             apply_error);
-        else
-                STRV_FOREACH(name, devices) {
-                        DeviceState *s = desired_find_device(r->desired, *name);
+        for (size_t i = 0; i < dt->n_devices; i++) {
+                DeviceState *s = &dt->devices[i];
 
-                        if (s)
-                                (void) verify_device(r, s, before, have_ops ? &ops : NULL, n_applied,
-                                                     apply_error);
-                }
+                (void) verify_device(r, s, device_table_find(&before->devices, s->name),
+                                     have_ops ? op_index_find(&ops, s->name) : SIZE_MAX, n_applied, apply_error);
+        }
         if (have_ops)
                 op_index_done(&ops);
 }
 
+/* An event's run: the devices it planned. */
+static void reconciler_verify_run(Reconciler *r, const RunDevice *run, size_t n_run, size_t n_applied,
+                                  int apply_error) {
+        for (size_t k = 0; k < n_run; k++)
+                if (run[k].want)
+                        (void) verify_device(r, run[k].want, run[k].have, run[k].op, n_applied, apply_error);
+}
+
+/* Up to this many devices, an event's run keeps its RunDevices on the stack. */
+#define RUN_STACK_DEVICES 16U
+
 static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
         _cleanup_(plan_freep) Plan *plan = NULL;
         _cleanup_(actual_freep) Actual *actual = NULL;
+        RunDevice run_stack[RUN_STACK_DEVICES], *run = NULL;
+        _cleanup_free_ RunDevice *run_heap = NULL;
+        size_t n_run = 0;
         /* Every device and VM this run reads back and plans. */
         StrSet *devices = &r->solved, *vms = &r->run_vms;
         const Policy *policy = *r->policy;
@@ -902,8 +953,24 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                                 if (k < 0)
                                         return k;
                         }
-                k = reconcile_plan_subset(r->desired, actual, flags, strset_strv(devices), strset_strv(vms),
-                                          &plan);
+                /* The decisions stay where they are from here on: look each device up once. */
+                n_run = strset_size(devices);
+                run = run_stack;
+                if (n_run > ELEMENTSOF(run_stack)) {
+                        run = run_heap = new(RunDevice, n_run);
+                        if (!run)
+                                return -ENOMEM;
+                }
+                for (size_t i = 0; i < n_run; i++) {
+                        const char *name = strset_strv(devices)[i];
+
+                        run[i] = (RunDevice) {
+                                .want = desired_find_device(r->desired, name),
+                                .have = device_table_find(&actual->devices, name),
+                                .op = SIZE_MAX,
+                        };
+                }
+                k = plan_build(r->desired, actual, flags, NULL, strset_strv(vms), run, n_run, &plan);
                 if (k < 0)
                         return k;
         }
@@ -923,7 +990,10 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 r->readback = t;
                 strset_clear(&r->readback);
         }
-        reconciler_verify(r, st.full, strset_strv(devices), actual, plan, applied, k);
+        if (st.full)
+                reconciler_verify_all(r, actual, plan, applied, k);
+        else
+                reconciler_verify_run(r, run, n_run, applied, k);
         if (!st.full)
                 /* Every device the solver looked at, the plan covered and verify_device() judged: r->solved. */
                 r->last_solved_all = false;
