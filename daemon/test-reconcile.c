@@ -727,6 +727,100 @@ static int lying_apply(Backend *b, const Op *op) {
         return 0;
 }
 
+/*
+ * The states an event's run leaves when an operation is refused, in either phase: the refused device is failed with
+ * the errno, the devices whose operations ran are applied, the ones never reached are pending. An event's run
+ * finds each device's operation through its own bookkeeping (not the full run's index), so check it there.
+ */
+static void set_owner(Model *m, Reconciler *r, const char *name, OwnerKind owner) {
+        ASSERT_OK(model_device_set_owner(m, model_find_device(m, name), owner, NULL));
+        (void) reconciler_mark_dirty(r, DIRTY_DEVICE, name);
+}
+
+static ApplyState apply_state_of(Reconciler *r, const char *name, int *ret_error) {
+        const DeviceState *ds = device_table_find(&reconciler_desired(r)->devices, name);
+
+        ASSERT_NOT_NULL(ds);
+        *ret_error = ds->apply_error;
+        return ds->apply_state;
+}
+
+TEST(event_run_states_after_a_refused_operation) {
+        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        BackendOps ops = backend_sim_ops;
+        _cleanup_(backend_freep) Backend *b = NULL;
+        _cleanup_(model_freep) Model *m = NULL;
+        _cleanup_(policy_freep) Policy *p = NULL;
+        _cleanup_(reconciler_freep) Reconciler *r = NULL;
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        static const char *const names[] = { "a", "b", "c" };
+        ReconcileStats st;
+        Device *d;
+        int e;
+        Sim *s;
+
+        ops.apply = failing_apply;
+        ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
+        s = backend_sim(b);
+        ASSERT_NOT_NULL(s);
+        ASSERT_OK(model_new(&g, &m));
+        ASSERT_OK(policy_new_default(&p));
+        /* a: userspace (MRIF), b and c: host (identity). */
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                ASSERT_OK(sim_add_device(s, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF));
+                ASSERT_OK(sim_device_set_owner(s, names[i], OWNER_HOST, NULL));
+                ASSERT_OK(sim_device_set_vectors(s, names[i], 1, v));
+                ASSERT_OK(model_add_device(m, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+                ASSERT_OK(model_device_set_owner(m, d, i == 0 ? OWNER_USERSPACE : OWNER_HOST, NULL));
+                ASSERT_OK(model_device_set_vectors(m, d, 1, v));
+        }
+        failing_device[0] = 0;
+        ASSERT_OK(reconciler_new(m, &p, b, &r));
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+
+        /* One event: a to the host (a grant), b and c to userspace (revokes). Plan: b, c, then a. b is refused. */
+        set_owner(m, r, "a", OWNER_HOST);
+        set_owner(m, r, "b", OWNER_USERSPACE);
+        set_owner(m, r, "c", OWNER_USERSPACE);
+        strcpy(failing_device, "b");
+        ASSERT_ERROR(reconciler_run(r, &st), EIO);
+        ASSERT_FALSE(st.full);
+        ASSERT_EQ(st.n_ops, 3);
+        ASSERT_EQ(st.n_revoke, 2);
+        ASSERT_EQ(st.n_applied, 0);
+        ASSERT_EQ(apply_state_of(r, "b", &e), APPLY_FAILED);
+        ASSERT_EQ(e, -EIO);
+        ASSERT_EQ(apply_state_of(r, "c", &e), APPLY_PENDING);
+        ASSERT_EQ(apply_state_of(r, "a", &e), APPLY_PENDING);
+
+        /* The next run is a full one and applies everything. */
+        failing_device[0] = 0;
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_TRUE(st.full);
+        ASSERT_EQ(st.n_applied, 3);
+
+        /* Back again: a to userspace (a revoke), c and b to the host (grants). Plan: a, then c, b. b is refused. */
+        set_owner(m, r, "c", OWNER_HOST);
+        set_owner(m, r, "b", OWNER_HOST);
+        set_owner(m, r, "a", OWNER_USERSPACE);
+        strcpy(failing_device, "b");
+        ASSERT_ERROR(reconciler_run(r, &st), EIO);
+        ASSERT_FALSE(st.full);
+        ASSERT_EQ(st.n_ops, 3);
+        ASSERT_EQ(st.n_revoke, 1);
+        ASSERT_EQ(st.n_applied, 2);
+        ASSERT_EQ(apply_state_of(r, "a", &e), APPLY_DONE);
+        ASSERT_EQ(apply_state_of(r, "c", &e), APPLY_DONE);
+        ASSERT_EQ(apply_state_of(r, "b", &e), APPLY_FAILED);
+        ASSERT_EQ(e, -EIO);
+        failing_device[0] = 0;
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_EQ(apply_state_of(r, "b", &e), APPLY_DONE);
+        ASSERT_OK(reconciler_run(r, &st));
+        ASSERT_EQ(st.n_ops, 0);
+}
+
 TEST(applied_means_read_back_equal) {
         Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
         BackendOps ops = backend_sim_ops;
