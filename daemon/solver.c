@@ -1091,9 +1091,11 @@ static void grant_seen(VcpuGrant *g, uint8_t reason, uint8_t held, uint8_t rank,
  * On a settled hart (every candidate won and holds its file) the contest needs no rerun when vCPUs only stop or
  * start competing: the others stay winners and incumbents, so a full solve would leave each of them where it is;
  * a vCPU that starts to compete keeps a free file it holds, or takes the lowest free one when it is the only
- * newcomer without a file. Anything else (an input of a competing vCPU changed, a file claimed twice, more
- * candidates than files) runs the contest, as does a hart that is not settled. Touches of a hart skipped here
- * never read the other residents, which at a large host are cold.
+ * newcomer without a file. On a hart that is not settled, losers (candidates without a file) may stop competing:
+ * the winners are the same without them, with the same files. Anything else (an input of a competing vCPU
+ * changed, a file claimed twice, more candidates than files, a winner leaving or anyone joining a hart that is not
+ * settled) runs the contest. Touches of a hart skipped here never read the other residents, which at a large host
+ * are cold.
  */
 static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTouch *t, size_t n,
                        ChangedVms *changed) {
@@ -1102,17 +1104,18 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
         HartSummary *s = d->harts ? &d->harts[hart] : NULL;
         uint32_t nfiles = m->geometry.nr_guest_files;
         uint64_t files, granted;
-        uint32_t n_cand;
+        uint32_t n_cand, n_open;
         uint8_t newcomer_file = 0;
-        bool newcomer = false;
+        bool newcomer = false, joined = false;
         int r;
 
-        if (!s || s->n_open != 0)
+        if (!s || s->n_open == HART_UNSETTLED)
                 return solve_hart(m, p, d, hart, changed);
 
         /* First, who leaves and who joins, and whether that is all; nothing is written yet. */
         granted = s->granted;
         n_cand = s->n_candidates;
+        n_open = s->n_open;
         for (size_t i = 0; i < n; i++) {
                 const Vm *vm = t[i].vm;
                 bool now;
@@ -1122,16 +1125,28 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
                 now = vm->vcpus[t[i].vcpu].hart == hart && t[i].reason == 0;
                 if (t[i].was_candidate && now)
                         return solve_hart(m, p, d, hart, changed);
-                if (t[i].was_candidate) {
-                        granted &= ~(UINT64_C(1) << t[i].old_guest);
-                        n_cand--;
-                }
+                if (!t[i].was_candidate)
+                        continue;
+                if (t[i].old_guest == 0) {
+                        /* A loser leaves (only a hart that is not settled has any). */
+                        if (n_open == 0)
+                                return solve_hart(m, p, d, hart, changed);      /* the summary missed it */
+                        n_open--;
+                } else if (s->n_open != 0)
+                        /* A winner leaves a hart that is not settled: a loser may take its file, or a later
+                         * newcomer a lower one. */
+                        return solve_hart(m, p, d, hart, changed);
+                granted &= ~(UINT64_C(1) << t[i].old_guest);
+                n_cand--;
         }
         for (size_t i = 0; i < n; i++) {
                 const Vcpu *c = &t[i].vm->vcpus[t[i].vcpu];
 
                 if (t[i].was_candidate || c->hart != hart || t[i].reason != 0)
                         continue;
+                if (s->n_open != 0)
+                        return solve_hart(m, p, d, hart, changed);      /* it may beat a loser or a newcomer */
+                joined = true;
                 n_cand++;
                 if (vcpu_holds_valid_file(m, c, h)) {
                         if (granted & (UINT64_C(1) << c->guest_file))
@@ -1143,7 +1158,7 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
                         newcomer = true;
         }
         files = nfiles >= 63 ? ~UINT64_C(1) : ((UINT64_C(1) << (nfiles + 1)) - 1) & ~UINT64_C(1);
-        if (n_cand > (uint32_t) __builtin_popcountll(files & ~h->reserved_files))
+        if (joined && n_cand > (uint32_t) __builtin_popcountll(files & ~h->reserved_files))
                 return solve_hart(m, p, d, hart, changed);
         if (newcomer) {
                 uint64_t avail = files & ~h->reserved_files & ~granted;
@@ -1172,7 +1187,7 @@ static int update_hart(const Model *m, const Policy *p, Desired *d, const HartTo
         }
         s->granted = granted;
         s->n_candidates = (uint16_t) n_cand;
-        s->n_open = newcomer;
+        s->n_open = (uint16_t) (n_open + newcomer);
         d->n_harts_settled++;
         return 0;
 }

@@ -603,6 +603,76 @@ TEST(settled_hart_updates) {
         ASSERT_EQ(desired_find_vm(d, vms[0]->uuid)->vcpus[0].guest, 4);
 }
 
+static void assert_equals_full(const Model *m, const Policy *p, const Desired *d) {
+        _cleanup_(desired_freep) Desired *full = solve((Model *) m, p);
+        _cleanup_free_ char *a = test_desired_string(d), *b = test_desired_string(full);
+
+        ASSERT_STREQ(a, b);
+}
+
+/* A contested hart (one file, three candidates): losers leave without a contest, a winner leaving runs it. */
+TEST(contested_hart_losers_leave) {
+        _cleanup_(model_freep) Model *m = new_model(2, 1);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        Vm *vms[3], *winner = NULL, *losers[2];
+        size_t n_losers = 0, before;
+
+        for (unsigned i = 0; i < 3; i++) {
+                vms[i] = test_add_vm(m, i + 1, 1, VM_RUNNING, CLASS_BALANCED);
+                ASSERT_OK(model_vcpu_place(m, vms[i], 0, 0));
+        }
+        d = solve(m, p);
+        for (unsigned i = 0; i < 3; i++) {
+                uint8_t g = desired_find_vm(d, vms[i]->uuid)->vcpus[0].guest;
+
+                if (g != 0) {
+                        ASSERT_TRUE(winner == NULL);
+                        winner = vms[i];
+                        ASSERT_OK(model_vcpu_set_guest_file(m, vms[i], 0, g));
+                        solver_note_held(d, vms[i], 0);
+                } else
+                        losers[n_losers++] = vms[i];
+        }
+        ASSERT_NOT_NULL(winner);
+        ASSERT_EQ(n_losers, 2);
+        ASSERT_EQ(d->harts[0].n_candidates, 3);
+        ASSERT_EQ(d->harts[0].n_open, 2);                       /* the two losers */
+
+        /* A loser stops: no contest, the winner keeps its file. */
+        before = d->n_harts_settled;
+        ASSERT_OK(model_vm_set_state(m, losers[0], VM_STOPPED));
+        ASSERT_TRUE(solver_update_vm(m, p, d, losers[0]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 1);
+        ASSERT_EQ(d->harts[0].n_candidates, 2);
+        ASSERT_EQ(d->harts[0].n_open, 1);
+        ASSERT_EQ(desired_find_vm(d, winner->uuid)->vcpus[0].guest, 1);
+        assert_equals_full(m, p, d);
+
+        /* The other loser moves away: no contest either (its new hart is free: settled there too). */
+        ASSERT_OK(model_vcpu_place(m, losers[1], 0, 1));
+        ASSERT_TRUE(solver_update_vm(m, p, d, losers[1]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 3);
+        ASSERT_EQ(d->harts[0].n_candidates, 1);
+        ASSERT_EQ(d->harts[0].n_open, 0);                       /* settled now */
+        assert_equals_full(m, p, d);
+
+        /* The first loser starts again: it joins a settled hart with no free file, so the contest runs. */
+        ASSERT_OK(model_vm_set_state(m, losers[0], VM_RUNNING));
+        ASSERT_TRUE(solver_update_vm(m, p, d, losers[0]->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 3);
+        ASSERT_EQ(d->harts[0].n_open, 1);
+        assert_equals_full(m, p, d);
+
+        /* The winner stops with a loser waiting: the contest runs and gives the loser the file. */
+        ASSERT_OK(model_vm_set_state(m, winner, VM_STOPPED));
+        ASSERT_OK(model_vcpu_set_guest_file(m, winner, 0, 0));
+        ASSERT_TRUE(solver_update_vm(m, p, d, winner->uuid) >= 0);
+        ASSERT_EQ(d->n_harts_settled, before + 3);
+        ASSERT_EQ(desired_find_vm(d, losers[0]->uuid)->vcpus[0].guest, 1);
+        assert_equals_full(m, p, d);
+}
+
 TEST(device_unknown_vm_and_removal) {
         _cleanup_(model_freep) Model *m = new_model(2, 1);
         _cleanup_(policy_freep) Policy *p = new_policy();
