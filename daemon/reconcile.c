@@ -913,24 +913,16 @@ static int reconciler_do(Reconciler *r, bool full, ReconcileStats *ret_stats) {
                 if (k < 0)
                         return k;
         } else {
-                /* All dirty VMs at once: a burst may have moved vCPUs of several VMs onto each other's harts. */
+                /*
+                 * All dirty VMs at once: a burst may have moved vCPUs of several VMs onto each other's harts. The
+                 * dirty VMs and all their devices come back in vms and devices, changed or not: the event may
+                 * have changed the VM's devices in the backend even where the decision stayed (the kernel follows
+                 * vCPUs itself), so they are read back.
+                 */
                 k = solver_update_vms(r->model, policy, r->desired, strset_strv(&r->dirty_vms), devices, vms);
                 if (k < 0)
                         return k;
                 st.n_devices_resolved += (size_t) k;
-                STRV_FOREACH(uuid, strset_strv(&r->dirty_vms)) {
-                        const Vm *vm = model_find_vm(r->model, *uuid);
-
-                        if ((k = strset_put(vms, *uuid)) < 0)
-                                return k;
-                        /*
-                         * The event may have changed the VM's devices in the backend even where
-                         * the decision stayed (the kernel follows vCPUs itself): read them back.
-                         */
-                        for (size_t i = 0; vm && i < vm->n_devices; i++)
-                                if ((k = strset_put(devices, vm->devices[i]->name)) < 0)
-                                        return k;
-                }
                 STRV_FOREACH(name, strset_strv(&r->dirty_devices)) {
                         k = solver_update_device(r->model, policy, r->desired, *name);
                         if (k < 0)

@@ -1492,6 +1492,16 @@ int solver_update_vms(const Model *m, const Policy *p, Desired *d, char *const *
                         goto finish;
         }
         prefetch_devices(d, changed);
+        /*
+         * The batch's devices are read back and planned whether their decision changes or not (the kernel may
+         * have moved their entries itself): the caller gets them all, and need not look the VMs up again.
+         */
+        for (size_t k = 0; changed_devices && k < strset_size(batch); k++)
+                for (size_t i = 0; vmv[k] && i < vmv[k]->n_devices; i++) {
+                        r = strset_put(changed_devices, vmv[k]->devices[i]->name);
+                        if (r < 0)
+                                goto finish;
+                }
         for (size_t i = 0; i < changed->n; i++) {
                 if (changed_vms) {
                         r = strset_put(changed_vms, changed->vms[i]->uuid);

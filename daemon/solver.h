@@ -175,9 +175,9 @@ int solver_update_vm(const Model *m, const Policy *p, Desired *d, const char *uu
 int solver_update_device(const Model *m, const Policy *p, Desired *d, const char *name);
 /*
  * Incremental re-solve after changes to several VMs at once (a coalesced burst: the model has all of them
- * applied), each as for solver_update_vm(). Adds to changed_devices the devices whose decision changed and to
- * changed_vms the VMs whose vCPU grants changed, or that are gone (either may be NULL), so that the reconciler
- * can read back and plan only those. Updating the VMs one by one instead is not the same: solving a hart for one
+ * applied), each as for solver_update_vm(). Adds to changed_devices every device of the batch's VMs and the
+ * other devices whose decision changed, and to changed_vms every VM of the batch (gone ones too) and the VMs whose
+ * vCPU grants changed (either may be NULL), so that the reconciler can read back and plan only those. Updating the VMs one by one instead is not the same: solving a hart for one
  * VM rewrites the grants of another VM's vCPUs that moved there, and that VM's update would lose the hart they
  * left. Returns the number of device decisions that changed (>= 0).
  */
