@@ -68,6 +68,25 @@ static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool
                 a = &empty;
         guest_mode = d->mode == MODE_GUEST_FILE && a->mode == MODE_GUEST_FILE && d->fallback == a->fallback;
 
+        /*
+         * Mostly both sides have the same targets (they follow the same vectors): compare them pairwise. At the
+         * first target that is not the other side's, start over with the merge walk.
+         */
+        if (d->n_entries == a->n_entries) {
+                for (; i < d->n_entries; i++) {
+                        const Entry *x = &d->entries[i], *y = &a->entries[i];
+
+                        if (x->target != y->target)
+                                break;
+                        if (!(x->kind == ENTRY_BLOCKED && y->kind == ENTRY_BLOCKED) && !entry_same_destination(x, y))
+                                entry_differs(x, y, guest_mode, &n, &unexplained);
+                }
+                if (i == d->n_entries)
+                        goto done;
+                i = n = 0;
+                unexplained = false;
+        }
+
         while (i < d->n_entries || j < a->n_entries) {
                 const Entry *x = i < d->n_entries ? &d->entries[i] : NULL;
                 const Entry *y = j < a->n_entries ? &a->entries[j] : NULL;
@@ -90,6 +109,7 @@ static size_t entries_differing(const DeviceState *d, const DeviceState *a, bool
                         j++;
                 }
         }
+done:
         if (ret_unexplained)
                 *ret_unexplained = unexplained;
         return n;
