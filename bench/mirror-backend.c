@@ -258,13 +258,13 @@ static int mirror_dump_subset(Backend *b, char *const *devices, char *const *vms
                 }
                 for (size_t i = 0; i < nd; i++) {
                         dev[i] = find_device(mi, devices[at + i]);
-                        if (dev[i] && dev[i]->entries)
-                                __builtin_prefetch(dev[i]->entries);
+                        for (size_t off = 0; dev[i] && off < dev[i]->n_entries * sizeof(Entry); off += 64)
+                                __builtin_prefetch((const char *) dev[i]->entries + off);
                 }
                 for (size_t i = 0; i < nv; i++) {
                         vm[i] = find_vm(mi, vms[vat + i]);
-                        if (vm[i])
-                                __builtin_prefetch(vm[i]->vcpus);
+                        for (size_t off = 0; vm[i] && off < vm[i]->nr_vcpus * sizeof(VcpuGrant); off += 64)
+                                __builtin_prefetch((const char *) vm[i]->vcpus + off);
                 }
 
                 for (size_t i = 0; i < nd; i++) {
