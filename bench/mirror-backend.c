@@ -289,7 +289,6 @@ static int mirror_dump_subset(Backend *b, char *const *devices, char *const *vms
                         if (r < 0)
                                 return r;
                         r = actual_put_vm(ret, &g);
-                        free(g.vcpus);
                         if (r < 0)
                                 return r;
                 }

@@ -1513,7 +1513,6 @@ static int sim_dump_subset(Backend *b, char *const *devices, char *const *vms, A
                 if (r < 0)
                         return r;
                 r = actual_put_vm(ret, &g);
-                free(g.vcpus);
                 if (r < 0)
                         return r;
         }

@@ -47,8 +47,10 @@ int actual_put_vm(Actual *a, VmGrants *g) {
                         return 0;
                 }
         n = realloc(a->vms, (a->n_vms + 1) * sizeof(VmGrants));
-        if (!n)
+        if (!n) {
+                g->vcpus = mfree(g->vcpus);
                 return -ENOMEM;
+        }
         a->vms = n;
         memmove(a->vms + i + 1, a->vms + i, (a->n_vms - i) * sizeof(VmGrants));
         a->vms[i] = *g;

@@ -84,7 +84,8 @@ typedef struct Actual {
 Actual *actual_free(Actual *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Actual *, actual_free);
 int actual_new(Actual **ret);
-/* Insert g (taking its vcpus) into a->vms, keeping them sorted by uuid; replaces a VM of the same uuid. */
+/* Insert g into a->vms, keeping them sorted by uuid; replaces a VM of the same uuid. Takes g's vcpus, also on
+ * failure (-ENOMEM: freed). */
 int actual_put_vm(Actual *a, VmGrants *g);
 int actual_to_json(const Actual *a, json_object **ret);
 

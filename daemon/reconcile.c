@@ -642,7 +642,6 @@ static int read_subset(Reconciler *r, char *const *devices, char *const *vms, bo
                         return k;
                 /* Sorted by uuid, for find_grants(). */
                 k = actual_put_vm(a, &g);
-                free(g.vcpus);
                 if (k < 0)
                         return k;
         }

@@ -777,35 +777,44 @@ static int failing_apply(Backend *b, const Op *op) {
         return backend_sim_ops.apply(b, op);
 }
 
-TEST(failed_revoke_stops_the_plan) {
+/*
+ * A sim of two harts whose operations go through ops (failing_apply()), with one-vector devices named names[], and
+ * a model that knows them: the first one owned by a userspace driver, the others by the host.
+ */
+static void refusing_host(const BackendOps *ops, const char *const *names, size_t n, Backend **ret_b, Model **ret_m) {
         Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
+        Sim *s;
+
+        ASSERT_OK(backend_new(ops, "harts=2,guests=1", ret_b));
+        s = backend_sim(*ret_b);
+        ASSERT_NOT_NULL(s);
+        ASSERT_OK(model_new(&g, ret_m));
+        for (size_t i = 0; i < n; i++) {
+                Device *d;
+
+                ASSERT_OK(sim_add_device(s, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF));
+                ASSERT_OK(sim_device_set_owner(s, names[i], OWNER_HOST, NULL));
+                ASSERT_OK(sim_device_set_vectors(s, names[i], 1, v));
+                ASSERT_OK(model_add_device(*ret_m, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
+                ASSERT_OK(model_device_set_owner(*ret_m, d, i == 0 ? OWNER_USERSPACE : OWNER_HOST, NULL));
+                ASSERT_OK(model_device_set_vectors(*ret_m, d, 1, v));
+        }
+}
+
+TEST(failed_revoke_stops_the_plan) {
+        static const char *const names[] = { "a", "b" };
         BackendOps ops = backend_sim_ops;
         _cleanup_(backend_freep) Backend *b = NULL;
         _cleanup_(model_freep) Model *m = NULL;
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(reconciler_freep) Reconciler *r = NULL;
-        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
         ReconcileStats st;
-        Device *d;
-        Sim *s;
 
         ops.apply = failing_apply;
-        ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
-        s = backend_sim(b);
-        ASSERT_NOT_NULL(s);
-        ASSERT_OK(model_new(&g, &m));
-        ASSERT_OK(policy_new_default(&p));
         /* a: host device currently identity, to become MRIF (revoke); b: blocked, to become identity (grant). */
-        for (int i = 0; i < 2; i++) {
-                const char *name = i == 0 ? "a" : "b";
-
-                ASSERT_OK(sim_add_device(s, name, CAP_MSI_FLAT | CAP_MSI_MRIF));
-                ASSERT_OK(sim_device_set_owner(s, name, OWNER_HOST, NULL));
-                ASSERT_OK(sim_device_set_vectors(s, name, 1, v));
-                ASSERT_OK(model_add_device(m, name, CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
-                ASSERT_OK(model_device_set_owner(m, d, i == 0 ? OWNER_USERSPACE : OWNER_HOST, NULL));
-                ASSERT_OK(model_device_set_vectors(m, d, 1, v));
-        }
+        refusing_host(&ops, names, ELEMENTSOF(names), &b, &m);
+        ASSERT_OK(policy_new_default(&p));
         {
                 Op op = { .type = OP_SET_MODE, .mode = MODE_IDENTITY };
 
@@ -865,35 +874,32 @@ static ApplyState apply_state_of(Reconciler *r, const char *name, int *ret_error
         return ds->apply_state;
 }
 
+/* An event's run of three set-modes where the backend refuses the one for refuse. */
+static void run_refusing(Reconciler *r, const char *refuse, size_t n_revoke, size_t n_applied) {
+        ReconcileStats st;
+
+        strcpy(failing_device, refuse);
+        ASSERT_ERROR(reconciler_run(r, &st), EIO);
+        ASSERT_FALSE(st.full);
+        ASSERT_EQ(st.n_ops, 3);
+        ASSERT_EQ(st.n_revoke, n_revoke);
+        ASSERT_EQ(st.n_applied, n_applied);
+}
+
 TEST(event_run_states_after_a_refused_operation) {
-        Geometry g = { .nr_groups = 1, .nr_harts = 2, .nr_guest_files = 1, .nr_ids = 255 };
+        static const char *const names[] = { "a", "b", "c" };
         BackendOps ops = backend_sim_ops;
         _cleanup_(backend_freep) Backend *b = NULL;
         _cleanup_(model_freep) Model *m = NULL;
         _cleanup_(policy_freep) Policy *p = NULL;
         _cleanup_(reconciler_freep) Reconciler *r = NULL;
-        Vector v[1] = { { .hart = 1, .vcpu = NO_HART } };
-        static const char *const names[] = { "a", "b", "c" };
         ReconcileStats st;
-        Device *d;
         int e;
-        Sim *s;
 
         ops.apply = failing_apply;
-        ASSERT_OK(backend_new(&ops, "harts=2,guests=1", &b));
-        s = backend_sim(b);
-        ASSERT_NOT_NULL(s);
-        ASSERT_OK(model_new(&g, &m));
-        ASSERT_OK(policy_new_default(&p));
         /* a: userspace (MRIF), b and c: host (identity). */
-        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
-                ASSERT_OK(sim_add_device(s, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF));
-                ASSERT_OK(sim_device_set_owner(s, names[i], OWNER_HOST, NULL));
-                ASSERT_OK(sim_device_set_vectors(s, names[i], 1, v));
-                ASSERT_OK(model_add_device(m, names[i], CAP_MSI_FLAT | CAP_MSI_MRIF, &d));
-                ASSERT_OK(model_device_set_owner(m, d, i == 0 ? OWNER_USERSPACE : OWNER_HOST, NULL));
-                ASSERT_OK(model_device_set_vectors(m, d, 1, v));
-        }
+        refusing_host(&ops, names, ELEMENTSOF(names), &b, &m);
+        ASSERT_OK(policy_new_default(&p));
         failing_device[0] = 0;
         ASSERT_OK(reconciler_new(m, &p, b, &r));
         ASSERT_OK(reconciler_run(r, &st));
@@ -903,12 +909,7 @@ TEST(event_run_states_after_a_refused_operation) {
         set_owner(m, r, "a", OWNER_HOST);
         set_owner(m, r, "b", OWNER_USERSPACE);
         set_owner(m, r, "c", OWNER_USERSPACE);
-        strcpy(failing_device, "b");
-        ASSERT_ERROR(reconciler_run(r, &st), EIO);
-        ASSERT_FALSE(st.full);
-        ASSERT_EQ(st.n_ops, 3);
-        ASSERT_EQ(st.n_revoke, 2);
-        ASSERT_EQ(st.n_applied, 0);
+        run_refusing(r, "b", 2, 0);
         ASSERT_EQ(apply_state_of(r, "b", &e), APPLY_FAILED);
         ASSERT_EQ(e, -EIO);
         ASSERT_EQ(apply_state_of(r, "c", &e), APPLY_PENDING);
@@ -924,12 +925,7 @@ TEST(event_run_states_after_a_refused_operation) {
         set_owner(m, r, "c", OWNER_HOST);
         set_owner(m, r, "b", OWNER_HOST);
         set_owner(m, r, "a", OWNER_USERSPACE);
-        strcpy(failing_device, "b");
-        ASSERT_ERROR(reconciler_run(r, &st), EIO);
-        ASSERT_FALSE(st.full);
-        ASSERT_EQ(st.n_ops, 3);
-        ASSERT_EQ(st.n_revoke, 1);
-        ASSERT_EQ(st.n_applied, 2);
+        run_refusing(r, "b", 1, 2);
         ASSERT_EQ(apply_state_of(r, "a", &e), APPLY_DONE);
         ASSERT_EQ(apply_state_of(r, "c", &e), APPLY_DONE);
         ASSERT_EQ(apply_state_of(r, "b", &e), APPLY_FAILED);
