@@ -219,15 +219,6 @@ static int mirror_dump_device(Backend *b, const char *name, DeviceState *ret) {
  */
 #define MIRROR_BATCH 16U
 
-static const DeviceState *prefetch_device_state(Mirror *mi, uint64_t key) {
-        size_t pos = pos_hint_get(&mi->device_hint, key);
-
-        if (pos >= mi->devices.n_devices)
-                return NULL;
-        __builtin_prefetch(&mi->devices.devices[pos]);
-        return &mi->devices.devices[pos];
-}
-
 static int mirror_dump_subset(Backend *b, char *const *devices, char *const *vms, Actual *ret) {
         Mirror *mi = mirror_of(b);
         size_t n_dev = strv_length(devices), n_vm = strv_length(vms);
@@ -248,8 +239,12 @@ static int mirror_dump_subset(Backend *b, char *const *devices, char *const *vms
                         vkey[i] = pos_hint_key_string(vms[vat + i]);
                         __builtin_prefetch(pos_hint_slot(&mi->vm_hint, vkey[i]));
                 }
-                for (size_t i = 0; i < nd; i++)
-                        (void) prefetch_device_state(mi, dkey[i]);
+                for (size_t i = 0; i < nd; i++) {
+                        size_t pos = pos_hint_get(&mi->device_hint, dkey[i]);
+
+                        if (pos < mi->devices.n_devices)
+                                __builtin_prefetch(&mi->devices.devices[pos]);
+                }
                 for (size_t i = 0; i < nv; i++) {
                         size_t pos = pos_hint_get(&mi->vm_hint, vkey[i]);
 
@@ -258,13 +253,13 @@ static int mirror_dump_subset(Backend *b, char *const *devices, char *const *vms
                 }
                 for (size_t i = 0; i < nd; i++) {
                         dev[i] = find_device(mi, devices[at + i]);
-                        for (size_t off = 0; dev[i] && off < dev[i]->n_entries * sizeof(Entry); off += 64)
-                                __builtin_prefetch((const char *) dev[i]->entries + off);
+                        if (dev[i])
+                                prefetch_bytes(dev[i]->entries, dev[i]->n_entries * sizeof(Entry));
                 }
                 for (size_t i = 0; i < nv; i++) {
                         vm[i] = find_vm(mi, vms[vat + i]);
-                        for (size_t off = 0; vm[i] && off < vm[i]->nr_vcpus * sizeof(VcpuGrant); off += 64)
-                                __builtin_prefetch((const char *) vm[i]->vcpus + off);
+                        if (vm[i])
+                                prefetch_bytes(vm[i]->vcpus, vm[i]->nr_vcpus * sizeof(VcpuGrant));
                 }
 
                 for (size_t i = 0; i < nd; i++) {

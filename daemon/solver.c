@@ -1236,19 +1236,14 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
         size_t n = 0;
 
         for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
-                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
-                        const char *dev = (const char *) c->vms[i]->devices[k];
-
-                        for (size_t off = 0; off < sizeof(Device); off += 64)
-                                __builtin_prefetch(dev + off);
-                }
+                for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++)
+                        prefetch_bytes(c->vms[i]->devices[k], sizeof(Device));
         n = 0;
         for (size_t i = 0; i < c->n && n < PREFETCH_DEVICES_MAX; i++)
                 for (size_t k = 0; k < c->vms[i]->n_devices && n < PREFETCH_DEVICES_MAX; k++, n++) {
                         const Device *dev = c->vms[i]->devices[k];
 
-                        for (size_t off = 0; off < dev->nr_vectors * sizeof(Vector); off += 64)
-                                __builtin_prefetch((const char *) dev->vectors + off);
+                        prefetch_bytes(dev->vectors, dev->nr_vectors * sizeof(Vector));
                         __builtin_prefetch(pos_hint_slot(&d->device_hint, dev->name_key));
                 }
         n = 0;
@@ -1266,8 +1261,8 @@ static void prefetch_devices(const Desired *d, const ChangedVms *c) {
                         size_t pos = pos_hint_get(&d->device_hint, c->vms[i]->devices[k]->name_key);
                         const DeviceState *old = pos < d->devices.n_devices ? &d->devices.devices[pos] : NULL;
 
-                        for (size_t off = 0; old && off < old->n_entries * sizeof(Entry); off += 64)
-                                __builtin_prefetch((const char *) old->entries + off);
+                        if (old)
+                                prefetch_bytes(old->entries, old->n_entries * sizeof(Entry));
                 }
 }
 

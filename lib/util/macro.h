@@ -155,3 +155,13 @@ static inline const char *yes_no(bool b) {
 void *greedy_realloc(void **array, size_t *allocated, size_t need, size_t size);
 #define GREEDY_REALLOC(array, allocated, need) \
         greedy_realloc((void **) &(array), &(allocated), (need), sizeof((array)[0]))
+
+/*
+ * Ask for the n bytes at p to be brought into the cache, one line at a time: the event paths start the misses of
+ * several objects before reading any of them. No-op for p == NULL.
+ */
+#define CACHE_LINE_BYTES 64U
+static inline void prefetch_bytes(const void *p, size_t n) {
+        for (size_t off = 0; p && off < n; off += CACHE_LINE_BYTES)
+                __builtin_prefetch((const char *) p + off);
+}
