@@ -50,6 +50,11 @@
  * released from an irq_work, after the new message is in the device, so an
  * MSI already on its way to the old file is not turned into a fault.
  *
+ * Readers (GET_INFO, GET_ENTRIES, DEV_GET and the snapshot of an ENTRY_NTF)
+ * first wait for the retire of every move that has committed, so what they
+ * report of a move that completed before the call is its end state, never
+ * the old and the new entry together (riscv_iommu_msi_settle()).
+ *
  * Every PTE change is followed by IOTINVAL.GVMA for the file's address and
  * IOFENCE.C; the device context fields are written by the IODIR update path
  * of the driver, which invalidates with IODIR.INVAL_DDT.
@@ -127,7 +132,9 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
  * @ntf_work: sends the entry-changed events (not from hard IRQ context)
  * @node: in riscv_iommu_msi_devs
- * @irqs: the device's IRQs (struct riscv_iommu_msi_irq), under @lock
+ * @irqs: the device's IRQs (struct riscv_iommu_msi_irq); added and removed
+ *        under both @irqs_lock and @lock, walked under either
+ * @irqs_lock: lets a reader that sleeps walk @irqs (riscv_iommu_msi_settle())
  * @mrifs: MRIF mode: one 512-byte MRIF per entry, kernel memory
  * @notices: per entry, identities received through its MRIF
  * @forged: identities found in an MRIF that are none of the device's
@@ -155,6 +162,7 @@ struct riscv_iommu_msi_dev {
 	struct work_struct ntf_work;
 	struct list_head node;
 	struct list_head irqs;
+	struct mutex irqs_lock;
 	u64 *mrifs;
 	u64 *notices;
 	u64 forged;
@@ -519,6 +527,23 @@ static void riscv_iommu_msi_retire(struct irq_work *work)
 	rvmsi_move_retire(&mdev->rs, &mirq->mv);
 }
 
+/*
+ * Wait until every move that has committed is also retired. A move commits
+ * in the IRQ's set_affinity, which may run in the device's interrupt
+ * handler on another CPU (PCI MSI moves are deferred to the next
+ * interrupt); its retire runs from an irq_work on that CPU a moment later.
+ * Without this, a reader that has seen the move done (the IRQ's effective
+ * affinity, or the interrupt it took) could still find the old entry valid.
+ */
+static void riscv_iommu_msi_settle(struct riscv_iommu_msi_dev *mdev)
+{
+	struct riscv_iommu_msi_irq *mirq;
+
+	guard(mutex)(&mdev->irqs_lock);
+	list_for_each_entry(mirq, &mdev->irqs, node)
+		irq_work_sync(&mirq->retire_work);
+}
+
 static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 					const struct cpumask *mask, bool force)
 {
@@ -566,7 +591,8 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
 
 	irq_work_sync(&mirq->retire_work);
-	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+	scoped_guard(mutex, &mdev->irqs_lock) {
+		guard(raw_spinlock_irqsave)(&mdev->lock);
 		list_del(&mirq->node);
 		rvmsi_irq_release(&mdev->rs, &mirq->mv);
 	}
@@ -634,7 +660,8 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 		d = irq_domain_get_irq_data(domain, virq + i);
 		mirq->virq = virq + i;
 		index = riscv_iommu_msi_irq_target(d, &mirq->id);
-		scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+		scoped_guard(mutex, &mdev->irqs_lock) {
+			guard(raw_spinlock_irqsave)(&mdev->lock);
 			list_add_tail(&mirq->node, &mdev->irqs);
 			rvmsi_irq_init(&mdev->rs, &mirq->mv, index);
 		}
@@ -812,6 +839,7 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	INIT_WORK(&mdev->ntf_work, riscv_iommu_msi_ntf_work);
 	INIT_LIST_HEAD(&mdev->node);
 	INIT_LIST_HEAD(&mdev->irqs);
+	mutex_init(&mdev->irqs_lock);
 	raw_spin_lock_init(&mdev->lock);
 
 	/* Naturally aligned to its (power of two) size, at least a page. */
@@ -1314,6 +1342,7 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 		return NULL;
 	strscpy(snap->name, dev_name(mdev->dev));
 	strscpy(snap->iommu, dev_name(mdev->iommu->dev));
+	riscv_iommu_msi_settle(mdev);
 	snap->rid = mdev->rid;
 	snap->caps = riscv_iommu_msi_caps(mdev->iommu);
 	riscv_iommu_msi_state(mdev, &snap->mode, &snap->isolation, &snap->nr_valid);
@@ -1538,20 +1567,26 @@ static void riscv_iommu_msi_ntf_work(struct work_struct *work)
 {
 	struct riscv_iommu_msi_dev *mdev =
 		container_of(work, struct riscv_iommu_msi_dev, ntf_work);
-	struct rvmsi_snapshot *snap = NULL;
+	struct rvmsi_snapshot *snap;
+	unsigned long reasons;
 	u32 reason;
 
-	for (reason = RVMSI_REASON_IRQ_ALLOC; reason <= RVMSI_REASON_MODE; reason++) {
-		if (!test_and_clear_bit(reason, &mdev->ntf_reasons))
-			continue;
-		if (!snap) {
-			scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
-				snap = riscv_iommu_msi_snap(mdev);
-			if (!snap)
-				return;
-		}
+	/*
+	 * Take every pending reason before the snapshot: a change that comes
+	 * in while the snapshot is taken sets its bit again and queues this
+	 * work again, so its state is sent in the next run. Taking the bits
+	 * one by one after the snapshot would send a later change with the
+	 * earlier state, and its own run would find nothing left to send.
+	 */
+	reasons = xchg(&mdev->ntf_reasons, 0);
+	if (!reasons)
+		return;
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+		snap = riscv_iommu_msi_snap(mdev);
+	if (!snap)
+		return;
+	for_each_set_bit(reason, &reasons, BITS_PER_LONG)
 		rvmsi_nl_notify_entries(snap, reason);
-	}
 	kfree(snap);
 }
 
@@ -1622,6 +1657,7 @@ int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
 	if (!mdev)
 		return -ENODEV;
 
+	riscv_iommu_msi_settle(mdev);
 	riscv_iommu_msi_state(mdev, &info->out_mode, &info->out_isolation,
 			      &info->out_nr_valid);
 	info->out_capabilities = riscv_iommu_msi_caps(mdev->iommu);
@@ -1653,6 +1689,7 @@ int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
 	mdev = riscv_iommu_msi_lookup(dev);
 	if (!mdev)
 		return -ENODEV;
+	riscv_iommu_msi_settle(mdev);
 	*ret_count = riscv_iommu_msi_describe(mdev, ents, max);
 	return *ret_count > max ? -EMSGSIZE : 0;
 }
