@@ -286,6 +286,21 @@ struct iommu_rvmsi_get_entries {
  * ENODEV (no such device, or no MSI table), EOPNOTSUPP (mode not supported),
  * EPERM (missing CAP_NET_ADMIN, or identity on a locked device), EBUSY
  * (isolation lock changed while the device is bound to a user).
+ *
+ * Consistency: an IRQ move completes in two steps, the new entry before the
+ * device is repointed, the old one released a moment later (from an
+ * irq_work, once the device has the new message). DEV_GET, the state an
+ * ENTRY_NTF carries, GET_INFO and GET_ENTRIES first wait for the second
+ * step of every move that has begun, so they never show a completed move
+ * half done. A change that runs concurrently with a read is followed by an
+ * ENTRY_NTF of its own, taken after it.
+ *
+ * Lost events: every event carries an event number (RVMSI_A_DEV_EVENT_SEQ,
+ * RVMSI_A_FAULT_EVENT_SEQ), one counter for the family, incremented (modulo
+ * 2^32) for each event the kernel meant to send while anyone listened,
+ * whether it could be sent or not. A listener that finds a number skipped,
+ * or reads ENOBUFS from its socket (its receive buffer overflowed), has
+ * lost events and must dump again to learn the state.
  */
 #define RVMSI_FAMILY_NAME	"rvmsi"
 #define RVMSI_FAMILY_VERSION	1
@@ -363,6 +378,7 @@ enum {
 	RVMSI_A_DEV_NR_IRQS,			/* u32, IRQs the kernel routes */
 	RVMSI_A_DEV_ENTRY,			/* nest "entry", multi-attr */
 	RVMSI_A_DEV_REASON,			/* u32, enum rvmsi_change_reason */
+	RVMSI_A_DEV_EVENT_SEQ,			/* u32, ENTRY_NTF: event number */
 
 	__RVMSI_A_DEV_MAX,
 	RVMSI_A_DEV_MAX = (__RVMSI_A_DEV_MAX - 1)
@@ -380,6 +396,7 @@ enum {
 	RVMSI_A_FAULT_GUEST,			/* u32                          */
 	RVMSI_A_FAULT_SUPPRESSED,		/* u32, records rate-limited since */
 						/*      the previous event         */
+	RVMSI_A_FAULT_EVENT_SEQ,		/* u32, event number */
 
 	__RVMSI_A_FAULT_MAX,
 	RVMSI_A_FAULT_MAX = (__RVMSI_A_FAULT_MAX - 1)

@@ -1583,8 +1583,11 @@ static void riscv_iommu_msi_ntf_work(struct work_struct *work)
 		return;
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
 		snap = riscv_iommu_msi_snap(mdev);
-	if (!snap)
+	if (!snap) {
+		/* Out of memory: the listeners see the gap in the sequence. */
+		rvmsi_nl_event_lost();
 		return;
+	}
 	for_each_set_bit(reason, &reasons, BITS_PER_LONG)
 		rvmsi_nl_notify_entries(snap, reason);
 	kfree(snap);

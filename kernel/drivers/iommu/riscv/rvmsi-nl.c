@@ -8,8 +8,17 @@
  * everyone; DEV_SET needs CAP_NET_ADMIN (GENL_ADMIN_PERM, from the spec).
  * Events go to the "events" group: ENTRY_NTF when a device's entries
  * change (with the reason) and FAULT_NTF for MSI fault records.
+ *
+ * Every event carries the family's event sequence number. The number is
+ * taken before the message is built, so an event the kernel could not send
+ * (no memory, too large, or dropped on purpose by the fail_rvmsi_event
+ * fault injection) leaves a gap that a listener sees at the next event,
+ * just as it sees ENOBUFS when its own socket overflowed. Either way it has
+ * lost state and must dump again.
  */
 
+#include <linux/atomic.h>
+#include <linux/fault-inject.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -19,6 +28,30 @@
 
 /* Events before the family is registered (early IRQ setup) are dropped. */
 static bool rvmsi_nl_registered;
+
+/* The number of the last event the kernel meant to send. */
+static atomic_t rvmsi_nl_event_seq;
+
+#ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
+static DECLARE_FAULT_ATTR(rvmsi_nl_fail_event);
+
+static bool rvmsi_nl_drop_event(void)
+{
+	return should_fail(&rvmsi_nl_fail_event, 1);
+}
+
+static int __init rvmsi_nl_fail_event_init(void)
+{
+	return PTR_ERR_OR_ZERO(fault_create_debugfs_attr("fail_rvmsi_event",
+							 NULL, &rvmsi_nl_fail_event));
+}
+late_initcall(rvmsi_nl_fail_event_init);
+#else
+static bool rvmsi_nl_drop_event(void)
+{
+	return false;
+}
+#endif
 
 static int rvmsi_nl_put_entry(struct sk_buff *skb, const struct iommu_rvmsi_entry *e)
 {
@@ -228,6 +261,40 @@ static bool rvmsi_nl_listening(void)
 	       genl_has_listeners(&rvmsi_nl_family, &init_net, RVMSI_NLGRP_EVENTS);
 }
 
+/*
+ * Start an event: take its sequence number, then its message. Returns
+ * NULL, with the number taken, if the event cannot be sent: the next
+ * event's number tells the listeners one is missing.
+ */
+static struct sk_buff *rvmsi_nl_event_new(u8 cmd, u32 *seq, void **hdr)
+{
+	struct sk_buff *msg;
+
+	*seq = atomic_inc_return(&rvmsi_nl_event_seq);
+	if (rvmsi_nl_drop_event())
+		return NULL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &rvmsi_nl_family, 0, cmd);
+	if (!*hdr) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+/**
+ * rvmsi_nl_event_lost() - an event could not even be started
+ *
+ * Takes a sequence number, so that the listeners learn of the loss.
+ */
+void rvmsi_nl_event_lost(void)
+{
+	if (rvmsi_nl_listening())
+		atomic_inc(&rvmsi_nl_event_seq);
+}
+
 /**
  * rvmsi_nl_notify_entries() - ENTRY_NTF: a device's entries changed
  * @snap: the device's state after the change
@@ -237,14 +304,15 @@ void rvmsi_nl_notify_entries(const struct rvmsi_snapshot *snap, u32 reason)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	u32 seq;
 
 	if (!rvmsi_nl_listening())
 		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = rvmsi_nl_event_new(RVMSI_CMD_ENTRY_NTF, &seq, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &rvmsi_nl_family, 0, RVMSI_CMD_ENTRY_NTF);
-	if (!hdr || rvmsi_nl_fill_dev(msg, snap, reason)) {
+	if (nla_put_u32(msg, RVMSI_A_DEV_EVENT_SEQ, seq) ||
+	    rvmsi_nl_fill_dev(msg, snap, reason)) {
 		nlmsg_free(msg);
 		return;
 	}
@@ -261,14 +329,15 @@ void rvmsi_nl_notify_gone(const char *name, u32 rid)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	u32 seq;
 
 	if (!rvmsi_nl_listening())
 		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = rvmsi_nl_event_new(RVMSI_CMD_ENTRY_NTF, &seq, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &rvmsi_nl_family, 0, RVMSI_CMD_ENTRY_NTF);
-	if (!hdr || nla_put_string(msg, RVMSI_A_DEV_NAME, name) ||
+	if (nla_put_u32(msg, RVMSI_A_DEV_EVENT_SEQ, seq) ||
+	    nla_put_string(msg, RVMSI_A_DEV_NAME, name) ||
 	    nla_put_u32(msg, RVMSI_A_DEV_RID, rid) ||
 	    nla_put_u32(msg, RVMSI_A_DEV_MODE, IOMMU_RVMSI_MODE_OFF) ||
 	    nla_put_u32(msg, RVMSI_A_DEV_ISOLATION, IOMMU_RVMSI_ISOLATION_NONE) ||
@@ -288,14 +357,15 @@ void rvmsi_nl_notify_fault(const struct rvmsi_fault *f)
 {
 	struct sk_buff *msg;
 	void *hdr;
+	u32 seq;
 
 	if (!rvmsi_nl_listening())
 		return;
-	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	msg = rvmsi_nl_event_new(RVMSI_CMD_FAULT_NTF, &seq, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &rvmsi_nl_family, 0, RVMSI_CMD_FAULT_NTF);
-	if (!hdr || nla_put_string(msg, RVMSI_A_FAULT_DEV_NAME, f->dev_name) ||
+	if (nla_put_u32(msg, RVMSI_A_FAULT_EVENT_SEQ, seq) ||
+	    nla_put_string(msg, RVMSI_A_FAULT_DEV_NAME, f->dev_name) ||
 	    nla_put_u32(msg, RVMSI_A_FAULT_RID, f->rid) ||
 	    nla_put_u32(msg, RVMSI_A_FAULT_CAUSE, f->cause) ||
 	    nla_put_u32(msg, RVMSI_A_FAULT_TTYP, f->ttyp) ||

@@ -56,5 +56,6 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock);
 void rvmsi_nl_notify_entries(const struct rvmsi_snapshot *snap, u32 reason);
 void rvmsi_nl_notify_gone(const char *name, u32 rid);
 void rvmsi_nl_notify_fault(const struct rvmsi_fault *f);
+void rvmsi_nl_event_lost(void);
 
 #endif
