@@ -325,6 +325,7 @@ static const struct nla_policy dev_policy[RVMSI_A_DEV_MAX + 1] = {
         [RVMSI_A_DEV_NR_IRQS]    = { .type = NLA_U32 },
         [RVMSI_A_DEV_ENTRY]      = { .type = NLA_NESTED },
         [RVMSI_A_DEV_REASON]     = { .type = NLA_U32 },
+        [RVMSI_A_DEV_EVENT_SEQ]  = { .type = NLA_U32 },
 };
 
 static int entry_cmp(const void *a, const void *b) {
@@ -387,6 +388,11 @@ int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret) {
                         return -EBADMSG;
         } else if (cmd == RVMSI_CMD_ENTRY_NTF)
                 return -EBADMSG;        /* an event must say why */
+        if (tb[RVMSI_A_DEV_EVENT_SEQ]) {
+                if (cmd != RVMSI_CMD_ENTRY_NTF || attr_u32(tb[RVMSI_A_DEV_EVENT_SEQ], &d.event_seq) < 0)
+                        return -EBADMSG;
+                d.has_event_seq = true;
+        }
 
         /* RVMSI_A_DEV_ENTRY is multi-attr: genlmsg_parse kept only the last
          * one, so walk the attribute stream for all of them. */
@@ -438,6 +444,7 @@ static const struct nla_policy fault_policy[RVMSI_A_FAULT_MAX + 1] = {
         [RVMSI_A_FAULT_HART]       = { .type = NLA_U32 },
         [RVMSI_A_FAULT_GUEST]      = { .type = NLA_U32 },
         [RVMSI_A_FAULT_SUPPRESSED] = { .type = NLA_U32 },
+        [RVMSI_A_FAULT_EVENT_SEQ]  = { .type = NLA_U32 },
 };
 
 int kmsg_parse_fault(const struct nlmsghdr *nlh, KernelFault *ret) {
@@ -475,8 +482,10 @@ int kmsg_parse_fault(const struct nlmsghdr *nlh, KernelFault *ret) {
                         return -EBADMSG;
         }
         if ((tb[RVMSI_A_FAULT_TTYP] && attr_u32(tb[RVMSI_A_FAULT_TTYP], &f.ttyp) < 0) ||
-            (tb[RVMSI_A_FAULT_SUPPRESSED] && attr_u32(tb[RVMSI_A_FAULT_SUPPRESSED], &f.suppressed) < 0))
+            (tb[RVMSI_A_FAULT_SUPPRESSED] && attr_u32(tb[RVMSI_A_FAULT_SUPPRESSED], &f.suppressed) < 0) ||
+            (tb[RVMSI_A_FAULT_EVENT_SEQ] && attr_u32(tb[RVMSI_A_FAULT_EVENT_SEQ], &f.event_seq) < 0))
                 return -EBADMSG;
+        f.has_event_seq = tb[RVMSI_A_FAULT_EVENT_SEQ] != NULL;
 
         /* The file is reported all together or not at all. */
         nfile = !!tb[RVMSI_A_FAULT_GROUP] + !!tb[RVMSI_A_FAULT_HART] + !!tb[RVMSI_A_FAULT_GUEST];
@@ -492,4 +501,20 @@ int kmsg_parse_fault(const struct nlmsghdr *nlh, KernelFault *ret) {
 
         *ret = f;
         return 0;
+}
+
+bool kmsg_event_seq_next(KernelEventSeq *s, bool has_seq, uint32_t seq) {
+        bool continues;
+
+        if (!has_seq)
+                return true;
+        /* Unsigned arithmetic: the counter wraps at 2^32. */
+        continues = !s->known || seq == s->last + 1;
+        s->known = true;
+        s->last = seq;
+        return continues;
+}
+
+void kmsg_event_seq_reset(KernelEventSeq *s) {
+        s->known = false;
 }

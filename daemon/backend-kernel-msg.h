@@ -52,6 +52,8 @@ typedef struct KernelDevice {
         uint32_t nr_entries;
         uint32_t nr_irqs;
         uint32_t reason;        /* enum rvmsi_change_reason, 0 if absent (dumps) */
+        bool has_event_seq;     /* events of a kernel that numbers them */
+        uint32_t event_seq;
         KernelEntry *entries;   /* owned; sorted by index */
         size_t n_entries;
 } KernelDevice;
@@ -67,7 +69,26 @@ typedef struct KernelFault {
         uint32_t hart;
         uint32_t guest;
         uint32_t suppressed;
+        bool has_event_seq;
+        uint32_t event_seq;
 } KernelFault;
+
+/*
+ * The family numbers its events with one counter; a number that skips is an
+ * event the kernel could not send (include/uapi/linux/rvmsi.h, "Lost
+ * events"). Feed every event's number, in the order read, to
+ * kmsg_event_seq_next(): it returns false when events are missing between
+ * the last one and this one. An event without a number (an older kernel)
+ * tells nothing and passes. kmsg_event_seq_reset() after a loss found
+ * otherwise (ENOBUFS), so that the same loss is not reported twice.
+ */
+typedef struct KernelEventSeq {
+        bool known;
+        uint32_t last;
+} KernelEventSeq;
+
+bool kmsg_event_seq_next(KernelEventSeq *s, bool has_seq, uint32_t seq);
+void kmsg_event_seq_reset(KernelEventSeq *s);
 
 /* Reset and free the owned parts; the struct itself stays. NULL-safe. */
 void kernel_device_done(KernelDevice *d);

@@ -25,6 +25,7 @@ struct KernelLink {
         struct nl_sock *ntf;
         int family;
         int group;
+        KernelEventSeq event_seq;
         KernelLinkCallbacks cb;
         void *userdata;
 };
@@ -46,6 +47,17 @@ static void msg_freep(struct nl_msg **m) {
 }
 #define _cleanup_nlmsg_ _cleanup_(msg_freep)
 
+static void events_lost(KernelLink *l) {
+        if (l->cb.overflow)
+                l->cb.overflow(l->userdata);
+}
+
+/* A skipped event number: the kernel could not send an event. */
+static void check_event_seq(KernelLink *l, bool has_seq, uint32_t seq) {
+        if (!kmsg_event_seq_next(&l->event_seq, has_seq, seq))
+                events_lost(l);
+}
+
 static int on_event_valid(struct nl_msg *msg, void *arg) {
         KernelLink *l = arg;
         struct nlmsghdr *nlh = nlmsg_hdr(msg);
@@ -65,6 +77,7 @@ static int on_event_valid(struct nl_msg *msg, void *arg) {
                 r = kmsg_parse_dev(nlh, &d);
                 if (r < 0)
                         goto broken;
+                check_event_seq(l, d.has_event_seq, d.event_seq);
                 if (l->cb.entry)
                         l->cb.entry(&d, l->userdata);
                 kernel_device_done(&d);
@@ -76,6 +89,7 @@ static int on_event_valid(struct nl_msg *msg, void *arg) {
                 r = kmsg_parse_fault(nlh, &f);
                 if (r < 0)
                         goto broken;
+                check_event_seq(l, f.has_event_seq, f.event_seq);
                 if (l->cb.fault)
                         l->cb.fault(&f, l->userdata);
                 break;
@@ -89,8 +103,7 @@ static int on_event_valid(struct nl_msg *msg, void *arg) {
 broken:
         /* An event we cannot read is an event lost: the model may now be
          * wrong, and only a full dump puts it right. */
-        if (l->cb.overflow)
-                l->cb.overflow(l->userdata);
+        events_lost(l);
         return NL_SKIP;
 }
 
@@ -113,9 +126,10 @@ int kernel_link_process_events(KernelLink *l) {
                         return 0;
                 /* libnl reports ENOBUFS (the kernel dropped multicast
                  * messages for us) as NLE_NOMEM; anything else on this
-                 * socket is as bad. Either way: resync. */
-                if (l->cb.overflow)
-                        l->cb.overflow(l->userdata);
+                 * socket is as bad. Either way: resync. The next event's
+                 * number will skip too: this loss is reported already. */
+                kmsg_event_seq_reset(&l->event_seq);
+                events_lost(l);
                 if (r == -NLE_NOMEM || r == -NLE_INTR)
                         continue;
                 return 0;

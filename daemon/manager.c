@@ -451,6 +451,10 @@ static void on_backend_event(Backend *b, const BackendEvent *ev, void *userdata)
         case BACKEND_EVENT_OVERFLOW:
                 log_warning("Backend events were lost, resynchronizing in full.");
                 m->need_resync = true;
+                /* A lost event may have been an IRQ move: with affinity from kernel
+                 * events, nothing else would ever tell us. */
+                if (m->irq_watch)
+                        irq_watch_refresh_all(m->irq_watch);
                 manager_mark_dirty(m, DIRTY_ALL, NULL);
                 break;
 
@@ -602,8 +606,7 @@ static void manager_after_run(Manager *m) {
          * (a CPU) is only meaningful through that map. */
         if (backend_kernel_sync_hart_cpus(m->backend, m->model) > 0 && m->irq_watch) {
                 log_info("Learned the CPU of some harts from the kernel; re-reading IRQ affinity.");
-                for (size_t i = 0; i < m->model->n_devices; i++)
-                        (void) irq_watch_refresh_device(m->irq_watch, m->model->devices[i]->name);
+                irq_watch_refresh_all(m->irq_watch);
         }
 
         solved = reconciler_last_solved(m->reconciler);

@@ -184,7 +184,25 @@ TEST(dev) {
         ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
         ASSERT_EQ(d.reason, RVMSI_REASON_AFFINITY);
         ASSERT_EQ(d.n_entries, 0);
+        ASSERT_FALSE(d.has_event_seq);
         kernel_device_done(&d);
+        /* ... and may carry its number (a newer kernel) */
+        nla_put_u32(m, RVMSI_A_DEV_EVENT_SEQ, 0xfffffffe);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
+        ASSERT_TRUE(d.has_event_seq);
+        ASSERT_EQ(d.event_seq, 0xfffffffe);
+        kernel_device_done(&d);
+        nlmsg_free(m);
+
+        /* an event number in a reply, or one of the wrong size */
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_EVENT_SEQ, 1);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), -EBADMSG);
+        nlmsg_free(m);
+        m = dev_msg(RVMSI_CMD_ENTRY_NTF, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_REASON, RVMSI_REASON_MODE);
+        nla_put_u64(m, RVMSI_A_DEV_EVENT_SEQ, 1);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), -EBADMSG);
         nlmsg_free(m);
 
         /* ... from the known set */
@@ -348,6 +366,11 @@ TEST(fault) {
         ASSERT_EQ(f.has_file, 1);
         ASSERT_EQ(f.hart, 1);
         ASSERT_EQ(f.suppressed, 3);
+        ASSERT_FALSE(f.has_event_seq);
+        nla_put_u32(m, RVMSI_A_FAULT_EVENT_SEQ, 42);
+        ASSERT_EQ(kmsg_parse_fault(nlmsg_hdr(m), &f), 0);
+        ASSERT_TRUE(f.has_event_seq);
+        ASSERT_EQ(f.event_seq, 42);
         nlmsg_free(m);
 
         /* no device matched, no file named: still a fault */
@@ -394,6 +417,30 @@ TEST(fault) {
         nla_put_u64(m, RVMSI_A_FAULT_ADDR, 0);
         ASSERT_EQ(kmsg_parse_fault(nlmsg_hdr(m), &f), -EBADMSG);
         nlmsg_free(m);
+}
+
+/* Event numbers: consecutive ones pass, across the wrap too; a skipped one (or an
+ * older one, read out of order) is a loss; an event without one tells nothing. */
+TEST(event_seq) {
+        KernelEventSeq s = {};
+
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 17));         /* the first one seen */
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 18));
+        ASSERT_TRUE(kmsg_event_seq_next(&s, false, 0));
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 19));
+        ASSERT_FALSE(kmsg_event_seq_next(&s, true, 21));        /* 20 was lost */
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 22));         /* reported once */
+        ASSERT_FALSE(kmsg_event_seq_next(&s, true, 22));        /* a repeat is no successor */
+
+        s = (KernelEventSeq) {};
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, UINT32_MAX));
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 0));
+        ASSERT_FALSE(kmsg_event_seq_next(&s, true, 2));
+
+        /* After a loss found otherwise (ENOBUFS), the next number starts afresh. */
+        kmsg_event_seq_reset(&s);
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 90));
+        ASSERT_TRUE(kmsg_event_seq_next(&s, true, 91));
 }
 
 TEST(build) {

@@ -146,12 +146,17 @@ int irq_watch_refresh_device(IrqWatch *w, const char *name) {
         return 1;
 }
 
-static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
-        IrqWatch *w = userdata;
+void irq_watch_refresh_all(IrqWatch *w) {
         Manager *m = w->manager;
 
         for (size_t i = 0; i < m->model->n_devices; i++)
                 (void) irq_watch_refresh_device(w, m->model->devices[i]->name);
+}
+
+static int on_poll(sd_event_source *s, uint64_t usec, void *userdata) {
+        IrqWatch *w = userdata;
+
+        irq_watch_refresh_all(w);
         (void) sd_event_source_set_time(s, usec + IRQ_POLL_INTERVAL_USEC);
         return sd_event_source_set_enabled(s, SD_EVENT_ON);
 }
@@ -182,8 +187,7 @@ int irq_watch_new(Manager *m, bool poll, IrqWatch **ret) {
                 (void) sd_event_source_set_description(w->timer, "irq-affinity-poll");
         }
         /* One read of everything now, whichever way changes arrive later. */
-        for (size_t i = 0; i < m->model->n_devices; i++)
-                (void) irq_watch_refresh_device(w, m->model->devices[i]->name);
+        irq_watch_refresh_all(w);
         *ret = w;
         return 0;
 }

@@ -20,6 +20,8 @@ int irq_watch_new(Manager *m, bool poll, IrqWatch **ret);
 IrqWatch *irq_watch_free(IrqWatch *w);
 /* Re-read one device and update the model (marking it dirty if it changed). */
 int irq_watch_refresh_device(IrqWatch *w, const char *name);
+/* Re-read every device of the model: after lost events, any of them may have moved. */
+void irq_watch_refresh_all(IrqWatch *w);
 
 /*
  * Pure reader (unit-tested against a fake tree): root is prepended to /sys
