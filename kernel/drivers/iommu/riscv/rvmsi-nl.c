@@ -17,8 +17,8 @@
  * lost state and must dump again.
  */
 
-#include <linux/atomic.h>
 #include <linux/fault-inject.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
@@ -29,8 +29,15 @@
 /* Events before the family is registered (early IRQ setup) are dropped. */
 static bool rvmsi_nl_registered;
 
-/* The number of the last event the kernel meant to send. */
-static atomic_t rvmsi_nl_event_seq;
+/*
+ * The number of the last event the kernel meant to send. Events are built
+ * on several CPUs at once (one work item per device, the fault queue's
+ * thread); the lock keeps taking a number and sending its message together,
+ * so that numbers reach the listeners in order and only a real loss looks
+ * like a gap.
+ */
+static DEFINE_MUTEX(rvmsi_nl_event_lock);
+static u32 rvmsi_nl_event_seq;
 
 #ifdef CONFIG_FAULT_INJECTION_DEBUG_FS
 static DECLARE_FAULT_ATTR(rvmsi_nl_fail_event);
@@ -262,15 +269,17 @@ static bool rvmsi_nl_listening(void)
 }
 
 /*
- * Start an event: take its sequence number, then its message. Returns
- * NULL, with the number taken, if the event cannot be sent: the next
- * event's number tells the listeners one is missing.
+ * Start an event, under rvmsi_nl_event_lock until it is sent: take its
+ * number, then its message. Returns NULL, with the number taken, if the
+ * event cannot be sent: the next event's number tells the listeners one is
+ * missing.
  */
 static struct sk_buff *rvmsi_nl_event_new(u8 cmd, u32 *seq, void **hdr)
 {
 	struct sk_buff *msg;
 
-	*seq = atomic_inc_return(&rvmsi_nl_event_seq);
+	lockdep_assert_held(&rvmsi_nl_event_lock);
+	*seq = ++rvmsi_nl_event_seq;
 	if (rvmsi_nl_drop_event())
 		return NULL;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
@@ -291,8 +300,10 @@ static struct sk_buff *rvmsi_nl_event_new(u8 cmd, u32 *seq, void **hdr)
  */
 void rvmsi_nl_event_lost(void)
 {
-	if (rvmsi_nl_listening())
-		atomic_inc(&rvmsi_nl_event_seq);
+	if (!rvmsi_nl_listening())
+		return;
+	guard(mutex)(&rvmsi_nl_event_lock);
+	rvmsi_nl_event_seq++;
 }
 
 /**
@@ -308,6 +319,7 @@ void rvmsi_nl_notify_entries(const struct rvmsi_snapshot *snap, u32 reason)
 
 	if (!rvmsi_nl_listening())
 		return;
+	guard(mutex)(&rvmsi_nl_event_lock);
 	msg = rvmsi_nl_event_new(RVMSI_CMD_ENTRY_NTF, &seq, &hdr);
 	if (!msg)
 		return;
@@ -333,6 +345,7 @@ void rvmsi_nl_notify_gone(const char *name, u32 rid)
 
 	if (!rvmsi_nl_listening())
 		return;
+	guard(mutex)(&rvmsi_nl_event_lock);
 	msg = rvmsi_nl_event_new(RVMSI_CMD_ENTRY_NTF, &seq, &hdr);
 	if (!msg)
 		return;
@@ -361,6 +374,7 @@ void rvmsi_nl_notify_fault(const struct rvmsi_fault *f)
 
 	if (!rvmsi_nl_listening())
 		return;
+	guard(mutex)(&rvmsi_nl_event_lock);
 	msg = rvmsi_nl_event_new(RVMSI_CMD_FAULT_NTF, &seq, &hdr);
 	if (!msg)
 		return;
