@@ -558,6 +558,15 @@ static void note_decision(Manager *m, const DeviceState *s) {
         DeviceState *old = m->last_desired ? device_table_find(m->last_desired, s->name) : NULL;
         int r;
 
+        /*
+         * Read back and still not what was decided: the kernel moves identity entries with the IRQs itself, so
+         * an IRQ move the daemon missed shows up exactly like this, and no event would come to correct it.
+         * Read the device's affinity again; if it moved, the device is marked dirty and decided anew. Once per
+         * run, and only for such devices: an unchanged affinity marks nothing.
+         */
+        if (s->apply_state == APPLY_PENDING && m->irq_watch)
+                (void) irq_watch_refresh_device(m->irq_watch, s->name);
+
         if (!decision_differs(old, s)) {
                 /* Only whether the backend has it changed (pending -> applied). */
                 if (old->apply_state != s->apply_state || old->apply_error != s->apply_error) {
