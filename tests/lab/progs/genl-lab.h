@@ -297,6 +297,8 @@ static inline int rvmsi_nl_open(int *sock, int *ev, struct genl_family_info *fi)
 struct rvmsi_nl_dev {
 	char name[64];
 	uint32_t rid, mode, isolation, nr_entries, nr_irqs, reason;
+	uint32_t seq;			/* events: the event number, if has_seq */
+	bool has_seq;
 	uint8_t locked, user_bound;
 	int nents;
 	struct {
@@ -333,6 +335,10 @@ static inline void rvmsi_nl_parse_dev(struct nlmsghdr *nlh, struct rvmsi_nl_dev 
 			break;
 		case RVMSI_A_DEV_REASON:
 			d->reason = genl_attr_u32(a);
+			break;
+		case RVMSI_A_DEV_EVENT_SEQ:
+			d->seq = genl_attr_u32(a);
+			d->has_seq = true;
 			break;
 		case RVMSI_A_DEV_LOCKED:
 			d->locked = *(uint8_t *)genl_attr_data(a);
@@ -371,7 +377,8 @@ struct rvmsi_nl_fault {
 	uint32_t rid, cause;
 	uint64_t addr;
 	uint32_t group, hart, guest;	/* the interrupt file, if has_file */
-	bool has_cause, has_addr, has_file;
+	uint32_t seq;			/* the event number, if has_seq */
+	bool has_cause, has_addr, has_file, has_seq;
 };
 
 static inline void rvmsi_nl_parse_fault(struct nlmsghdr *nlh, struct rvmsi_nl_fault *f)
@@ -405,6 +412,10 @@ static inline void rvmsi_nl_parse_fault(struct nlmsghdr *nlh, struct rvmsi_nl_fa
 			break;
 		case RVMSI_A_FAULT_GUEST:
 			f->guest = genl_attr_u32(a);
+			break;
+		case RVMSI_A_FAULT_EVENT_SEQ:
+			f->seq = genl_attr_u32(a);
+			f->has_seq = true;
 			break;
 		}
 	}
