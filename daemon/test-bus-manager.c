@@ -516,6 +516,50 @@ static void expect_error(sd_bus_error *error, const char *name, const char *in_m
         sd_bus_error_free(error);
 }
 
+static char *get_policy(void) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        sd_bus_message *reply = NULL;
+        const char *json;
+        char *copy;
+
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "GetPolicy", &error,
+                                     &reply, NULL));
+        ASSERT_OK(sd_bus_message_read(reply, "s", &json));
+        copy = strdup(json);
+        ASSERT_NOT_NULL(copy);
+        sd_bus_message_unref(reply);
+        return copy;
+}
+
+/*
+ * A policy with a NUL inside a string, or a key twice, was read as something else: the string cut short at the
+ * NUL (so "fill1\u0000zzz" changed VM fill1's class), the last of the duplicates (so {"version":2,"version":1}
+ * passed as version 1). Each is refused now, with the reason, and the policy stays as it was.
+ */
+TEST(policy_nul_and_duplicate_keys_refused) {
+        static const struct {
+                const char *json, *why;
+        } cases[] = {
+                { "{\"version\":1,\"vms\":[{\"vm\":\"fill1\\u0000zzz\",\"class\":\"strict\"}]}", "NUL character" },
+                { "{\"version\":1,\"vms\":[{\"vm\":\"fill1\",\"class\":\"strict\\u0000bogus\"}]}", "NUL character" },
+                { "{\"version\":2,\"version\":1}", "duplicate key \"version\"" },
+                { "{\"version\":1,\"vms\":[{\"vm\":\"fill1\",\"class\":\"best-effort\",\"class\":\"strict\"}]}",
+                  "duplicate key \"class\"" },
+        };
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+
+        setup();
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *before = get_policy(), *after = NULL;
+
+                ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "SetPolicy",
+                                               &error, NULL, "s", cases[i].json) < 0);
+                expect_error(&error, RVMSI_BUS_ERROR_POLICY_INVALID, cases[i].why);
+                after = get_policy();
+                ASSERT_STREQ(after, before);
+        }
+}
+
 static json_object *get(json_object *o, const char *key) {
         json_object *v = NULL;
 

@@ -6,6 +6,7 @@
 
 #include "fileio.h"
 #include "json-util.h"
+#include "strset.h"
 
 #define JSON_FILE_MAX (16U * 1024U * 1024U)
 
@@ -81,11 +82,160 @@ static void offset_to_line_column(const char *buf, size_t offset, unsigned *ret_
         *ret_col = col;
 }
 
+static int hex4(const char *p, uint32_t *ret) {
+        uint32_t v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                char c = p[i];
+
+                v <<= 4;
+                if (c >= '0' && c <= '9')
+                        v |= (uint32_t) (c - '0');
+                else if (c >= 'a' && c <= 'f')
+                        v |= (uint32_t) (c - 'a' + 10);
+                else if (c >= 'A' && c <= 'F')
+                        v |= (uint32_t) (c - 'A' + 10);
+                else
+                        return -EBADMSG;
+        }
+        *ret = v;
+        return 0;
+}
+
+static size_t utf8_put(char *out, uint32_t cp) {
+        if (cp < 0x80) {
+                out[0] = (char) cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                out[0] = (char) (0xc0 | (cp >> 6));
+                out[1] = (char) (0x80 | (cp & 0x3f));
+                return 2;
+        }
+        if (cp < 0x10000) {
+                out[0] = (char) (0xe0 | (cp >> 12));
+                out[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                out[2] = (char) (0x80 | (cp & 0x3f));
+                return 3;
+        }
+        out[0] = (char) (0xf0 | (cp >> 18));
+        out[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char) (0x80 | (cp & 0x3f));
+        return 4;
+}
+
+/*
+ * Decode the JSON string whose opening quote is at buf[*pos] into out (room for the raw length + 1 is enough: no
+ * escape decodes to more bytes than it takes) and move *pos past the closing quote. -EBADMSG if it decodes to a
+ * NUL character. The text is syntactically valid JSON already (json-c checked it).
+ */
+static int decode_string(const char *buf, size_t len, size_t *pos, char *out) {
+        size_t i = *pos + 1, n = 0;
+
+        while (i < len && buf[i] != '"') {
+                uint32_t cp, lo;
+
+                if (buf[i] != '\\') {
+                        out[n++] = buf[i++];
+                        continue;
+                }
+                i++;
+                switch (buf[i]) {
+                case 'b': out[n++] = '\b'; i++; break;
+                case 'f': out[n++] = '\f'; i++; break;
+                case 'n': out[n++] = '\n'; i++; break;
+                case 'r': out[n++] = '\r'; i++; break;
+                case 't': out[n++] = '\t'; i++; break;
+                case 'u':
+                        if (i + 5 > len || hex4(buf + i + 1, &cp) < 0)
+                                return -EBADMSG;
+                        i += 5;
+                        if (cp >= 0xd800 && cp < 0xdc00 && i + 6 <= len && buf[i] == '\\' && buf[i + 1] == 'u' &&
+                            hex4(buf + i + 2, &lo) >= 0 && lo >= 0xdc00 && lo < 0xe000) {
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                                i += 6;
+                        }
+                        if (cp == 0)
+                                return -EBADMSG;
+                        n += utf8_put(out + n, cp);
+                        break;
+                default:        /* the quote, the backslash and the slash stand for themselves */
+                        out[n++] = buf[i++];
+                        break;
+                }
+        }
+        out[n] = '\0';
+        *pos = i + 1;
+        return 0;
+}
+
+/*
+ * What json-c lets through and a strict reader must not: a string with a NUL character in it (json-c keeps it,
+ * every C consumer would see the string cut short there) and an object with the same key twice (json-c keeps the
+ * last one, so "version":2,"version":1 reads as 1). buf[0..len) is a document json-c parsed without error.
+ */
+static int json_check_strict(const char *buf, size_t len, JsonError *e) {
+        StrSet keys[JSON_DEPTH_MAX + 1] = {};
+        _cleanup_free_ char *s = NULL;
+        size_t depth = 0, i = 0;
+        int r = 0;
+
+        s = new(char, len + 1);
+        if (!s)
+                return -ENOMEM;
+        while (i < len && r >= 0) {
+                size_t start = i, j;
+
+                switch (buf[i]) {
+                case '{':
+                case '[':
+                        /* Arrays take a level too, unused: the depth of the two kinds together is what json-c
+                         * limits. */
+                        if (++depth > JSON_DEPTH_MAX) {
+                                r = -EBADMSG;
+                                break;
+                        }
+                        strset_clear(&keys[depth]);
+                        i++;
+                        break;
+                case '}':
+                case ']':
+                        depth--;
+                        i++;
+                        break;
+                case '"':
+                        if (decode_string(buf, len, &i, s) < 0) {
+                                offset_to_line_column(buf, start, &e->line, &e->column);
+                                r = json_error_set_errno(e, -EBADMSG, "", "a string contains a NUL character (\\u0000)");
+                                break;
+                        }
+                        for (j = i; j < len && strchr(" \t\r\n", buf[j]); j++)
+                                ;
+                        if (j < len && buf[j] == ':') {
+                                r = strset_put(&keys[depth], s);
+                                if (r == 0) {
+                                        offset_to_line_column(buf, start, &e->line, &e->column);
+                                        r = json_error_set_errno(e, -EBADMSG, "", "duplicate key \"%s\"", s);
+                                }
+                        }
+                        break;
+                default:
+                        i++;
+                        break;
+                }
+        }
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                strset_done(&keys[k]);
+        return r < 0 ? r : 0;
+}
+
 int json_parse_buffer(const char *buf, size_t len, const char *name, json_object **ret, JsonError *e) {
         json_tokener *tok;
         json_object *o;
         enum json_tokener_error jerr;
         size_t end;
+        int r;
 
         assert_return(buf && ret, -EINVAL);
 
@@ -94,7 +244,7 @@ int json_parse_buffer(const char *buf, size_t len, const char *name, json_object
         if (e && isempty(e->file))
                 json_error_set_file(e, name);
 
-        tok = json_tokener_new_ex(64);
+        tok = json_tokener_new_ex(JSON_DEPTH_MAX);
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
@@ -127,6 +277,12 @@ int json_parse_buffer(const char *buf, size_t len, const char *name, json_object
                         }
                         return -EBADMSG;
                 }
+
+        r = json_check_strict(buf, end, e ?: &(JsonError) {});
+        if (r < 0) {
+                json_object_put(o);
+                return r;
+        }
 
         *ret = o;
         return 0;

@@ -37,10 +37,16 @@ void json_error_set_file(JsonError *e, const char *file);
 /* "file:line:column: field: reason" (parts omitted when empty) into buf. */
 const char *json_error_format(const JsonError *e, char *buf, size_t n);
 
+/* Deepest nesting of objects and arrays a document may have. */
+#define JSON_DEPTH_MAX 64
+
 /*
  * Strict parse (JSON_TOKENER_STRICT: no trailing garbage, no comments, no
- * trailing commas). Errors: -EBADMSG with line/column set for syntax errors,
- * -ENOENT/-EACCES/... from opening the file, -EFBIG for files > 16 MiB.
+ * trailing commas), and stricter than json-c: a string with a NUL character
+ * (\u0000) and an object with a key twice are refused, rather than cut short
+ * or read as the last of the duplicates. Errors: -EBADMSG with line/column
+ * set for these and for syntax errors, -ENOENT/-EACCES/... from opening the
+ * file, -EFBIG for files > 16 MiB.
  */
 int json_parse_buffer(const char *buf, size_t len, const char *name, json_object **ret, JsonError *e);
 int json_parse_file(const char *path, json_object **ret, JsonError *e);

@@ -132,6 +132,52 @@ TEST(json_syntax_errors) {
         }
 }
 
+/* What json-c accepts and a strict reader refuses: NUL in a string, a key twice in one object. */
+TEST(json_strict) {
+        static const struct {
+                const char *text;
+                unsigned line, column;
+                const char *reason;
+        } refused[] = {
+                { "{\"version\":2,\"version\":1}", 1, 14, "duplicate key \"version\"" },
+                { "{\"version\":1,\"version\":2}", 1, 14, "duplicate key \"version\"" },
+                { "{\"vms\":[{\"vm\":\"a\",\n \"class\":\"x\", \"class\":\"y\"}]}", 2, 15, "duplicate key \"class\"" },
+                /* the same key however it is escaped */
+                { "{\"a\":1,\"\\u0061\":2}", 1, 8, "duplicate key \"a\"" },
+                { "{\"\\ud83d\\ude00\":1,\"\xf0\x9f\x98\x80\":2}", 1, 19, "duplicate key \"\xf0\x9f\x98\x80\"" },
+                { "{\"vm\":\"fill1\\u0000zzz\"}", 1, 7, "a string contains a NUL character (\\u0000)" },
+                { "{\"cl\\u0000ass\":\"strict\"}", 1, 2, "a string contains a NUL character (\\u0000)" },
+                { "[\"a\", [\"\\u0000\"]]", 1, 8, "a string contains a NUL character (\\u0000)" },
+        };
+        static const char *const accepted[] = {
+                /* one key in different objects, on different levels, in arrays of objects */
+                "{\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}],\"c\":{\"a\":{\"a\":[]}}}",
+                /* keys that differ only after an escape, a backslash before "u0000", a lone surrogate */
+                "{\"a\\n\":1,\"a\\t\":2,\"x\":\"\\\\u0000\",\"\\ud800\":3,\"\\u00e9\":4,\"e\":5}",
+                /* a key that looks like a value, and a value that equals a key */
+                "{\"k\":\"k\",\"v\":[\"k\",\"v\"]}",
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                JsonError e = {};
+                json_object *o = NULL;
+
+                ASSERT_ERROR(json_parse_buffer(refused[i].text, strlen(refused[i].text), "t.json", &o, &e), EBADMSG);
+                ASSERT_TRUE(o == NULL);
+                if (e.line != refused[i].line || e.column != refused[i].column)
+                        TEST_FAIL("case %zu: at %u:%u, expected %u:%u", i, e.line, e.column, refused[i].line,
+                                  refused[i].column);
+                ASSERT_STREQ(e.reason, refused[i].reason);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(accepted); i++) {
+                _cleanup_json_ json_object *o = NULL;
+                JsonError e = {};
+
+                if (json_parse_buffer(accepted[i], strlen(accepted[i]), "t.json", &o, &e) < 0)
+                        TEST_FAIL("case %zu refused: %s", i, e.reason);
+        }
+}
+
 TEST(json_getters) {
         const char *text = "{ \"s\": \"x\", \"n\": 7, \"b\": true, \"o\": { \"deep\": -3 }, \"a\": [1] , \"big\": 99999999999999999999 }";
         _cleanup_json_ json_object *o = NULL;
