@@ -215,7 +215,7 @@ static int method_list_vms(sd_bus_message *message, void *userdata, sd_bus_error
 
                 r = bus_vm_path(sorted[i]->uuid, &path);
                 if (r >= 0)
-                        r = sd_bus_message_append(reply, "(sso)", sorted[i]->uuid, sorted[i]->name, path);
+                        r = sd_bus_message_append(reply, "(sso)", sorted[i]->uuid, strempty(sorted[i]->name), path);
         }
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);

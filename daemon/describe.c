@@ -160,10 +160,15 @@ DescribeSection describe_section_from_string(const char *s) {
 #define SECTIONS_ALL ((1U << _DESCRIBE_SECTION_MAX) - 1)
 #define HAS(sections, s) (((sections) & (1U << (s))) != 0)
 
+/* By name; VMs without one (a scenario or the sim may leave it out) after those with, by UUID. */
 static int vm_name_cmp(const void *a, const void *b) {
-        const Vm *const *x = a, *const *y = b;
+        const Vm *x = *(const Vm *const *) a, *y = *(const Vm *const *) b;
 
-        return strcmp((*x)->name, (*y)->name);
+        if (x->name && y->name)
+                return strcmp(x->name, y->name);
+        if (x->name || y->name)
+                return x->name ? -1 : 1;
+        return strcmp(x->uuid, y->uuid);
 }
 
 int manager_vms_by_name(Manager *m, Vm ***ret) {

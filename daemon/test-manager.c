@@ -20,6 +20,7 @@
 #include <systemd/sd-event.h>
 
 #include "backend-sim.h"
+#include "describe.h"
 #include "bus-names.h"
 #include "json-util.h"
 #include "log.h"
@@ -469,6 +470,44 @@ TEST(local_checks_match_the_whole_model) {
         ASSERT_TRUE(refused < checked - 50);
         printf("%u events dropped a device from the model\n", n_dropped);
         ASSERT_TRUE(n_dropped > 20);
+}
+
+/*
+ * A VM without a name (a scenario may leave it out, and the state file then records it so) made the by-name order
+ * of Describe() and ListVMs() call strcmp() on NULL: the daemon crashed on every read, and again after every
+ * restart. Nameless VMs come after the named ones, by UUID.
+ */
+TEST(vms_without_a_name_are_listed) {
+        static const char scenario[] =
+                "{\"version\":1,\"geometry\":{\"groups\":1,\"harts\":2,\"guest_files\":1,\"ids\":63},"
+                "\"vms\":[{\"uuid\":\"22222222-0000-4000-8000-000000000002\",\"vcpus\":1},"
+                "{\"uuid\":\"33333333-0000-4000-8000-000000000003\",\"name\":\"web\",\"vcpus\":1},"
+                "{\"uuid\":\"11111111-0000-4000-8000-000000000001\",\"vcpus\":1}]}";
+        char dir[] = "/tmp/rvmsi-test-manager-XXXXXX", path[64];
+        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_free_ char *doc = NULL;
+        _cleanup_free_ Vm **vms = NULL;
+        FILE *f;
+
+        ASSERT_NOT_NULL(mkdtemp(dir));
+        (void) snprintf(path, sizeof(path), "%s/nameless.json", dir);
+        f = fopen(path, "we");
+        ASSERT_NOT_NULL(f);
+        ASSERT_TRUE(fputs(scenario, f) >= 0);
+        ASSERT_OK(fclose(f));
+        m = start(path);
+        settle(m);
+        ASSERT_OK(unlink(path));
+        ASSERT_OK(rmdir(dir));
+
+        ASSERT_EQ(m->model->n_vms, 3);
+        ASSERT_OK(manager_vms_by_name(m, &vms));
+        ASSERT_STREQ(vms[0]->name, "web");
+        ASSERT_TRUE(vms[1]->name == NULL);
+        ASSERT_STREQ(vms[1]->uuid, "11111111-0000-4000-8000-000000000001");
+        ASSERT_STREQ(vms[2]->uuid, "22222222-0000-4000-8000-000000000002");
+        ASSERT_OK(manager_describe(m, &doc));
+        ASSERT_NOT_NULL(strstr(doc, "22222222-0000-4000-8000-000000000002"));
 }
 
 /* A device the daemon decided and applied, with at least one entry that is not blocked. */
