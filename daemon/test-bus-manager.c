@@ -463,19 +463,24 @@ TEST(describe_too_large_is_refused) {
 
 /* ---- DescribeSelected() ---------------------------------------------------------------- */
 
-static char *describe_text(void) {
+/* The string a Manager method without arguments returns (Describe(), GetPolicy()), as a copy to free(). */
+static char *call_for_string(const char *method) {
         sd_bus_error error = SD_BUS_ERROR_NULL;
         sd_bus_message *reply = NULL;
         const char *json;
         char *copy;
 
-        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "Describe", &error,
+        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, method, &error,
                                      &reply, NULL));
         ASSERT_OK(sd_bus_message_read(reply, "s", &json));
         copy = strdup(json);
         ASSERT_NOT_NULL(copy);
         sd_bus_message_unref(reply);
         return copy;
+}
+
+static char *describe_text(void) {
+        return call_for_string("Describe");
 }
 
 /*
@@ -516,21 +521,6 @@ static void expect_error(sd_bus_error *error, const char *name, const char *in_m
         sd_bus_error_free(error);
 }
 
-static char *get_policy(void) {
-        sd_bus_error error = SD_BUS_ERROR_NULL;
-        sd_bus_message *reply = NULL;
-        const char *json;
-        char *copy;
-
-        ASSERT_OK(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "GetPolicy", &error,
-                                     &reply, NULL));
-        ASSERT_OK(sd_bus_message_read(reply, "s", &json));
-        copy = strdup(json);
-        ASSERT_NOT_NULL(copy);
-        sd_bus_message_unref(reply);
-        return copy;
-}
-
 /*
  * A policy with a NUL inside a string, or a key twice, was read as something else: the string cut short at the
  * NUL (so "fill1\u0000zzz" changed VM fill1's class), the last of the duplicates (so {"version":2,"version":1}
@@ -550,12 +540,12 @@ TEST(policy_nul_and_duplicate_keys_refused) {
 
         setup();
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-                _cleanup_free_ char *before = get_policy(), *after = NULL;
+                _cleanup_free_ char *before = call_for_string("GetPolicy"), *after = NULL;
 
                 ASSERT_TRUE(sd_bus_call_method(client, NULL, RVMSI_BUS_PATH, RVMSI_BUS_IFACE_MANAGER, "SetPolicy",
                                                &error, NULL, "s", cases[i].json) < 0);
                 expect_error(&error, RVMSI_BUS_ERROR_POLICY_INVALID, cases[i].why);
-                after = get_policy();
+                after = call_for_string("GetPolicy");
                 ASSERT_STREQ(after, before);
         }
 }
