@@ -82,6 +82,11 @@ static void offset_to_line_column(const char *buf, size_t offset, unsigned *ret_
         *ret_col = col;
 }
 
+/* JSON's whitespace; not strchr(), which would take the NUL byte for some. */
+static bool is_json_space(char c) {
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 static int hex4(const char *p, uint32_t *ret) {
         uint32_t v = 0;
 
@@ -172,8 +177,9 @@ static int decode_string(const char *buf, size_t len, size_t *pos, char *out) {
 
 /*
  * What json-c lets through and a strict reader must not: a string with a NUL character in it (json-c keeps it,
- * every C consumer would see the string cut short there) and an object with the same key twice (json-c keeps the
- * last one, so "version":2,"version":1 reads as 1). buf[0..len) is a document json-c parsed without error.
+ * every C consumer would see the string cut short there), an object with the same key twice (json-c keeps the
+ * last one, so "version":2,"version":1 reads as 1), and a key in single quotes (json-c takes those even in
+ * strict mode; JSON has none). buf[0..len) is a document json-c parsed without error.
  */
 static int json_check_strict(const char *buf, size_t len, JsonError *e) {
         StrSet keys[JSON_DEPTH_MAX + 1] = {};
@@ -201,16 +207,26 @@ static int json_check_strict(const char *buf, size_t len, JsonError *e) {
                         break;
                 case '}':
                 case ']':
+                        if (depth == 0) {       /* cannot happen after json-c; never index below the stack */
+                                r = -EBADMSG;
+                                break;
+                        }
                         depth--;
                         i++;
+                        break;
+                case '\'':
+                        /* Outside a double-quoted string, json-c took this for a string delimiter. */
+                        offset_to_line_column(buf, start, &e->line, &e->column);
+                        r = json_error_set_errno(e, -EBADMSG, "", "a string in single quotes (JSON strings take \")");
                         break;
                 case '"':
                         if (decode_string(buf, len, &i, s) < 0) {
                                 offset_to_line_column(buf, start, &e->line, &e->column);
-                                r = json_error_set_errno(e, -EBADMSG, "", "a string contains a NUL character (\\u0000)");
+                                r = json_error_set_errno(e, -EBADMSG, "",
+                                                         "a string contains a NUL character (\\u0000)");
                                 break;
                         }
-                        for (j = i; j < len && strchr(" \t\r\n", buf[j]); j++)
+                        for (j = i; j < len && is_json_space(buf[j]); j++)
                                 ;
                         if (j < len && buf[j] == ':') {
                                 r = strset_put(&keys[depth], s);
@@ -269,7 +285,7 @@ int json_parse_buffer(const char *buf, size_t len, const char *name, json_object
 
         /* Strict mode stops after one value; anything but whitespace after it is garbage. */
         for (size_t i = end; i < len; i++)
-                if (!strchr(" \t\r\n", buf[i])) {
+                if (!is_json_space(buf[i])) {
                         json_object_put(o);
                         if (e) {
                                 offset_to_line_column(buf, i, &e->line, &e->column);

@@ -148,6 +148,9 @@ TEST(json_strict) {
                 { "{\"vm\":\"fill1\\u0000zzz\"}", 1, 7, "a string contains a NUL character (\\u0000)" },
                 { "{\"cl\\u0000ass\":\"strict\"}", 1, 2, "a string contains a NUL character (\\u0000)" },
                 { "[\"a\", [\"\\u0000\"]]", 1, 8, "a string contains a NUL character (\\u0000)" },
+                /* json-c takes keys in single quotes even in strict mode; a brace in one once unbalanced the scan */
+                { "{\"a\":{'{ \"b\": 1 }':1}}", 1, 7, "a string in single quotes (JSON strings take \")" },
+                { "{'a':1}", 1, 2, "a string in single quotes (JSON strings take \")" },
         };
         static const char *const accepted[] = {
                 /* one key in different objects, on different levels, in arrays of objects */
