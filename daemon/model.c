@@ -185,6 +185,16 @@ int model_set_hart_cpu(Model *m, uint32_t hart, int32_t cpu) {
         assert_return(hart < m->geometry.nr_harts, -ERANGE);
         assert_return(cpu >= -1, -EINVAL);
 
+        /*
+         * A CPU owns one hart. The CPU n = hart n guess of model_new() is often wrong: Linux numbers the hart it
+         * booted on CPU 0, and the firmware boots whichever hart wins its lottery. A hart that still has the CPU
+         * by that guess loses it (to -1, unknown), or model_hart_by_cpu() would find it first and name the wrong
+         * hart for every IRQ on that CPU.
+         */
+        if (cpu >= 0)
+                for (uint32_t i = 0; i < m->geometry.nr_harts; i++)
+                        if (i != hart && m->harts[i].cpu == cpu)
+                                m->harts[i].cpu = -1;
         m->harts[hart].cpu = cpu;
         m->generation++;
         return 0;

@@ -254,6 +254,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Model *, model_free);
 /* Deep copy (for what-if planning). */
 int model_copy(const Model *m, Model **ret);
 
+/* The CPU that owns a hart (-1: none online); another hart that had this CPU loses it (to -1). */
 int model_set_hart_cpu(Model *m, uint32_t hart, int32_t cpu);
 /* -ENOENT if no hart has that CPU. */
 int model_hart_by_cpu(const Model *m, int32_t cpu, uint32_t *ret_hart);

@@ -49,6 +49,15 @@ TEST(geometry_and_harts) {
         ASSERT_OK(model_hart_by_cpu(m, 42, &h));
         ASSERT_EQ(h, 5);
         ASSERT_ERROR(model_hart_by_cpu(m, 5, &h), ENOENT);
+        /*
+         * Booted on hart 2: Linux's CPU 0 is hart 2. Learning that takes CPU 0 away from hart 0 (its guess), so
+         * an IRQ on CPU 0 is on hart 2, not on hart 0.
+         */
+        ASSERT_OK(model_set_hart_cpu(m, 2, 0));
+        ASSERT_OK(model_hart_by_cpu(m, 0, &h));
+        ASSERT_EQ(h, 2);
+        ASSERT_EQ(m->harts[0].cpu, -1);
+        ASSERT_EQ(m->harts[1].cpu, 1);
         ASSERT_ERROR(model_set_hart_cpu(m, 8, 1), ERANGE);
         ASSERT_ERROR(model_set_hart_reserved(m, 0, 1), EINVAL);          /* bit 0 is the S-level file */
         ASSERT_OK(model_set_hart_reserved(m, 0, UINT64_C(1) << 63));

@@ -267,6 +267,7 @@ static void msleep(int ms)
 
 FIXTURE(daemon) {
 	struct edu e;
+	struct imsic_dt im;	/* CPU -> hart: they differ when the boot hart was not hart 0 */
 	int irq;
 	pid_t bus, rvmsid;
 	char *doc;
@@ -281,6 +282,7 @@ FIXTURE_SETUP(daemon)
 	self->bus = self->rvmsid = -1;
 	self->doc = calloc(1, DOC_MAX);
 	ASSERT_NE(NULL, self->doc);
+	ASSERT_EQ(0, imsic_dt_read(&self->im));
 	ASSERT_EQ(0, edu_set_unsafe_interrupts(1));
 	r = edu_open(&self->e, &step);
 	ASSERT_EQ(0, r) TH_LOG("%s: %s", step, strerror(-r));
@@ -429,7 +431,7 @@ TEST_F_TIMEOUT(daemon, lost_event_resyncs, 90)
 	ASSERT_TRUE(wait_device(doc, bdf, "apply_state", "applied", 10000)) TH_LOG("%s", doc);
 	cpu = lab_irq_effective_cpu(self->irq);
 	ASSERT_LE(0, cpu);
-	snprintf(want, sizeof(want), "hart:%d", cpu);
+	snprintf(want, sizeof(want), "hart:%d", imsic_cpu_hart(&self->im, cpu));
 	ASSERT_STREQ(want, json_get(doc, "target", v, sizeof(v))) TH_LOG("%s", doc);
 	/*
 	 * The attach's own event is out before anything is dropped. The daemon
@@ -468,7 +470,7 @@ TEST_F_TIMEOUT(daemon, lost_event_resyncs, 90)
 	ASSERT_TRUE(block_ev.has_seq);
 	/* One number in between, and no event carried it: the move's. */
 	ASSERT_EQ(mode_ev.seq + 2, block_ev.seq);
-	snprintf(want, sizeof(want), "hart:%d", newcpu);
+	snprintf(want, sizeof(want), "hart:%d", imsic_cpu_hart(&self->im, newcpu));
 	ASSERT_TRUE(wait_device(doc, bdf, "target", want, 10000))
 		TH_LOG("the daemon never found the lost event: %s", doc);
 	ASSERT_STREQ("applied", json_get(doc, "apply_state", v, sizeof(v))) TH_LOG("%s", doc);
@@ -525,7 +527,7 @@ TEST_F_TIMEOUT(daemon, kernel_backend, 110)
 	ASSERT_EQ(1, k.nents);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_HOST_FILE, k.kind[0]);
 	ASSERT_EQ(cpu, k.cpu[0]);
-	snprintf(want, sizeof(want), "hart:%d", cpu);
+	snprintf(want, sizeof(want), "hart:%d", imsic_cpu_hart(&self->im, cpu));
 	ASSERT_STREQ(want, json_get(doc, "target", v, sizeof(v))) TH_LOG("%s", doc);
 	TH_LOG("attach host: kernel identity, entry on CPU %d; daemon target %s", cpu, v);
 
@@ -535,7 +537,7 @@ TEST_F_TIMEOUT(daemon, kernel_backend, 110)
 	ASSERT_EQ(0, kernel_dev(bdf, &k));
 	ASSERT_EQ(1, k.nents);
 	ASSERT_EQ(newcpu, k.cpu[0]);
-	snprintf(want, sizeof(want), "hart:%d", newcpu);
+	snprintf(want, sizeof(want), "hart:%d", imsic_cpu_hart(&self->im, newcpu));
 	ASSERT_TRUE(wait_device(doc, bdf, "target", want, 10000))
 		TH_LOG("IRQ %d moved to CPU %d, the daemon still says: %s", self->irq, newcpu, doc);
 	ASSERT_STREQ("applied", json_get(doc, "apply_state", v, sizeof(v)));
@@ -581,7 +583,7 @@ TEST_F_TIMEOUT(daemon, kernel_backend, 110)
 	ASSERT_STREQ(VM_UUID, json_get(doc, "vm", v, sizeof(v)));
 	ASSERT_STREQ("mrif", json_get(doc, "mode", v, sizeof(v))) TH_LOG("%s", doc);
 	/* Without guest-file delivery the device's MSIs stay on the host file its IRQ targets. */
-	snprintf(want, sizeof(want), "hart:%d", newcpu);
+	snprintf(want, sizeof(want), "hart:%d", imsic_cpu_hart(&self->im, newcpu));
 	ASSERT_STREQ(want, json_get(doc, "target", v, sizeof(v))) TH_LOG("%s", doc);
 	ASSERT_STREQ("fallback-no-guest-cap", json_get(doc, "reason", v, sizeof(v)));
 	ASSERT_EQ(0, kernel_dev(bdf, &k));

@@ -140,6 +140,27 @@ static inline int lab_cpu_hartid(int cpu, uint32_t *hartid)
 	return -ENOENT;
 }
 
+/*
+ * The hart number of @cpu as the kernel part and rvmsid count harts: the
+ * index of its interrupt file in the IMSIC. Linux numbers CPUs from the hart
+ * it booted on, and the firmware boots whichever hart wins its lottery, so
+ * CPU n is hart n only in most boots.
+ */
+static inline int imsic_cpu_hart(const struct imsic_dt *im, int cpu)
+{
+	uint32_t hartid;
+	unsigned int i;
+	int r;
+
+	r = lab_cpu_hartid(cpu, &hartid);
+	if (r)
+		return r;
+	for (i = 0; i < im->nr; i++)
+		if (im->hartid[i] == hartid)
+			return (int)i;
+	return -ENOENT;
+}
+
 /* Address of interrupt file @guest (0: S-level) of the hart of @cpu. */
 static inline int imsic_file_addr(const struct imsic_dt *im, int cpu, unsigned int guest,
 				  uint64_t *addr)
