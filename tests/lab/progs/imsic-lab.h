@@ -165,21 +165,12 @@ static inline int imsic_cpu_hart(const struct imsic_dt *im, int cpu)
 static inline int imsic_file_addr(const struct imsic_dt *im, int cpu, unsigned int guest,
 				  uint64_t *addr)
 {
-	uint32_t hartid;
-	unsigned int i;
-	int r;
+	int hart = imsic_cpu_hart(im, cpu);
 
-	r = lab_cpu_hartid(cpu, &hartid);
-	if (r)
-		return r;
-	for (i = 0; i < im->nr; i++) {
-		if (im->hartid[i] == hartid) {
-			*addr = im->base + ((uint64_t)i << (im->guest_bits + 12)) +
-				(uint64_t)guest * 4096;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	if (hart < 0)
+		return hart;
+	*addr = im->base + ((uint64_t)hart << (im->guest_bits + 12)) + (uint64_t)guest * 4096;
+	return 0;
 }
 
 /* Count of IRQ @irq on one CPU (@cpu >= 0) or on all (@cpu < 0). */
