@@ -77,7 +77,8 @@ struct rvmsi_iommu_cmd {
  * @ret: the command; untouched on error
  *
  * This is the command that invalidates cached MSI PTEs (tagged by GSCID and
- * GPA). PSCV is always 0, as the spec requires for GVMA.
+ * GPA). PSCV and the (then ignored) PSCID field are always 0; PSCV = 1 is
+ * illegal for GVMA.
  *
  * Return: 0, -EINVAL for unknown flags, AV without GV, an unaligned @gpa or
  * an operand given that its valid bit does not enable, -ERANGE for @gscid
@@ -148,10 +149,15 @@ struct rvmsi_cmd_info {
  * @cmd: the command
  * @ret: decoded operands; untouched on error
  *
- * Operands that the valid bits say the IOMMU ignores are still reported.
+ * Operands that the valid bits say the IOMMU ignores are still reported,
+ * except the PSCID of IOTINVAL.GVMA: struct rvmsi_cmd_info has no field for
+ * it, and with PSCV = 0 (the only legal value for GVMA) the IOMMU ignores it,
+ * so any PSCID decodes like PSCID = 0. The NL and S bits of the invalidation
+ * extensions are treated as reserved (an IOMMU without capabilities.NL/S).
  *
  * Return: 0, -EOPNOTSUPP for any other opcode/function, -EINVAL if a
- * reserved bit is set (the IOMMU would flag the command illegal).
+ * reserved bit is set or GVMA has PSCV = 1 (the IOMMU would flag the command
+ * illegal).
  */
 int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *ret);
 

@@ -92,6 +92,40 @@ TEST(gvma_errors) {
         CHECK_EQ(c.dw1, SENTINEL);
 }
 
+/*
+ * [IOMMU-Q] "When PSCV operand is 0, the PSCID operand is ignored" (text since
+ * spec commit 4212d57, 2023-02-03): a GVMA with PSCID bits set and PSCV = 0 is
+ * legal and means the same as with PSCID = 0; PSCV = 1 with GVMA stays illegal.
+ */
+TEST(gvma_pscid_ignored_without_pscv) {
+        struct rvmsi_iommu_cmd c, ref;
+        struct rvmsi_cmd_info info, want;
+
+        CHECK_OK(rvmsi_cmd_iotinval_gvma(RVMSI_GVMA_GV | RVMSI_GVMA_AV, 0x1234, 0x28005000, &ref));
+        CHECK_OK(rvmsi_cmd_decode(&ref, &want));
+        for (unsigned it = 0; it < 2000; it++) {
+                uint64_t pscid = rt_rand() & RVMSI_CMD_IOTINVAL_PSCID;
+
+                memset(&info, 0x5a, sizeof(info));
+                c = ref;
+                c.dw0 |= pscid;
+                CHECK_OK(rvmsi_cmd_decode(&c, &info));
+                CHECK_EQ(info.kind, want.kind);
+                CHECK_EQ(info.flags, want.flags);
+                CHECK_EQ(info.id, want.id);
+                CHECK_EQ(info.addr, want.addr);
+                CHECK_EQ(info.data, want.data);
+                /* PSCV = 1 is illegal for GVMA, with or without a PSCID. */
+                c.dw0 |= RVMSI_CMD_IOTINVAL_PSCV;
+                CHECK_ERR(rvmsi_cmd_decode(&c, &info), -EINVAL);
+        }
+        c = ref;
+        c.dw0 |= RVMSI_CMD_IOTINVAL_PSCID;
+        CHECK_OK(rvmsi_cmd_decode(&c, &info));
+        /* The builder itself never writes a PSCID. */
+        CHECK_EQ(ref.dw0 & (RVMSI_CMD_IOTINVAL_PSCID | RVMSI_CMD_IOTINVAL_PSCV), 0);
+}
+
 TEST(iodir_inval_ddt) {
         struct rvmsi_iommu_cmd c = { SENTINEL, SENTINEL };
         struct rvmsi_cmd_info info;
@@ -173,7 +207,8 @@ TEST(decode_rejects_reserved_and_unknown) {
         /* Every dw0/dw1 bit that is reserved in each command gives -EINVAL. */
         for (unsigned i = 10; i < 64; i++) {
                 uint64_t b = 1ULL << i;
-                bool gvma_ok = i == 10 || i == 33 || (i >= 44 && i <= 59);
+                /* PSCID [31:12] is ignored, not reserved, while PSCV is 0. */
+                bool gvma_ok = i == 10 || (i >= 12 && i <= 31) || i == 33 || (i >= 44 && i <= 59);
                 bool fence_ok = (i >= 10 && i <= 13) || i >= 32;
                 bool ddt_ok = i == 33 || i >= 40;
 

@@ -60,6 +60,10 @@ check 0 "cause 262 (MSI PTE not valid) [msi], ttyp 3 (untranslated write/AMO), d
         fault 0x100c00000106 0 0x28006000 0
 
 check 0 "IOTINVAL.GVMA gscid 7 gpa 0x28005000" cmd 0x700200000481 0xa001400
+# the same with a PSCID in bits 31:12: ignored while PSCV is 0
+check 0 "IOTINVAL.GVMA gscid 7 gpa 0x28005000" cmd 0x700200012481 0xa001400
+# PSCV = 1 is illegal for GVMA
+check 1 "command: invalid (Invalid argument)" cmd 0x700300000481 0xa001400
 check 0 "IOFENCE.C PR PW write 0x1 to 0x80000000" cmd 0x100003402 0x20000000
 check 0 "IODIR.INVAL_DDT did 0x10" cmd 0x100200000003 0
 check 1 "command: invalid (Operation not supported)" cmd 0x1 0
