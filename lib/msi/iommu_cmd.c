@@ -248,11 +248,19 @@ bool rvmsi_fault_cause_is_msi(u32 cause)
 	case RVMSI_CAUSE_MRIF_FAULT:
 	case RVMSI_CAUSE_MSI_PT_CORRUPTED:
 	case RVMSI_CAUSE_MRIF_CORRUPTED:
-	case RVMSI_CAUSE_MSI_WR_FAULT:
 		return true;
 	default:
+		/*
+		 * 273 is left out on purpose: it is the IOMMU's own MSI
+		 * write, with no device in the record.
+		 */
 		return false;
 	}
+}
+
+bool rvmsi_fault_cause_is_iommu_msi_write(u32 cause)
+{
+	return cause == RVMSI_CAUSE_MSI_WR_FAULT;
 }
 
 bool rvmsi_fault_cause_reported_with_dtf(u32 cause)

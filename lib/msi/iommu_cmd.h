@@ -180,6 +180,10 @@ int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *r
 #define RVMSI_CAUSE_MRIF_FAULT		264
 #define RVMSI_CAUSE_MSI_PT_CORRUPTED	270
 #define RVMSI_CAUSE_MRIF_CORRUPTED	271
+/*
+ * Not a device's MSI: the IOMMU's own MSI write (its interrupt, through
+ * msi_addr_x) got an access fault. TTYP 0, DID 0, iotval = msi_addr_x.
+ */
 #define RVMSI_CAUSE_MSI_WR_FAULT	273
 
 /* Transaction types */
@@ -250,12 +254,33 @@ int rvmsi_fault_encode(const struct rvmsi_fault_info *info, struct rvmsi_fault_r
 const char *rvmsi_fault_cause_name(u32 cause);
 
 /**
- * rvmsi_fault_cause_is_msi() - does the cause come from MSI translation
+ * rvmsi_fault_cause_is_msi() - does the cause come from a device's MSI
+ *	translation
  * @cause: the code
  *
- * Return: true for 261, 262, 263, 264, 270, 271 and 273.
+ * These are the faults of the MSI address translation of an inbound device
+ * write: the record's DID names the device and iotval the address it wrote.
+ * Cause 273 is not one of them (see rvmsi_fault_cause_is_iommu_msi_write()).
+ *
+ * Return: true for 261, 262, 263, 264, 270 and 271.
  */
 bool rvmsi_fault_cause_is_msi(u32 cause);
+
+/**
+ * rvmsi_fault_cause_is_iommu_msi_write() - is this the IOMMU's own MSI
+ *	write failing
+ * @cause: the code
+ *
+ * Cause 273, "IOMMU MSI write access fault": the IOMMU got an access fault
+ * writing one of its own interrupts as an MSI to msi_addr_x of its MSI
+ * configuration table. The record has TTYP 0, so DID, PV, PID and PRIV are 0
+ * and name no device, and iotval holds the msi_addr_x that failed. The
+ * IOMMU's interrupts (queues, faults, HPM) are then being lost; no device
+ * MSI was blocked.
+ *
+ * Return: true for 273 only.
+ */
+bool rvmsi_fault_cause_is_iommu_msi_write(u32 cause);
 
 /**
  * rvmsi_fault_cause_reported_with_dtf() - is the cause reported when the

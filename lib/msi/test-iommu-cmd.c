@@ -314,7 +314,8 @@ TEST(fault_record_encode_roundtrip) {
 }
 
 TEST(cause_names_and_classes) {
-        static const uint32_t msi[] = { 261, 262, 263, 264, 270, 271, 273 };
+        /* 273 is the IOMMU's own MSI write failing, not a device MSI fault. */
+        static const uint32_t msi[] = { 261, 262, 263, 264, 270, 271 };
         static const uint32_t dtf[] = { 256, 257, 258, 259, 268, 272, 273 };
         static const uint32_t defined[] = { 1, 4, 5, 6, 7, 12, 13, 15, 20, 21, 23, 256, 257, 258, 259,
                                             260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270,
@@ -340,6 +341,7 @@ TEST(cause_names_and_classes) {
                 for (size_t i = 0; i < sizeof(defined) / sizeof(defined[0]); i++)
                         is_def |= defined[i] == c;
                 CHECK_EQ(rvmsi_fault_cause_is_msi(c), is_msi);
+                CHECK_EQ(rvmsi_fault_cause_is_iommu_msi_write(c), c == 273);
                 CHECK_EQ(rvmsi_fault_cause_reported_with_dtf(c), is_dtf);
                 if (!CHECK(n))
                         continue;
@@ -350,6 +352,31 @@ TEST(cause_names_and_classes) {
                 else
                         CHECK(strcmp(n, "reserved") == 0);
         }
+}
+
+/*
+ * Cause 273 as the spec describes it ([IOMMU-REG] "MSI configuration table",
+ * since spec commit c8570d6, 2022-06-12): an access fault on the IOMMU's own
+ * MSI write to msi_addr_x, reported with TTYP 0 (so DID, PV, PID and PRIV are
+ * 0) and iotval = msi_addr_x. Nothing in it names a device.
+ */
+TEST(iommu_msi_write_fault_record) {
+        struct rvmsi_fault_info f = {
+                .cause = RVMSI_CAUSE_MSI_WR_FAULT, .ttyp = RVMSI_TTYP_NONE, .iotval = 0x28000000,
+        }, g;
+        struct rvmsi_fault_record r;
+
+        CHECK_EQ(RVMSI_CAUSE_MSI_WR_FAULT, 273);
+        CHECK_OK(rvmsi_fault_encode(&f, &r));
+        CHECK_EQ(r.hdr, 273);
+        rvmsi_fault_decode(&r, &g);
+        CHECK_EQ(g.did, 0);
+        CHECK_EQ(g.ttyp, RVMSI_TTYP_NONE);
+        CHECK_EQ(g.iotval, 0x28000000);
+        CHECK(rvmsi_fault_cause_is_iommu_msi_write(g.cause));
+        CHECK(!rvmsi_fault_cause_is_msi(g.cause));
+        /* Still reported with DTF = 1: DTF belongs to a device context, 273 to none. */
+        CHECK(rvmsi_fault_cause_reported_with_dtf(g.cause));
 }
 
 TEST(ttyp_names) {
