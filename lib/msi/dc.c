@@ -149,3 +149,99 @@ int rvmsi_msi_dc_encode(u64 iohgatp, u64 table_pa, u64 mask, u64 pattern, u64 ca
 	return rvmsi_msiptp_encode(RVMSI_MSIPTP_MODE_FLAT, table_pa >> RVMSI_PAGE_SHIFT,
 				   ret_msiptp);
 }
+
+enum rvmsi_dc_problem rvmsi_dc_check(const struct rvmsi_dc_view *dc, u64 caps)
+{
+	unsigned int gmode = iohgatp_mode(dc->iohgatp), mmode;
+	bool bare = gmode == RVMSI_IOHGATP_MODE_BARE;
+
+	/* V = 0: every other bit is the software's to use. */
+	if (!(dc->tc & RVMSI_DC_TC_V))
+		return RVMSI_DC_INVALID;
+
+	/*
+	 * The second stage first: whether the MSI fields are legal at all
+	 * depends on its mode.
+	 */
+	if (!iohgatp_mode_defined(gmode))
+		return RVMSI_DC_IOHGATP_MODE_RESERVED;
+	if (!iohgatp_mode_supported(gmode, caps))
+		return RVMSI_DC_IOHGATP_MODE_UNSUPPORTED;
+	if (!bare && !iohgatp_root_aligned(dc->iohgatp))
+		return RVMSI_DC_IOHGATP_ROOT_MISALIGNED;
+	/* Returning a GPA for ATS means nothing without a second stage. */
+	if (bare && (dc->tc & RVMSI_DC_TC_T2GPA))
+		return RVMSI_DC_T2GPA_UNDER_BARE;
+
+	/* A base-format DC (no MSI_FLAT) has no MSI fields to check. */
+	if (caps & RVMSI_CAP_MSI_FLAT) {
+		mmode = (unsigned int)(dc->msiptp >> RVMSI_MSIPTP_MODE_SHIFT);
+		if (dc->msiptp & RVMSI_MSIPTP_RSVD)
+			return RVMSI_DC_MSIPTP_RSVD_BITS;
+		/* The custom modes 14..15 too: the spec's check names Off and Flat only. */
+		if (mmode != RVMSI_MSIPTP_MODE_OFF && mmode != RVMSI_MSIPTP_MODE_FLAT)
+			return RVMSI_DC_MSIPTP_MODE_RESERVED;
+		/* Reserved even while msiptp is Off: the spec's first check. */
+		if (rvmsi_msi_addr_check_caps(dc->msi_addr_mask, dc->msi_addr_pattern, caps))
+			return RVMSI_DC_MSI_ADDR_RSVD;
+		if (bare && mmode != RVMSI_MSIPTP_MODE_OFF)
+			return RVMSI_DC_MSIPTP_UNDER_BARE;
+		/*
+		 * Not an IOMMU check: the AIA spec makes every entry of a
+		 * misaligned table UNSPECIFIED. The mask is valid by now and
+		 * the PPN is 44 bits, so only misalignment can fail here.
+		 */
+		if (mmode == RVMSI_MSIPTP_MODE_FLAT &&
+		    rvmsi_msi_table_check_addr((dc->msiptp & RVMSI_MSIPTP_PPN) << RVMSI_PAGE_SHIFT,
+					       dc->msi_addr_mask))
+			return RVMSI_DC_MSI_TABLE_MISALIGNED;
+	}
+
+	/* rvmsi's canonical Bare; the IOMMU ignores these fields. */
+	if (bare && (dc->iohgatp & (RVMSI_IOHGATP_GSCID | RVMSI_IOHGATP_PPN)))
+		return RVMSI_DC_IOHGATP_BARE_FIELDS;
+	return RVMSI_DC_OK;
+}
+
+/* Indexed by enum rvmsi_dc_problem; the names are an interface, never renamed. */
+static const char * const dc_problem_names[] = {
+	[RVMSI_DC_OK] = "ok",
+	[RVMSI_DC_INVALID] = "invalid",
+	[RVMSI_DC_MSIPTP_UNDER_BARE] = "msiptp-under-bare",
+	[RVMSI_DC_MSIPTP_MODE_RESERVED] = "msiptp-mode-reserved",
+	[RVMSI_DC_MSIPTP_RSVD_BITS] = "msiptp-rsvd-bits",
+	[RVMSI_DC_MSI_ADDR_RSVD] = "msi-addr-rsvd",
+	[RVMSI_DC_MSI_TABLE_MISALIGNED] = "msi-table-misaligned",
+	[RVMSI_DC_IOHGATP_MODE_UNSUPPORTED] = "iohgatp-mode-unsupported",
+	[RVMSI_DC_IOHGATP_ROOT_MISALIGNED] = "iohgatp-root-misaligned",
+	[RVMSI_DC_IOHGATP_BARE_FIELDS] = "iohgatp-bare-fields",
+	[RVMSI_DC_IOHGATP_MODE_RESERVED] = "iohgatp-mode-reserved",
+	[RVMSI_DC_T2GPA_UNDER_BARE] = "t2gpa-under-bare",
+};
+
+const char *rvmsi_dc_problem_name(enum rvmsi_dc_problem p)
+{
+	if ((unsigned int)p < ARRAY_SIZE(dc_problem_names) && dc_problem_names[p])
+		return dc_problem_names[p];
+	return "unknown";
+}
+
+unsigned int rvmsi_dc_problem_fault_cause(enum rvmsi_dc_problem p)
+{
+	switch (p) {
+	case RVMSI_DC_INVALID:
+		return RVMSI_CAUSE_DDT_INVALID;
+	case RVMSI_DC_MSIPTP_UNDER_BARE:
+	case RVMSI_DC_MSIPTP_MODE_RESERVED:
+	case RVMSI_DC_MSIPTP_RSVD_BITS:
+	case RVMSI_DC_MSI_ADDR_RSVD:
+	case RVMSI_DC_IOHGATP_MODE_UNSUPPORTED:
+	case RVMSI_DC_IOHGATP_ROOT_MISALIGNED:
+	case RVMSI_DC_IOHGATP_MODE_RESERVED:
+	case RVMSI_DC_T2GPA_UNDER_BARE:
+		return RVMSI_CAUSE_DDT_MISCONFIGURED;
+	default:
+		/* OK, and rvmsi's own rules, which no IOMMU checks. */
+		return 0;
+	}
+}

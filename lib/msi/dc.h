@@ -5,7 +5,7 @@
  * DC.iohgatp (the second stage, whose GSCID tags cached MSI PTEs), the
  * capabilities bits that decide which second-stage modes exist and how wide
  * msi_addr_mask/msi_addr_pattern may be (MGPAW), the one check-and-encode
- * step before msiptp is written.
+ * step before msiptp is written, and a checker of a whole DC for an audit.
  * RISC-V IOMMU spec, src/iommu_data_structures.adoc: "IO hypervisor guest
  * address translation and protection (iohgatp)", "MSI page table pointer",
  * "MSI address mask and pattern" and "Device-context configuration checks".
@@ -44,6 +44,10 @@
 #define RVMSI_CAP_PAS			GENMASK_ULL(37, 32)
 #define RVMSI_CAP_PAS_SHIFT		32
 
+/* DC.tc bits the checker looks at */
+#define RVMSI_DC_TC_V			BIT_ULL(0)
+#define RVMSI_DC_TC_T2GPA		BIT_ULL(3)
+
 /**
  * rvmsi_iohgatp_encode() - build a DC.iohgatp value
  * @mode: RVMSI_IOHGATP_MODE_BARE, _SV39X4, _SV48X4 or _SV57X4
@@ -55,7 +59,8 @@
  * Bare takes no GSCID and no root: the IOMMU spec does not say what it
  * makes of them (the privileged spec's hgatp wants zeros), so rvmsi only
  * writes canonical zeros. This does not check that the IOMMU supports
- * @mode; rvmsi_msi_dc_encode() does, against the capabilities register.
+ * @mode; rvmsi_msi_dc_encode() and rvmsi_dc_check() do, against the
+ * capabilities register.
  *
  * Return: 0, -EOPNOTSUPP for a reserved @mode, -EINVAL for Bare with a
  * non-zero @gscid or @root_pa, or a @root_pa not 16 KiB aligned, -ERANGE for
@@ -71,7 +76,8 @@ int rvmsi_iohgatp_encode(unsigned int mode, u32 gscid, u64 root_pa, u64 *ret);
  * @ret_root_pa: PPN << 12, the byte address of the root table
  *
  * The fields are returned as they are, also under Bare (where the IOMMU
- * does not use them) and also when the root is misaligned.
+ * does not use them) and also when the root is misaligned; rvmsi_dc_check()
+ * judges those.
  *
  * Return: 0, or -EOPNOTSUPP for a reserved MODE (1..7, 11..15). Outputs
  * untouched on error.
@@ -121,9 +127,10 @@ int rvmsi_msi_addr_check_caps(u64 mask, u64 pattern, u64 caps);
  * iohgatp msiptp must be Off (spec, 2025-10-01: there is no GSCID to tag
  * the cached MSI PTEs with, and IOMMUs are recommended to report "DDT entry
  * misconfigured", cause 259), so there is no msiptp to encode and this
- * refuses. It also refuses a reserved or unsupported iohgatp mode, a
- * misaligned root, reserved mask/pattern bits for @caps, and a misaligned
- * table or one that does not fit below 2^56.
+ * refuses. It also refuses everything rvmsi_dc_check() would find in the
+ * resulting DC: a reserved or unsupported iohgatp mode, a misaligned root,
+ * reserved mask/pattern bits for @caps, and a misaligned table or one that
+ * does not fit below 2^56.
  *
  * Return: 0; -EOPNOTSUPP if @caps lacks MSI_FLAT (the DC has no MSI fields);
  * -EINVAL for a Bare, reserved or unsupported iohgatp mode, a misaligned
@@ -132,5 +139,120 @@ int rvmsi_msi_addr_check_caps(u64 mask, u64 pattern, u64 caps);
  */
 int rvmsi_msi_dc_encode(u64 iohgatp, u64 table_pa, u64 mask, u64 pattern, u64 caps,
 			u64 *ret_msiptp);
+
+/**
+ * struct rvmsi_dc_view - the fields of one extended device context
+ * @tc: translation control (bit 0 is V)
+ * @iohgatp: second-stage root, GSCID and mode
+ * @ta: translation attributes (not checked here)
+ * @fsc: first-stage context (not checked here)
+ * @msiptp: MSI page table pointer
+ * @msi_addr_mask: MSI address mask
+ * @msi_addr_pattern: MSI address pattern
+ *
+ * CPU-order values, as read from memory with the byte order of fctl.BE.
+ */
+struct rvmsi_dc_view {
+	u64 tc, iohgatp, ta, fsc, msiptp, msi_addr_mask, msi_addr_pattern;
+};
+
+/**
+ * enum rvmsi_dc_problem - what rvmsi_dc_check() found
+ * @RVMSI_DC_OK: nothing wrong with the fields checked
+ * @RVMSI_DC_INVALID: tc.V = 0; nothing else is checked (the IOMMU reports
+ *	cause 258 for a transaction that uses the DC)
+ * @RVMSI_DC_MSIPTP_UNDER_BARE: msiptp not Off while iohgatp is Bare
+ * @RVMSI_DC_MSIPTP_MODE_RESERVED: msiptp.MODE neither Off nor Flat (the
+ *	custom modes 14..15 included)
+ * @RVMSI_DC_MSIPTP_RSVD_BITS: msiptp bits [59:44] set
+ * @RVMSI_DC_MSI_ADDR_RSVD: a reserved bit of msi_addr_mask/pattern set:
+ *	[63:52], or [51 : MGPAW - 12] for this IOMMU
+ * @RVMSI_DC_MSI_TABLE_MISALIGNED: Flat msiptp whose table is not aligned as
+ *	the AIA spec requires for its size (see rvmsi_msi_table_check_addr())
+ * @RVMSI_DC_IOHGATP_MODE_UNSUPPORTED: a second-stage mode the capabilities
+ *	do not report
+ * @RVMSI_DC_IOHGATP_ROOT_MISALIGNED: non-Bare iohgatp whose root is not
+ *	16 KiB aligned
+ * @RVMSI_DC_IOHGATP_BARE_FIELDS: Bare iohgatp with a non-zero GSCID or PPN
+ * @RVMSI_DC_IOHGATP_MODE_RESERVED: iohgatp.MODE is a reserved encoding
+ * @RVMSI_DC_T2GPA_UNDER_BARE: tc.T2GPA = 1 while iohgatp is Bare
+ *
+ * The values are stable (new ones are added at the end); the order of the
+ * checks is documented at rvmsi_dc_check().
+ */
+enum rvmsi_dc_problem {
+	RVMSI_DC_OK = 0,
+	RVMSI_DC_INVALID,
+	RVMSI_DC_MSIPTP_UNDER_BARE,
+	RVMSI_DC_MSIPTP_MODE_RESERVED,
+	RVMSI_DC_MSIPTP_RSVD_BITS,
+	RVMSI_DC_MSI_ADDR_RSVD,
+	RVMSI_DC_MSI_TABLE_MISALIGNED,
+	RVMSI_DC_IOHGATP_MODE_UNSUPPORTED,
+	RVMSI_DC_IOHGATP_ROOT_MISALIGNED,
+	RVMSI_DC_IOHGATP_BARE_FIELDS,
+	RVMSI_DC_IOHGATP_MODE_RESERVED,
+	RVMSI_DC_T2GPA_UNDER_BARE,
+};
+
+/**
+ * rvmsi_dc_check() - check the iohgatp and MSI fields of a device context
+ * @dc: the device context
+ * @caps: the IOMMU's capabilities register
+ *
+ * Applies, for fctl.GXL = 0, the spec's device-context configuration checks
+ * that concern iohgatp and the MSI fields, then two rules of rvmsi's own.
+ * The MSI fields exist only in the extended DC, used when caps.MSI_FLAT is
+ * 1; without MSI_FLAT they are not looked at. In this order, the first
+ * problem found is returned:
+ *
+ *  1. tc.V = 0: RVMSI_DC_INVALID.
+ *  2. iohgatp.MODE reserved: RVMSI_DC_IOHGATP_MODE_RESERVED.
+ *  3. iohgatp.MODE not reported by @caps: RVMSI_DC_IOHGATP_MODE_UNSUPPORTED.
+ *  4. iohgatp not Bare, root not 16 KiB aligned:
+ *     RVMSI_DC_IOHGATP_ROOT_MISALIGNED.
+ *  5. tc.T2GPA = 1 under a Bare iohgatp: RVMSI_DC_T2GPA_UNDER_BARE.
+ *  6. (MSI_FLAT) msiptp reserved bits: RVMSI_DC_MSIPTP_RSVD_BITS.
+ *  7. (MSI_FLAT) msiptp.MODE not Off/Flat: RVMSI_DC_MSIPTP_MODE_RESERVED.
+ *  8. (MSI_FLAT) reserved mask/pattern bits, MGPAW included:
+ *     RVMSI_DC_MSI_ADDR_RSVD.
+ *  9. (MSI_FLAT) msiptp not Off under a Bare iohgatp:
+ *     RVMSI_DC_MSIPTP_UNDER_BARE.
+ * 10. (MSI_FLAT) Flat table misaligned for its size:
+ *     RVMSI_DC_MSI_TABLE_MISALIGNED.
+ * 11. Bare iohgatp with a GSCID or PPN: RVMSI_DC_IOHGATP_BARE_FIELDS.
+ *
+ * 2-9 are conditions the spec has the IOMMU report as "DDT entry
+ * misconfigured" (9 only as a recommendation); 10 and 11 are not checked by
+ * an IOMMU (10 makes every MSI PTE UNSPECIFIED, 11 is ignored) and come
+ * last, so that rvmsi_dc_problem_fault_cause() of the result says whether
+ * the IOMMU would refuse the DC at all. Other DC fields (ta, fsc, the rest
+ * of tc) are not checked.
+ *
+ * Return: the first problem found, or RVMSI_DC_OK.
+ */
+enum rvmsi_dc_problem rvmsi_dc_check(const struct rvmsi_dc_view *dc, u64 caps);
+
+/**
+ * rvmsi_dc_problem_name() - short stable name of a checker result
+ * @p: the result
+ *
+ * Return: a kebab-case name ("ok", "msiptp-under-bare", ...) that does not
+ * change between releases, "unknown" for a value outside the enum. Never
+ * NULL.
+ */
+const char *rvmsi_dc_problem_name(enum rvmsi_dc_problem p);
+
+/**
+ * rvmsi_dc_problem_fault_cause() - what an IOMMU makes of a checker result
+ * @p: the result
+ *
+ * Return: 259 ("DDT entry misconfigured") for the problems the spec's
+ * configuration checks name (RVMSI_DC_MSIPTP_UNDER_BARE included, where the
+ * check is recommended rather than required), 258 ("DDT entry not valid")
+ * for RVMSI_DC_INVALID, 0 for RVMSI_DC_OK and for rvmsi's own rules, which
+ * no IOMMU reports.
+ */
+unsigned int rvmsi_dc_problem_fault_cause(enum rvmsi_dc_problem p);
 
 #endif /* _RVMSI_DC_H */

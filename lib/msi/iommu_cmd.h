@@ -172,6 +172,10 @@ int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *r
 #define RVMSI_FQ_DID			GENMASK_ULL(63, 40)
 #define RVMSI_FQ_DID_SHIFT		40
 
+/* Device-context faults (what a DC that fails rvmsi_dc_check() gives) */
+#define RVMSI_CAUSE_DDT_INVALID		258
+#define RVMSI_CAUSE_DDT_MISCONFIGURED	259
+
 /* Fault causes of the MSI translation process */
 #define RVMSI_CAUSE_INST_ACCESS		1	/* execute access to an MSI page */
 #define RVMSI_CAUSE_MSI_LOAD_FAULT	261
