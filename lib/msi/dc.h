@@ -11,9 +11,10 @@
  * "MSI address mask and pattern" and "Device-context configuration checks".
  * Sources, commit dates and every choice made here: docs/msi-bits.md.
  *
- * Everything here assumes fctl.GXL = 0, the only setting of an RV64 host
- * with Linux: iohgatp.MODE 8/9/10 are Sv39x4/Sv48x4/Sv57x4 (with GXL = 1,
- * 8 would be Sv32x4 and 9..15 reserved). All values are CPU-order integers.
+ * Everything here assumes fctl.GXL = 0, the setting under which the RV64
+ * second-stage modes exist: iohgatp.MODE 8/9/10 are Sv39x4/Sv48x4/Sv57x4
+ * (with GXL = 1, 8 would be Sv32x4 and 9..15 reserved; rvmsi does not
+ * support that). All values are CPU-order integers.
  */
 #ifndef _RVMSI_DC_H
 #define _RVMSI_DC_H
