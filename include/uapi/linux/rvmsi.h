@@ -46,8 +46,8 @@
  *    request needs a capability the IOMMU or the kernel does not have (MRIF
  *    without MSI_MRIF, guest-file delivery without irqbypass);
  *  - ENOENT: dev_id does not name a device object of this iommufd;
- *  - ENODEV: the device sits behind an IOMMU without an MSI page table
- *    (no MSI_FLAT capability), so rvmsi cannot manage it;
+ *  - ENODEV: the device has no MSI page table: its IOMMU lacks MSI_FLAT or
+ *    a second-stage mode, so rvmsi cannot manage it;
  *  - EPERM: the request would weaken a device's isolation lock (identity
  *    delivery for a device locked to isolated delivery);
  *  - EMSGSIZE: an output array was too small; its count field tells the
@@ -71,8 +71,9 @@ enum {
 
 /**
  * enum iommu_rvmsi_mode - How a device's MSIs are delivered
- * @IOMMU_RVMSI_MODE_OFF: No MSI page table: the IOMMU lacks MSI_FLAT or the
- *                        device is not managed. Reported only; cannot be set.
+ * @IOMMU_RVMSI_MODE_OFF: No MSI page table: the IOMMU lacks MSI_FLAT or a
+ *                        second-stage mode, or the device is not managed.
+ *                        Reported only; cannot be set.
  * @IOMMU_RVMSI_MODE_BLOCKED: Every MSI page table entry is invalid; an MSI
  *                            write faults (cause 262) and is reported.
  * @IOMMU_RVMSI_MODE_IDENTITY: Basic-mode entries map the S-level interrupt

@@ -3,8 +3,9 @@
  * P0 of the rvmsi kernel part: device assignment works at all on the RISC-V
  * IOMMU. edu is bound to vfio-pci, opened through the VFIO cdev + iommufd,
  * attached to a paging IOAS; its MSI, routed to an eventfd, must arrive,
- * which needs the IMSIC window mapped in the paging domain. The window must
- * also be reserved: iommufd refuses user mappings there.
+ * which needs its MSI page table to let it through (the paging domain is
+ * second stage and maps no interrupt file). The window must also be
+ * reserved: iommufd refuses user mappings there.
  *
  * The IOMMU cannot isolate MSIs by data, so binding still needs
  * iommufd.allow_unsafe_interrupts=1 here.
@@ -70,6 +71,50 @@ TEST_F(edu, dma_roundtrip_with_completion_msi)
 	got = edu_wait_irq(e, IRQ_TIMEOUT_MS);
 	ASSERT_EQ(1ULL, (unsigned long long)got) TH_LOG("no completion MSI for edu -> RAM");
 	ASSERT_EQ(0, memcmp(e->buf, e->buf + 2048, 64));
+}
+
+/*
+ * The paging domain is second stage, and the IOMMU caches its translations
+ * under the device's GSCID. After the IOVA is unmapped and mapped again to
+ * another page, the device's DMA must reach the new page: the unmap sent
+ * IOTINVAL.GVMA for that GSCID. QEMU's IOMMU caches translations and drops
+ * them on GVMA, so a missing or mistagged invalidation shows here as a write
+ * into the old page.
+ */
+TEST_F(edu, dma_follows_a_remap)
+{
+	struct iommu_ioas_unmap u = { .size = sizeof(u) };
+	struct iommu_ioas_map m = { .size = sizeof(m) };
+	struct edu *e = &self->e;
+	uint8_t *other;
+
+	/* Fill edu's buffer from RAM and write it back: the IOVA is cached. */
+	memset(e->buf, 0x11, 64);
+	ASSERT_EQ(0, edu_dma(e, EDU_IOVA, EDU_DMA_BUF, 64, 0));
+	ASSERT_EQ(0, edu_dma(e, EDU_DMA_BUF, EDU_IOVA + 1024, 64, EDU_DMA_TO_RAM));
+	ASSERT_EQ(0x11, e->buf[1024]);
+
+	other = mmap(NULL, EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, other);
+	memset(other, 0, EDU_BUF_SIZE);
+	u.ioas_id = e->ioas_id;
+	u.iova = EDU_IOVA;
+	u.length = EDU_BUF_SIZE;
+	ASSERT_EQ(0, ioctl(e->iommufd, IOMMU_IOAS_UNMAP, &u)) TH_LOG("unmap: %s", strerror(errno));
+	m.ioas_id = e->ioas_id;
+	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		  IOMMU_IOAS_MAP_WRITEABLE;
+	m.user_va = (uintptr_t)other;
+	m.length = EDU_BUF_SIZE;
+	m.iova = EDU_IOVA;
+	ASSERT_EQ(0, ioctl(e->iommufd, IOMMU_IOAS_MAP, &m)) TH_LOG("map: %s", strerror(errno));
+
+	ASSERT_EQ(0, edu_dma(e, EDU_DMA_BUF, EDU_IOVA + 2048, 64, EDU_DMA_TO_RAM));
+	TH_LOG("after the remap: new page %#x, old page %#x", other[2048], e->buf[2048]);
+	EXPECT_EQ(0x11, other[2048]);
+	EXPECT_EQ(0, e->buf[2048]);
+	munmap(other, EDU_BUF_SIZE);
 }
 
 /*

@@ -2,38 +2,49 @@
 /*
  * rvmsi: MSI handling of the RISC-V IOMMU driver.
  *
+ * Where MSI page tables are used
+ * ------------------------------
+ * The current RISC-V IOMMU specification (riscv-non-isa/riscv-iommu,
+ * iommu_data_structures.adoc, "Device-context configuration checks", rule
+ * added 2025-10-01) reserves any msiptp other than Off under a Bare
+ * DC.iohgatp, and the IOMMU caches MSI PTEs tagged by {GSCID, GPA} only,
+ * with no device ID ("Identifiers used to tag IOATC entries"). So a device
+ * gets a table only where its paging domains are second stage
+ * (riscv_iommu_msi_tables(): MSI_FLAT and an x4 mode), and each table is
+ * cached under a GSCID of its own device, allocated at probe and freed at
+ * release after an IOTINVAL.GVMA for it has completed (iommu.c).
+ *
  * The IMSIC window
  * ----------------
- * The driver runs paging domains in first-stage translation only. A
- * device's MSI write is translated by the first stage before the IOMMU
- * looks at its MSI page table (and before it reaches the interrupt file),
- * so under a paging domain the IMSIC pages must be mapped in that domain or
- * every MSI faults.
- *
  * The IMSIC page a device's MSI targets is chosen by the IMSIC driver and
  * changes with the IRQ's affinity, in atomic context, to a page of another
  * hart. The SW_MSI scheme (iommu_dma_prepare_msi(), one IOVA page per MSI
  * descriptor, mapped once at allocation) cannot follow that. The driver
- * therefore owns a fixed MSI window instead: the interrupt-file pages, at
- * IOVA == physical address, reported as IOMMU_RESV_MSI so that no user of
- * the domain (iommufd, VFIO) can place its own mappings there, and mapped
- * by the driver into each paging domain when the domain is created. The
- * IRQ layer never touches an iommu_domain.
+ * therefore reports a fixed window instead: the interrupt-file pages, at
+ * IOVA == physical address, as IOMMU_RESV_MSI (the hardware MSI window of
+ * a second stage), so that no user of the domain (iommufd, VFIO) can place
+ * its own mappings there.
  *
- * Without an MSI page table the window holds the supervisor-level files
- * only. With MSI_FLAT every device that can raise MSIs gets a table (below)
- * and the table decides what an MSI reaches, so the window then holds the
- * guest files as well: a write there is looked up in the table, blocked
- * (cause 262) unless an entry allows it, instead of faulting in the page
- * table with a cause that says nothing about MSIs.
+ * With MSI page tables the window holds each hart's S-level file and its
+ * guest files, and nothing maps it: every write there is looked up in the
+ * table before second-stage translation and is blocked (cause 262) unless
+ * an entry allows it. A device that has no table (out of memory at probe,
+ * or MSIs that do not go to the IMSIC) reaches no interrupt file at all:
+ * its writes there fault in the second stage. Without MSI page tables the
+ * window holds the S-level files only and the driver maps it into every
+ * first-stage paging domain it creates.
  *
  * Per-device MSI page tables
  * --------------------------
- * With MSI_FLAT the IOMMU matches the address A that comes out of first
- * stage against DC.msi_addr_mask/pattern and translates a match through the
- * table at DC.msiptp. The table belongs to the device (its requester IDs),
- * never to an iommu_domain: it must follow the device's interrupts, which
- * the domain knows nothing about.
+ * The IOMMU matches the guest-physical address A of a write (the IOVA, as
+ * there is no first stage) against DC.msi_addr_mask/pattern and translates
+ * a match through the table at DC.msiptp. The table belongs to the device
+ * (its requester IDs), never to an iommu_domain: it must follow the
+ * device's interrupts, which the domain knows nothing about. It is in use
+ * in every domain that lets the device through: paging domains are second
+ * stage, and so is the identity domain (a 1:1 second-stage table, iommu.c),
+ * every device's default domain on RISC-V, which has no DMA-API
+ * translation. Under the blocking domain the context is invalid.
  *
  * The table is kept by a per-device irq domain inserted between the
  * device's MSI domain and the IMSIC (DOMAIN_BUS_MSI_REMAP, an MSI parent on
@@ -55,9 +66,10 @@
  * report of a move that completed before the call is its end state, never
  * the old and the new entry together (riscv_iommu_msi_settle()).
  *
- * Every PTE change is followed by IOTINVAL.GVMA for the file's address and
- * IOFENCE.C; the device context fields are written by the IODIR update path
- * of the driver, which invalidates with IODIR.INVAL_DDT.
+ * Every PTE change is followed by IOTINVAL.GVMA for the device's GSCID and
+ * the file's address, and IOFENCE.C; the device context fields are written
+ * by the IODIR update path of the driver, which invalidates with
+ * IODIR.INVAL_DDT.
  *
  * The address/data pair is not validated by the hardware: an identity entry
  * lets the device raise any identity in that file. The remap domain does not
@@ -95,11 +107,9 @@
 
 #define RISCV_IOMMU_MSI_PROT	(IOMMU_READ | IOMMU_WRITE | IOMMU_MMIO)
 
-/*
- * GSCID the MSI PTEs are cached under. Linux leaves DC.iohgatp Bare with
- * GSCID 0 for every device, so that is the tag of every cached MSI PTE.
- */
-#define RISCV_IOMMU_MSI_GSCID	0
+#define RISCV_IOMMU_MSI_GSTAGE_CAPS (RISCV_IOMMU_CAPABILITIES_SV39X4 | \
+				     RISCV_IOMMU_CAPABILITIES_SV48X4 | \
+				     RISCV_IOMMU_CAPABILITIES_SV57X4)
 
 /* The IMSIC geometry, derived once from the IMSIC driver's configuration. */
 struct riscv_iommu_msi_geom {
@@ -127,6 +137,7 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @debugfs: the device's file in the debugfs directory
  * @mode: enum iommu_rvmsi_mode, under @lock
  * @locked: isolation lock: only blocked (and MRIF) entries, under @lock
+ * @gscid: the device's GSCID, the tag of its cached MSI PTEs
  * @rid: the first requester ID of the device
  * @nr_irqs: IRQs allocated in @domain
  * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
@@ -156,6 +167,7 @@ struct riscv_iommu_msi_dev {
 	struct dentry *debugfs;
 	u32 mode;
 	bool locked;
+	u32 gscid;
 	u32 rid;
 	atomic_t nr_irqs;
 	unsigned long ntf_reasons;
@@ -284,16 +296,33 @@ static const struct riscv_iommu_msi_geom *riscv_iommu_msi_get_geom(void)
 	return riscv_iommu_msi_geom_state > 0 ? &riscv_iommu_msi_geom : NULL;
 }
 
+/**
+ * riscv_iommu_msi_tables() - do devices behind @iommu get MSI page tables
+ * @iommu: the IOMMU
+ *
+ * Only with MSI_FLAT, a second-stage mode to put the tables under (msiptp
+ * is reserved under a Bare iohgatp), and an IMSIC geometry a table can
+ * describe. The answer never changes for an IOMMU, so paging domains and
+ * device probes agree on it.
+ *
+ * Return: true if paging domains are second stage and devices get tables.
+ */
+bool riscv_iommu_msi_tables(struct riscv_iommu_device *iommu)
+{
+	return (iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT) &&
+	       (iommu->caps & RISCV_IOMMU_MSI_GSTAGE_CAPS) &&
+	       riscv_iommu_msi_get_geom();
+}
+
 /*
  * Number of pages of the window for @cpu: the S-level file alone, or the
  * S-level file and the hart's guest files when MSI page tables filter them.
  */
-static unsigned int riscv_iommu_msi_cpu_pages(struct riscv_iommu_device *iommu,
-					      const struct riscv_iommu_msi_geom *mg)
+static unsigned int riscv_iommu_msi_cpu_pages(struct riscv_iommu_device *iommu)
 {
-	if (!(iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT) || !mg)
+	if (!riscv_iommu_msi_tables(iommu))
 		return 1;
-	return 1 + mg->g.geilen;
+	return 1 + riscv_iommu_msi_geom.g.geilen;
 }
 
 /**
@@ -302,14 +331,14 @@ static unsigned int riscv_iommu_msi_cpu_pages(struct riscv_iommu_device *iommu,
  * @head: list to add the regions to
  *
  * One IOMMU_RESV_MSI region per hart. These are translated by the hardware
- * (the driver maps them), not by an IOVA the domain owner picks, hence MSI
- * and not SW_MSI.
+ * (the MSI page table, or the driver's own first-stage mapping), not by an
+ * IOVA the domain owner picks, hence MSI and not SW_MSI.
  */
 void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
 				      struct list_head *head)
 {
 	const struct imsic_global_config *gc = imsic_get_global_config();
-	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu, riscv_iommu_msi_get_geom());
+	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu);
 	struct iommu_resv_region *region;
 	unsigned int cpu;
 	phys_addr_t pa;
@@ -332,8 +361,8 @@ void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
 
 /**
  * riscv_iommu_msi_map_window() - map the IMSIC window into a new domain
- * @iommu: the IOMMU the domain is created for
- * @pt: the domain's page table, not yet visible to anyone else
+ * @iommu: the IOMMU the domain is created for, without MSI page tables
+ * @pt: the domain's first-stage page table, not yet visible to anyone else
  *
  * Called once, while the domain is being created, so there is nothing to
  * invalidate and no other mapping can collide. The mappings live as long
@@ -346,7 +375,7 @@ int riscv_iommu_msi_map_window(struct riscv_iommu_device *iommu,
 			       struct pt_iommu *pt)
 {
 	const struct imsic_global_config *gc = imsic_get_global_config();
-	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu, riscv_iommu_msi_get_geom());
+	unsigned int pages = riscv_iommu_msi_cpu_pages(iommu);
 	unsigned int cpu;
 	size_t mapped;
 	phys_addr_t pa;
@@ -436,8 +465,7 @@ static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
 
 	/* Order the PTE stores before the command the IOMMU reads. */
 	dma_wmb();
-	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, RISCV_IOMMU_MSI_GSCID,
-						 addr, &icmd)))
+	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, mdev->gscid, addr, &icmd)))
 		return;
 	cmd.dword0 = icmd.dw0;
 	cmd.dword1 = icmd.dw1;
@@ -794,16 +822,18 @@ static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
  * riscv_iommu_msi_probe() - give a device its MSI page table
  * @iommu: the IOMMU the device sits behind
  * @dev: the device, being probed by the IOMMU core
+ * @gscid: the device's GSCID, which tags its cached MSI PTEs
  *
- * Only for an IOMMU with MSI_FLAT, a device whose MSIs go to the IMSIC,
- * and an IMSIC geometry the table can describe. The table starts with every
- * entry blocked; the device's MSI parent becomes its remapping domain, so
- * each MSI it gets from now on opens its entry.
+ * Only where riscv_iommu_msi_tables() says so, and for a device whose MSIs
+ * go to the IMSIC. The table starts with every entry blocked; the device's
+ * MSI parent becomes its remapping domain, so each MSI it gets from now on
+ * opens its entry. A device that gets no table reaches no interrupt file
+ * (the window is not mapped in second-stage domains), which is said once.
  *
  * Return: the table, or NULL if the device gets none.
  */
 struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iommu,
-						  struct device *dev)
+						  struct device *dev, u32 gscid)
 {
 	struct irq_domain *parent = dev_get_msi_domain(dev);
 	const struct riscv_iommu_msi_geom *mg;
@@ -817,23 +847,24 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	struct riscv_iommu_msi_dev *mdev;
 	u64 size, align;
 
-	if (!(iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_FLAT))
+	if (!riscv_iommu_msi_tables(iommu) || WARN_ON(!gscid))
 		return NULL;
-	if (!parent || !irq_domain_is_msi_parent(parent))
+	if (!parent || !irq_domain_is_msi_parent(parent)) {
+		dev_info(dev, "MSIs do not go to the IMSIC: no MSI page table, no interrupt file reachable\n");
 		return NULL;
-	mg = riscv_iommu_msi_get_geom();
-	if (!mg)
-		return NULL;
-	if (rvmsi_msi_table_size(mg->mask, &size) ||
-	    rvmsi_msi_table_align(mg->mask, &align))
+	}
+	mg = &riscv_iommu_msi_geom;
+	if (WARN_ON(rvmsi_msi_table_size(mg->mask, &size) ||
+		    rvmsi_msi_table_align(mg->mask, &align)))
 		return NULL;
 
 	mdev = kzalloc_obj(*mdev);
 	if (!mdev)
-		return NULL;
+		goto err;
 	mdev->iommu = iommu;
 	mdev->dev = dev;
 	mdev->parent = parent;
+	mdev->gscid = gscid;
 	mdev->mode = IOMMU_RVMSI_MODE_IDENTITY;
 	mdev->rid = fwspec_rid(dev);
 	INIT_WORK(&mdev->ntf_work, riscv_iommu_msi_ntf_work);
@@ -873,8 +904,9 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	return mdev;
 
 err:
-	dev_warn(dev, "no MSI page table: out of memory\n");
-	riscv_iommu_msi_free(mdev);
+	dev_warn(dev, "no MSI page table (out of memory): its MSIs will fault\n");
+	if (mdev)
+		riscv_iommu_msi_free(mdev);
 	return NULL;
 }
 
@@ -904,23 +936,33 @@ void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
  * riscv_iommu_msi_fill_dc() - the MSI fields of a device context
  * @mdev: the device's table, or NULL
  * @dc: the extended device context, not valid while it is written
+ * @iohgatp: the iohgatp value written into @dc
+ * @valid: whether @dc will be valid
  *
- * A device without a table gets msiptp Off: its MSIs are translated like
- * any other write.
+ * The table is used only under a second-stage @iohgatp; under a Bare one,
+ * and for a device without a table, msiptp is Off. lib/msi refuses to
+ * encode anything else. A device with a table gets a second stage in every
+ * domain that lets it through (identity included), so a valid context
+ * under a Bare iohgatp is a bug: its MSIs would fault in no table.
  */
 void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
-			     struct riscv_iommu_dc *dc)
+			     struct riscv_iommu_dc *dc, u64 iohgatp, bool valid)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	bool bare = FIELD_GET(RISCV_IOMMU_DC_IOHGATP_MODE, iohgatp) ==
+		    RISCV_IOMMU_DC_IOHGATP_MODE_BARE;
+	bool use = false;
 	u64 msiptp = 0;
 
-	if (mdev && WARN_ON(rvmsi_msi_dc_encode(virt_to_phys(mdev->table),
-						mg->mask, mg->pattern, &msiptp)))
-		mdev = NULL;
-	WRITE_ONCE(dc->msiptp, mdev ? msiptp : 0);
-	WRITE_ONCE(dc->msi_addr_mask, mdev ? mg->mask : 0);
-	WRITE_ONCE(dc->msi_addr_pattern, mdev ? mg->pattern : 0);
+	if (mdev && valid && !WARN_ON_ONCE(bare))
+		use = !WARN_ON(rvmsi_msi_dc_encode(iohgatp, virt_to_phys(mdev->table),
+						   mg->mask, mg->pattern,
+						   mdev->iommu->caps, &msiptp));
+	WRITE_ONCE(dc->msiptp, use ? msiptp : 0);
+	WRITE_ONCE(dc->msi_addr_mask, use ? mg->mask : 0);
+	WRITE_ONCE(dc->msi_addr_pattern, use ? mg->pattern : 0);
 }
+
 
 /*
  * MRIF mode
@@ -1323,13 +1365,13 @@ static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
 	locked = mdev->locked;
 	raw_spin_unlock_irqrestore(&mdev->lock, flags);
 
+	*nr_valid = valid;
 	if (locked)
 		*isolation = IOMMU_RVMSI_ISOLATION_LOCKED;
 	else if (shared)
 		*isolation = IOMMU_RVMSI_ISOLATION_SHARED;
 	else
 		*isolation = IOMMU_RVMSI_ISOLATION_ISOLATED;
-	*nr_valid = valid;
 }
 
 static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev)
@@ -1621,6 +1663,13 @@ void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
 	f.cause = fi.cause;
 	f.ttyp = fi.ttyp;
 	f.addr = fi.iotval;
+	if (rvmsi_fault_cause_is_iommu_msi_write(cause)) {
+		/* The IOMMU's own interrupt, not a device's MSI: no device to name. */
+		dev_warn_ratelimited(iommu->dev,
+				     "rvmsi: the IOMMU's MSI write to %#llx failed (cause %u)\n",
+				     fi.iotval, cause);
+		return;
+	}
 	if (!rvmsi_fault_cause_is_msi(cause))
 		return;
 

@@ -2,12 +2,13 @@
 /*
  * rvmsi: MSI handling of the RISC-V IOMMU driver.
  *
- * - The IMSIC window: which interrupt-file pages a device behind the IOMMU
- *   must reach through first-stage translation, reported as IOMMU_RESV_MSI
- *   and mapped by the driver into every paging domain it creates.
- * - Per-device MSI page tables: one table per device (requester ID), sized
- *   from the IMSIC geometry, programmed into the extended device context,
- *   kept up to date by a per-device MSI remapping irq domain.
+ * - The IMSIC window: the interrupt-file pages, reported as IOMMU_RESV_MSI;
+ *   mapped by the driver into first-stage paging domains where there are no
+ *   MSI page tables.
+ * - Per-device MSI page tables, where paging domains are second stage: one
+ *   table per device (requester ID) under the device's GSCID, sized from the
+ *   IMSIC geometry, programmed into the extended device context, kept up to
+ *   date by a per-device MSI remapping irq domain.
  */
 #ifndef _RISCV_IOMMU_MSI_H_
 #define _RISCV_IOMMU_MSI_H_
@@ -27,11 +28,12 @@ void riscv_iommu_msi_get_resv_regions(struct riscv_iommu_device *iommu,
 int riscv_iommu_msi_map_window(struct riscv_iommu_device *iommu,
 			       struct pt_iommu *pt);
 
+bool riscv_iommu_msi_tables(struct riscv_iommu_device *iommu);
 struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iommu,
-						  struct device *dev);
+						  struct device *dev, u32 gscid);
 void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev);
 void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
-			     struct riscv_iommu_dc *dc);
+			     struct riscv_iommu_dc *dc, u64 iohgatp, bool valid);
 void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
 			   const struct riscv_iommu_fq_record *rec);
 
