@@ -138,6 +138,9 @@ static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
  * @mode: enum iommu_rvmsi_mode, under @lock
  * @locked: isolation lock: only blocked (and MRIF) entries, under @lock
  * @gscid: the device's GSCID, the tag of its cached MSI PTEs
+ * @fence_owed: invalidations were queued and not yet fenced, under @lock
+ * @nr_gvma: IOTINVAL.GVMA commands sent for the table, under @lock
+ * @nr_fence: IOFENCE.C commands sent for the table, under @lock
  * @rid: the first requester ID of the device
  * @nr_irqs: IRQs allocated in @domain
  * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
@@ -168,6 +171,9 @@ struct riscv_iommu_msi_dev {
 	u32 mode;
 	bool locked;
 	u32 gscid;
+	bool fence_owed;
+	u64 nr_gvma;
+	u64 nr_fence;
 	u32 rid;
 	atomic_t nr_irqs;
 	unsigned long ntf_reasons;
@@ -453,16 +459,19 @@ static void riscv_iommu_msi_pte_write(struct rvmsi_msipte *slot,
 }
 
 /*
- * Make the IOMMU forget cached MSI PTEs: the one for the file at @addr, or
- * all of them (@addr == 0), then wait for it. Called with @mdev->lock held,
- * possibly in hard interrupt context: the command queue helpers only spin.
+ * Make the IOMMU forget cached MSI PTEs of the device: the one for the file
+ * at @addr, or all of them (@addr == 0). Only queued: the caller owes a
+ * riscv_iommu_msi_fence() before it lets go of @mdev->lock. Called with the
+ * lock held, possibly in hard interrupt context: the command queue helpers
+ * only spin.
  */
-static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
+static void riscv_iommu_msi_inval_queue(struct riscv_iommu_msi_dev *mdev, u64 addr)
 {
 	struct rvmsi_iommu_cmd icmd;
 	struct riscv_iommu_command cmd;
 	u32 flags = RVMSI_GVMA_GV | (addr ? RVMSI_GVMA_AV : 0);
 
+	lockdep_assert_held(&mdev->lock);
 	/* Order the PTE stores before the command the IOMMU reads. */
 	dma_wmb();
 	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, mdev->gscid, addr, &icmd)))
@@ -470,7 +479,25 @@ static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
 	cmd.dword0 = icmd.dw0;
 	cmd.dword1 = icmd.dw1;
 	riscv_iommu_cmd_send(mdev->iommu, &cmd);
+	mdev->nr_gvma++;
+	mdev->fence_owed = true;
+}
+
+/* Wait for the invalidations queued so far (one IOFENCE.C), if there are any. */
+static void riscv_iommu_msi_fence(struct riscv_iommu_msi_dev *mdev)
+{
+	lockdep_assert_held(&mdev->lock);
+	if (!mdev->fence_owed)
+		return;
 	riscv_iommu_cmd_fence(mdev->iommu);
+	mdev->nr_fence++;
+	mdev->fence_owed = false;
+}
+
+static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
+{
+	riscv_iommu_msi_inval_queue(mdev, addr);
+	riscv_iommu_msi_fence(mdev);
 }
 
 /* The entry @index should hold under the device's mode and references. */
@@ -523,17 +550,27 @@ static bool riscv_iommu_msi_entry_update(struct riscv_iommu_msi_dev *mdev,
 	return true;
 }
 
+/*
+ * Bring one entry in line and queue its invalidation. An entry that was
+ * invalid needs none: the IOMMU never caches an MSI PTE whose V bit is clear
+ * (riscv-iommu, iommu_data_structures.adoc, "Caching in-memory data
+ * structures"), so its next lookup reads the new entry from memory. The
+ * store is visible before the device can use it: the device learns the new
+ * target from an MMIO write (its MSI message), which writel() orders after
+ * the store.
+ */
 static void riscv_iommu_msi_entry_sync(struct riscv_iommu_msi_dev *mdev,
 				       long index)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	bool was_valid = READ_ONCE(mdev->table[index].dw0) & RVMSI_MSIPTE_V;
 	u64 addr;
 
-	if (!riscv_iommu_msi_entry_update(mdev, index))
+	if (!riscv_iommu_msi_entry_update(mdev, index) || !was_valid)
 		return;
 	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr)))
 		addr = 0;
-	riscv_iommu_msi_inval(mdev, addr);
+	riscv_iommu_msi_inval_queue(mdev, addr);
 }
 
 /* rvmsi-move.h: an entry's count went 0 -> 1 or 1 -> 0. */
@@ -553,6 +590,7 @@ static void riscv_iommu_msi_retire(struct irq_work *work)
 
 	guard(raw_spinlock_irqsave)(&mdev->lock);
 	rvmsi_move_retire(&mdev->rs, &mirq->mv);
+	riscv_iommu_msi_fence(mdev);
 }
 
 /*
@@ -583,7 +621,10 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	u32 id = 0;
 	int ret;
 
-	/* Open every file the parent may pick: it repoints the device itself. */
+	/*
+	 * Open every file the parent may pick: it repoints the device itself.
+	 * Opening an entry needs no invalidation (riscv_iommu_msi_entry_sync()).
+	 */
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
 		for_each_cpu_and(cpu, mask, cpu_online_mask)
 			rvmsi_move_open(&mdev->rs, &mirq->mv,
@@ -593,9 +634,11 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	ret = irq_chip_set_affinity_parent(d, mask, force);
 	index = riscv_iommu_msi_irq_target(d, &id);
 
+	/* Close the candidates it did not pick: one fence for all of them. */
 	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
 		mirq->id = id;
 		retire = rvmsi_move_commit(&mdev->rs, &mirq->mv, index);
+		riscv_iommu_msi_fence(mdev);
 	}
 	if (retire) {
 		irq_work_queue(&mirq->retire_work);
@@ -623,6 +666,7 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 		guard(raw_spinlock_irqsave)(&mdev->lock);
 		list_del(&mirq->node);
 		rvmsi_irq_release(&mdev->rs, &mirq->mv);
+		riscv_iommu_msi_fence(mdev);
 	}
 	/* A notice handler may still be about to run this IRQ: let it finish. */
 	if (mdev->notice_virq)
@@ -630,6 +674,7 @@ static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 	atomic_dec(&mdev->nr_irqs);
 	riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_FREE);
 	kfree(mirq->mv.premap);
+	kfree(mirq->mv.opened);
 	kfree(mirq);
 }
 
@@ -665,10 +710,18 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 
 	for (i = 0; i < nr_irqs; i++) {
 		mirq = kzalloc_obj(*mirq);
-		if (mirq)
+		if (mirq) {
 			mirq->mv.premap = kzalloc(riscv_iommu_msi_geom.nr_entries,
 						  GFP_KERNEL);
-		if (!mirq || !mirq->mv.premap) {
+			mirq->mv.max_opened = nr_cpu_ids;
+			mirq->mv.opened = kcalloc(nr_cpu_ids, sizeof(*mirq->mv.opened),
+						  GFP_KERNEL);
+		}
+		if (!mirq || !mirq->mv.premap || !mirq->mv.opened) {
+			if (mirq) {
+				kfree(mirq->mv.premap);
+				kfree(mirq->mv.opened);
+			}
 			kfree(mirq);
 			riscv_iommu_msi_domain_free(domain, virq, i);
 			if (i < nr_irqs)
@@ -692,6 +745,7 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 			guard(raw_spinlock_irqsave)(&mdev->lock);
 			list_add_tail(&mirq->node, &mdev->irqs);
 			rvmsi_irq_init(&mdev->rs, &mirq->mv, index);
+			riscv_iommu_msi_fence(mdev);
 		}
 		if (index < 0)
 			dev_warn(mdev->dev, "IRQ %u targets no interrupt file\n",
@@ -765,6 +819,10 @@ static int riscv_iommu_msi_debugfs_show(struct seq_file *s, void *unused)
 
 	seq_printf(s, "entries %llu mask %#llx pattern %#llx\n",
 		   mg->nr_entries, mg->mask, mg->pattern);
+	raw_spin_lock_irqsave(&mdev->lock, flags);
+	seq_printf(s, "gscid %u commands gvma %llu fence %llu\n",
+		   mdev->gscid, mdev->nr_gvma, mdev->nr_fence);
+	raw_spin_unlock_irqrestore(&mdev->lock, flags);
 	for (i = 0; i < mg->nr_entries; i++) {
 		raw_spin_lock_irqsave(&mdev->lock, flags);
 		pte.dw0 = READ_ONCE(mdev->table[i].dw0);

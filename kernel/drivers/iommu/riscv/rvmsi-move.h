@@ -40,11 +40,19 @@ struct rvmsi_refs {
  * @index: entry of its current target, -1 if none
  * @retired: entry of its previous target, held until retired, -1 if none
  * @premap: per entry, 1 while opened by the current move (@nr bytes)
+ * @opened: the entries the current move opened, @nr_opened of them, so
+ *	    that the commit walks only those (it runs in hard interrupt
+ *	    context, and a table can have thousands of entries)
+ * @nr_opened: entries in @opened
+ * @max_opened: room in @opened: one per CPU the controller may pick
  */
 struct rvmsi_move_irq {
 	long index;
 	long retired;
 	u8 *premap;
+	long *opened;
+	unsigned int nr_opened;
+	unsigned int max_opened;
 };
 
 static inline void rvmsi_ref_get(struct rvmsi_refs *r, long index)
@@ -73,13 +81,19 @@ static inline void rvmsi_irq_init(struct rvmsi_refs *r, struct rvmsi_move_irq *i
 		rvmsi_ref_get(r, index);
 }
 
-/* Before the controller may repoint the device: open one candidate file. */
+/*
+ * Before the controller may repoint the device: open one candidate file.
+ * The owner sizes @opened for every CPU, and a CPU has one file, so it
+ * never runs out of room.
+ */
 static inline void rvmsi_move_open(struct rvmsi_refs *r, struct rvmsi_move_irq *irq,
 				   long index)
 {
-	if (index < 0 || (unsigned long)index >= r->nr || irq->premap[index])
+	if (index < 0 || (unsigned long)index >= r->nr || irq->premap[index] ||
+	    irq->nr_opened >= irq->max_opened)
 		return;
 	irq->premap[index] = 1;
+	irq->opened[irq->nr_opened++] = index;
 	rvmsi_ref_get(r, index);
 }
 
@@ -91,7 +105,7 @@ static inline bool rvmsi_move_commit(struct rvmsi_refs *r, struct rvmsi_move_irq
 				     long index)
 {
 	bool retire = false;
-	unsigned long i;
+	long i;
 
 	if (index >= 0 && index != irq->index) {
 		rvmsi_ref_get(r, index);
@@ -102,9 +116,8 @@ static inline bool rvmsi_move_commit(struct rvmsi_refs *r, struct rvmsi_move_irq
 		irq->index = index;
 		retire = irq->retired >= 0;
 	}
-	for (i = 0; i < r->nr; i++) {
-		if (!irq->premap[i])
-			continue;
+	while (irq->nr_opened) {
+		i = irq->opened[--irq->nr_opened];
 		irq->premap[i] = 0;
 		rvmsi_ref_put(r, i);
 	}

@@ -33,6 +33,7 @@ static int failures;
 struct model_irq {
 	struct rvmsi_move_irq mv;
 	u8 premap[NR_FILES];
+	long opened[NR_FILES];
 	bool live;
 	long target;		/* where the device writes now */
 	long in_flight;		/* previous target, until retired */
@@ -103,6 +104,8 @@ static void check_invariants(const char *step)
 			want[m->mv.retired]++;
 		for (f = 0; f < NR_FILES; f++)
 			CHECK(!m->premap[f], "%s: irq %d premap %d left set", step, i, f);
+		CHECK(!m->mv.nr_opened, "%s: irq %d %u opened entries left", step, i,
+		      m->mv.nr_opened);
 	}
 	for (f = 0; f < NR_FILES; f++) {
 		CHECK(refs[f] == want[f], "%s: file %d refs %u holders %u", step, f, refs[f],
@@ -117,6 +120,8 @@ static void op_alloc(struct model_irq *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->mv.premap = m->premap;
+	m->mv.opened = m->opened;
+	m->mv.max_opened = NR_FILES;
 	m->live = true;
 	m->target = rnd(NR_FILES);
 	m->in_flight = -1;
