@@ -1581,21 +1581,17 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 }
 
 /*
- * Set or clear the isolation lock. Only while no user owns the device's
- * DMA: whether MSIs are isolated is what iommufd and VFIO check when they
- * bind, so it must not change under a bound user. Locking a device in
- * identity mode blocks it.
+ * Set or clear the isolation lock; the caller holds the device's DMA
+ * ownership (rvmsi_dev_set()), so nobody can be checking or relying on the
+ * flag. Locking a device in identity mode moves it to MRIF (or blocked).
  */
-static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock,
-				    bool user_bound)
+static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
 {
 	unsigned long flags;
 	int ret;
 
 	if (mdev->locked == lock)
 		return 0;
-	if (user_bound)
-		return -EBUSY;
 	if (lock && mdev->mode == IOMMU_RVMSI_MODE_IDENTITY) {
 		/* MRIF keeps the device's MSIs working; blocked is the fallback. */
 		ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_MRIF);
@@ -1617,6 +1613,9 @@ static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock,
 	return 0;
 }
 
+/* The DMA owner rvmsi_dev_set() claims while it changes a lock. */
+static int riscv_iommu_msi_lock_owner;
+
 /**
  * rvmsi_dev_set() - the netlink DEV_SET: mode and/or isolation lock
  * @name: device name
@@ -1626,12 +1625,19 @@ static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock,
  * A lock change comes first, so "lock and block" and "unlock and identity"
  * both work in one request. On failure of the second step the first stays.
  *
- * Return: 0, -ENODEV, -EINVAL, -EOPNOTSUPP, -EPERM or -EBUSY.
+ * The lock decides IRQ_DOMAIN_FLAG_ISOLATED_MSI, which iommufd and VFIO
+ * check once, when they bind, after they claim the device's DMA ownership.
+ * So it changes only while this function holds that ownership itself,
+ * under the device lock: no driver bind, no iommufd or VFIO bind, and no
+ * change of the group's domain type can run meanwhile, and none can have
+ * seen the old value and still be on its way.
+ *
+ * Return: 0, -ENODEV, -EINVAL, -EOPNOTSUPP, -EPERM or -EBUSY (the device's
+ * DMA is in use: a driver or a user holds it).
  */
 int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 {
 	struct riscv_iommu_msi_dev *mdev;
-	bool user_bound = false;
 	struct device *dev;
 	int ret = 0;
 
@@ -1645,9 +1651,16 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 		put_device(dev);
 		return -EINVAL;
 	}
-	/* Outside our lock: it takes the group's (see _user_bound()). */
-	if (lock)
-		user_bound = riscv_iommu_msi_user_bound(dev);
+	/* Outside our lock: these take the group's (see _user_bound()). */
+	if (lock) {
+		device_lock(dev);
+		ret = iommu_device_claim_dma_owner(dev, &riscv_iommu_msi_lock_owner);
+		if (ret) {
+			device_unlock(dev);
+			put_device(dev);
+			return ret == -EPERM || ret == -EBUSY ? -EBUSY : ret;
+		}
+	}
 
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
 		/* The device may have gone while we looked at its group. */
@@ -1655,9 +1668,13 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 		if (!mdev)
 			ret = -ENODEV;
 		if (!ret && lock)
-			ret = riscv_iommu_msi_set_lock(mdev, *lock, user_bound);
+			ret = riscv_iommu_msi_set_lock(mdev, *lock);
 		if (!ret && mode)
 			ret = riscv_iommu_msi_set_mode(mdev, *mode);
+	}
+	if (lock) {
+		iommu_device_release_dma_owner(dev);
+		device_unlock(dev);
 	}
 	put_device(dev);
 	return ret;
