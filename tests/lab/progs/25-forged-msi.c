@@ -324,9 +324,12 @@ TEST_F(forge, identity_other_hart_blocked)
 	log_result(_metadata, "identity, other hart's S-level file", addr, self->cq_id, &res);
 	assert_blocked(_metadata, self, &res);
 	ASSERT_EQ(on_cpu, lab_irq_count(self->cq_irq, self->cq_cpu));
+	/*
+	 * The event carries the fault's address attribute. Its value is not
+	 * checked: QEMU 10 reports iotval 0 for MSI faults (docs/kernel.md
+	 * §10), so a comparison with the forged address could never run.
+	 */
 	ASSERT_TRUE(res.ev.has_addr);
-	if (res.ev.addr)
-		ASSERT_EQ(addr, res.ev.addr);
 	assert_edu_works(_metadata, self);
 }
 
