@@ -13,7 +13,8 @@
 #include "bus-names.h"
 #include "rvmsictl.h"
 
-/* RISC-V IOMMU fault causes for MSI translation (IOMMU spec, FAULT_CAUSE). */
+/* RISC-V IOMMU fault causes for MSI translation (IOMMU spec, FAULT_CAUSE), and 273, the IOMMU's own interrupt
+ * MSI failing: rvmsid reports that one with no device and no target, so it prints as "?" and "-". */
 static const char *cause_name(uint64_t cause) {
         switch (cause) {
         case 261: return "MSI PTE load access fault";

@@ -469,6 +469,7 @@ int kmsg_parse_fault(const struct nlmsghdr *nlh, KernelFault *ret) {
         case RVMSI_FAULT_MRIF_ACCESS:
         case RVMSI_FAULT_MSI_PT_CORRUPTION:
         case RVMSI_FAULT_MRIF_CORRUPTION:
+        /* The uAPI lists it, so it parses; it names no device, which the manager knows (record_fault()). */
         case RVMSI_FAULT_MSI_WRITE_ACCESS:
                 break;
         default:

@@ -21,6 +21,7 @@
 #include "bus-manager.h"
 #include "bus-names.h"
 #include "fileio.h"
+#include "iommu_cmd.h"
 #include "json-util.h"
 #include "log.h"
 #include "manager.h"
@@ -289,7 +290,19 @@ static void manager_mark_state_dirty_later(Manager *m) {
         m->state_dirty_later = true;
 }
 
+/* Cause 273 is the IOMMU's own interrupt MSI failing, not a device's MSI (lib/msi iommu_cmd.h). Its record has
+ * TTYP 0 and so DID 0, and its address is the IOMMU's msi_addr_x: a kernel that forwards it as an MSI fault may
+ * have matched DID 0 to a device and the address to an interrupt file, and both would be wrong. It is kept as a
+ * fault with no device and no target, and logged as what it is. */
+static void record_iommu_msi_write_fault(Manager *m, FaultRecord *f) {
+        log_fields(LOG_WARNING, 0, &((LogFields) { .reason = "iommu-msi-write" }),
+                   "The IOMMU's own MSI write to 0x%" PRIx64 " failed (cause %u): its interrupts are being lost",
+                   f->addr, f->cause);
+        bus_emit_fault(m, f);
+}
+
 static void record_fault(Manager *m, const BackendEvent *ev) {
+        bool iommu_own = rvmsi_fault_cause_is_iommu_msi_write(ev->cause);
         FaultRecord *f;
         size_t i;
 
@@ -304,6 +317,11 @@ static void record_fault(Manager *m, const BackendEvent *ev) {
                 .addr = ev->addr,
                 .time = now_realtime_usec(),
         };
+        m->fault_count += 1 + ev->suppressed;
+        if (iommu_own) {
+                record_iommu_msi_write_fault(m, f);
+                return;
+        }
         strcpy(f->device, ev->device);
         if (ev->has_file) {
                 if (ev->file_guest > 0)
@@ -311,7 +329,6 @@ static void record_fault(Manager *m, const BackendEvent *ev) {
                 else
                         snprintf(f->target, sizeof(f->target), "hart:%u", ev->file_hart);
         }
-        m->fault_count += 1 + ev->suppressed;
 
         log_fields(LOG_WARNING, 0, &((LogFields) { .device = f->device[0] ? f->device : NULL,
                                                    .reason = "msi-fault" }),

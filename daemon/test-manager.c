@@ -570,3 +570,43 @@ TEST(echo_of_an_applied_decision_needs_no_run) {
         assert_consistent(m);
         ASSERT_EQ(manager_device_apply_state(m, name, NULL), APPLY_DONE);
 }
+
+/*
+ * Cause 273 is the IOMMU's own interrupt MSI failing (RISC-V IOMMU spec, "MSI configuration table"): the record
+ * has TTYP 0, so DID 0, and iotval is the IOMMU's msi_addr_x. A kernel that forwards it as an MSI fault may have
+ * matched DID 0 to a device and named the interrupt file that address falls in; neither is true. The daemon keeps
+ * the fault (and counts it) but blames no device and names no target, while a real MSI fault (262) keeps both.
+ */
+TEST(iommu_msi_write_fault_names_no_device) {
+        uint32_t vcpus[N_VMS];
+        uint64_t rng = 273;
+        _cleanup_(manager_freep) Manager *m = start_random(&rng, vcpus);
+        BackendEvent ev = {
+                .type = BACKEND_EVENT_FAULT, .cause = 273, .addr = 0x28001000, .has_file = true, .file_hart = 1,
+        };
+        char name[DEVICE_NAME_MAX];
+        const FaultRecord *f;
+        uint64_t count;
+
+        device_name(0, name);
+        strcpy(ev.device, name);
+        count = m->fault_count;
+        ASSERT_EQ(manager_device_faults(m, name), 0);
+
+        backend_emit(m->backend, &ev);
+        ASSERT_EQ(m->fault_count, count + 1);
+        f = &m->faults[(m->fault_head + m->n_faults - 1) % MANAGER_N_FAULTS];
+        ASSERT_EQ(f->cause, 273);
+        ASSERT_EQ(f->addr, 0x28001000);
+        ASSERT_STREQ(f->device, "");
+        ASSERT_STREQ(f->target, "");
+        ASSERT_EQ(manager_device_faults(m, name), 0);
+
+        ev.cause = 262;
+        backend_emit(m->backend, &ev);
+        ASSERT_EQ(m->fault_count, count + 2);
+        f = &m->faults[(m->fault_head + m->n_faults - 1) % MANAGER_N_FAULTS];
+        ASSERT_STREQ(f->device, name);
+        ASSERT_STREQ(f->target, "hart:1");
+        ASSERT_EQ(manager_device_faults(m, name), 1);
+}

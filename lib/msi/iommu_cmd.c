@@ -6,9 +6,18 @@
 
 #define CMD_OP_FUNC(op, func)	((u64)(op) | ((u64)(func) << RVMSI_CMD_FUNC_SHIFT))
 
-/* Bits of each command that the spec leaves reserved (must be zero). */
+/*
+ * Bits of each command that the spec leaves reserved (must be zero), or that
+ * make the command illegal.
+ *
+ * IOTINVAL.GVMA: PSCV = 1 is illegal, but the PSCID field is not reserved:
+ * while PSCV is 0 the IOMMU ignores whatever it holds, so it is left out.
+ * Bit 34 (NL) and dword1 bit 9 (S) belong to the non-leaf and address-range
+ * invalidation extensions; without capabilities.NL/S they stay reserved, and
+ * rvmsi assumes an IOMMU without them.
+ */
 #define GVMA_RSVD0	(GENMASK_ULL(11, 11) | GENMASK_ULL(43, 34) | GENMASK_ULL(63, 60) | \
-			 RVMSI_CMD_IOTINVAL_PSCID | RVMSI_CMD_IOTINVAL_PSCV)
+			 RVMSI_CMD_IOTINVAL_PSCV)
 #define GVMA_RSVD1	(GENMASK_ULL(9, 0) | GENMASK_ULL(63, 62))
 #define IOFENCE_RSVD0	GENMASK_ULL(31, 14)
 #define IOFENCE_RSVD1	GENMASK_ULL(63, 62)
@@ -239,11 +248,19 @@ bool rvmsi_fault_cause_is_msi(u32 cause)
 	case RVMSI_CAUSE_MRIF_FAULT:
 	case RVMSI_CAUSE_MSI_PT_CORRUPTED:
 	case RVMSI_CAUSE_MRIF_CORRUPTED:
-	case RVMSI_CAUSE_MSI_WR_FAULT:
 		return true;
 	default:
+		/*
+		 * 273 is left out on purpose: it is the IOMMU's own MSI
+		 * write, with no device in the record.
+		 */
 		return false;
 	}
+}
+
+bool rvmsi_fault_cause_is_iommu_msi_write(u32 cause)
+{
+	return cause == RVMSI_CAUSE_MSI_WR_FAULT;
 }
 
 bool rvmsi_fault_cause_reported_with_dtf(u32 cause)

@@ -77,7 +77,8 @@ struct rvmsi_iommu_cmd {
  * @ret: the command; untouched on error
  *
  * This is the command that invalidates cached MSI PTEs (tagged by GSCID and
- * GPA). PSCV is always 0, as the spec requires for GVMA.
+ * GPA). PSCV and the (then ignored) PSCID field are always 0; PSCV = 1 is
+ * illegal for GVMA.
  *
  * Return: 0, -EINVAL for unknown flags, AV without GV, an unaligned @gpa or
  * an operand given that its valid bit does not enable, -ERANGE for @gscid
@@ -148,10 +149,15 @@ struct rvmsi_cmd_info {
  * @cmd: the command
  * @ret: decoded operands; untouched on error
  *
- * Operands that the valid bits say the IOMMU ignores are still reported.
+ * Operands that the valid bits say the IOMMU ignores are still reported,
+ * except the PSCID of IOTINVAL.GVMA: struct rvmsi_cmd_info has no field for
+ * it, and with PSCV = 0 (the only legal value for GVMA) the IOMMU ignores it,
+ * so any PSCID decodes like PSCID = 0. The NL and S bits of the invalidation
+ * extensions are treated as reserved (an IOMMU without capabilities.NL/S).
  *
  * Return: 0, -EOPNOTSUPP for any other opcode/function, -EINVAL if a
- * reserved bit is set (the IOMMU would flag the command illegal).
+ * reserved bit is set or GVMA has PSCV = 1 (the IOMMU would flag the command
+ * illegal).
  */
 int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *ret);
 
@@ -166,6 +172,10 @@ int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *r
 #define RVMSI_FQ_DID			GENMASK_ULL(63, 40)
 #define RVMSI_FQ_DID_SHIFT		40
 
+/* Device-context faults (what a DC that fails rvmsi_dc_check() gives) */
+#define RVMSI_CAUSE_DDT_INVALID		258
+#define RVMSI_CAUSE_DDT_MISCONFIGURED	259
+
 /* Fault causes of the MSI translation process */
 #define RVMSI_CAUSE_INST_ACCESS		1	/* execute access to an MSI page */
 #define RVMSI_CAUSE_MSI_LOAD_FAULT	261
@@ -174,6 +184,10 @@ int rvmsi_cmd_decode(const struct rvmsi_iommu_cmd *cmd, struct rvmsi_cmd_info *r
 #define RVMSI_CAUSE_MRIF_FAULT		264
 #define RVMSI_CAUSE_MSI_PT_CORRUPTED	270
 #define RVMSI_CAUSE_MRIF_CORRUPTED	271
+/*
+ * Not a device's MSI: the IOMMU's own MSI write (its interrupt, through
+ * msi_addr_x) got an access fault. TTYP 0, DID 0, iotval = msi_addr_x.
+ */
 #define RVMSI_CAUSE_MSI_WR_FAULT	273
 
 /* Transaction types */
@@ -244,12 +258,33 @@ int rvmsi_fault_encode(const struct rvmsi_fault_info *info, struct rvmsi_fault_r
 const char *rvmsi_fault_cause_name(u32 cause);
 
 /**
- * rvmsi_fault_cause_is_msi() - does the cause come from MSI translation
+ * rvmsi_fault_cause_is_msi() - does the cause come from a device's MSI
+ *	translation
  * @cause: the code
  *
- * Return: true for 261, 262, 263, 264, 270, 271 and 273.
+ * These are the faults of the MSI address translation of an inbound device
+ * write: the record's DID names the device and iotval the address it wrote.
+ * Cause 273 is not one of them (see rvmsi_fault_cause_is_iommu_msi_write()).
+ *
+ * Return: true for 261, 262, 263, 264, 270 and 271.
  */
 bool rvmsi_fault_cause_is_msi(u32 cause);
+
+/**
+ * rvmsi_fault_cause_is_iommu_msi_write() - is this the IOMMU's own MSI
+ *	write failing
+ * @cause: the code
+ *
+ * Cause 273, "IOMMU MSI write access fault": the IOMMU got an access fault
+ * writing one of its own interrupts as an MSI to msi_addr_x of its MSI
+ * configuration table. The record has TTYP 0, so DID, PV, PID and PRIV are 0
+ * and name no device, and iotval holds the msi_addr_x that failed. The
+ * IOMMU's interrupts (queues, faults, HPM) are then being lost; no device
+ * MSI was blocked.
+ *
+ * Return: true for 273 only.
+ */
+bool rvmsi_fault_cause_is_iommu_msi_write(u32 cause);
 
 /**
  * rvmsi_fault_cause_reported_with_dtf() - is the cause reported when the

@@ -170,22 +170,6 @@ int rvmsi_msi_table_check_addr(u64 table_pa, u64 mask)
 	return 0;
 }
 
-int rvmsi_msi_dc_encode(u64 table_pa, u64 mask, u64 pattern, u64 *ret_msiptp)
-{
-	int r;
-
-	r = rvmsi_msi_addr_check(mask, pattern);
-	if (r < 0)
-		return r;
-	r = rvmsi_msi_table_check_addr(table_pa, mask);
-	if (r < 0)
-		return r;
-
-	/* Aligned to at least 4 KiB and below 2^56: the PPN fits 44 bits. */
-	return rvmsi_msiptp_encode(RVMSI_MSIPTP_MODE_FLAT, table_pa >> RVMSI_PAGE_SHIFT,
-				   ret_msiptp);
-}
-
 int rvmsi_msi_pte_addr(u64 msiptp, u64 mask, u64 pattern, u64 addr, u64 *ret_pte_pa)
 {
 	unsigned int mode;

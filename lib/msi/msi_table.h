@@ -218,22 +218,6 @@ int rvmsi_msi_table_align(u64 mask, u64 *ret_align);
 int rvmsi_msi_table_check_addr(u64 table_pa, u64 mask);
 
 /**
- * rvmsi_msi_dc_encode() - the msiptp value for a table, after every check
- * @table_pa: physical byte address of the MSI page table
- * @mask: msi_addr_mask the table is sized for
- * @pattern: msi_addr_pattern
- * @ret_msiptp: Flat-mode msiptp pointing at @table_pa; untouched on error
- *
- * The one call the kernel part needs before writing the three DC fields:
- * it refuses reserved bits in @mask/@pattern and a table address that is
- * misaligned or too high for its size.
- *
- * Return: 0, -EINVAL (reserved bits, misaligned table) or -ERANGE (table
- * not below 2^56).
- */
-int rvmsi_msi_dc_encode(u64 table_pa, u64 mask, u64 pattern, u64 *ret_msiptp);
-
-/**
  * rvmsi_msi_pte_addr() - address the IOMMU loads the MSI PTE from
  * @msiptp: DC.msiptp (must be in Flat mode)
  * @mask: msi_addr_mask

@@ -11,5 +11,6 @@
 #include "msi_mrif.h"
 #include "imsic_geom.h"
 #include "iommu_cmd.h"
+#include "dc.h"
 
 #endif /* _RVMSI_MSI_H */

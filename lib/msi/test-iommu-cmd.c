@@ -92,6 +92,40 @@ TEST(gvma_errors) {
         CHECK_EQ(c.dw1, SENTINEL);
 }
 
+/*
+ * [IOMMU-Q] "When PSCV operand is 0, the PSCID operand is ignored" (text since
+ * spec commit 4212d57, 2023-02-03): a GVMA with PSCID bits set and PSCV = 0 is
+ * legal and means the same as with PSCID = 0; PSCV = 1 with GVMA stays illegal.
+ */
+TEST(gvma_pscid_ignored_without_pscv) {
+        struct rvmsi_iommu_cmd c, ref;
+        struct rvmsi_cmd_info info, want;
+
+        CHECK_OK(rvmsi_cmd_iotinval_gvma(RVMSI_GVMA_GV | RVMSI_GVMA_AV, 0x1234, 0x28005000, &ref));
+        CHECK_OK(rvmsi_cmd_decode(&ref, &want));
+        for (unsigned it = 0; it < 2000; it++) {
+                uint64_t pscid = rt_rand() & RVMSI_CMD_IOTINVAL_PSCID;
+
+                memset(&info, 0x5a, sizeof(info));
+                c = ref;
+                c.dw0 |= pscid;
+                CHECK_OK(rvmsi_cmd_decode(&c, &info));
+                CHECK_EQ(info.kind, want.kind);
+                CHECK_EQ(info.flags, want.flags);
+                CHECK_EQ(info.id, want.id);
+                CHECK_EQ(info.addr, want.addr);
+                CHECK_EQ(info.data, want.data);
+                /* PSCV = 1 is illegal for GVMA, with or without a PSCID. */
+                c.dw0 |= RVMSI_CMD_IOTINVAL_PSCV;
+                CHECK_ERR(rvmsi_cmd_decode(&c, &info), -EINVAL);
+        }
+        c = ref;
+        c.dw0 |= RVMSI_CMD_IOTINVAL_PSCID;
+        CHECK_OK(rvmsi_cmd_decode(&c, &info));
+        /* The builder itself never writes a PSCID. */
+        CHECK_EQ(ref.dw0 & (RVMSI_CMD_IOTINVAL_PSCID | RVMSI_CMD_IOTINVAL_PSCV), 0);
+}
+
 TEST(iodir_inval_ddt) {
         struct rvmsi_iommu_cmd c = { SENTINEL, SENTINEL };
         struct rvmsi_cmd_info info;
@@ -173,7 +207,8 @@ TEST(decode_rejects_reserved_and_unknown) {
         /* Every dw0/dw1 bit that is reserved in each command gives -EINVAL. */
         for (unsigned i = 10; i < 64; i++) {
                 uint64_t b = 1ULL << i;
-                bool gvma_ok = i == 10 || i == 33 || (i >= 44 && i <= 59);
+                /* PSCID [31:12] is ignored, not reserved, while PSCV is 0. */
+                bool gvma_ok = i == 10 || (i >= 12 && i <= 31) || i == 33 || (i >= 44 && i <= 59);
                 bool fence_ok = (i >= 10 && i <= 13) || i >= 32;
                 bool ddt_ok = i == 33 || i >= 40;
 
@@ -279,7 +314,8 @@ TEST(fault_record_encode_roundtrip) {
 }
 
 TEST(cause_names_and_classes) {
-        static const uint32_t msi[] = { 261, 262, 263, 264, 270, 271, 273 };
+        /* 273 is the IOMMU's own MSI write failing, not a device MSI fault. */
+        static const uint32_t msi[] = { 261, 262, 263, 264, 270, 271 };
         static const uint32_t dtf[] = { 256, 257, 258, 259, 268, 272, 273 };
         static const uint32_t defined[] = { 1, 4, 5, 6, 7, 12, 13, 15, 20, 21, 23, 256, 257, 258, 259,
                                             260, 261, 262, 263, 264, 265, 266, 267, 268, 269, 270,
@@ -305,6 +341,7 @@ TEST(cause_names_and_classes) {
                 for (size_t i = 0; i < sizeof(defined) / sizeof(defined[0]); i++)
                         is_def |= defined[i] == c;
                 CHECK_EQ(rvmsi_fault_cause_is_msi(c), is_msi);
+                CHECK_EQ(rvmsi_fault_cause_is_iommu_msi_write(c), c == 273);
                 CHECK_EQ(rvmsi_fault_cause_reported_with_dtf(c), is_dtf);
                 if (!CHECK(n))
                         continue;
@@ -315,6 +352,31 @@ TEST(cause_names_and_classes) {
                 else
                         CHECK(strcmp(n, "reserved") == 0);
         }
+}
+
+/*
+ * Cause 273 as the spec describes it ([IOMMU-REG] "MSI configuration table",
+ * since spec commit c8570d6, 2022-06-12): an access fault on the IOMMU's own
+ * MSI write to msi_addr_x, reported with TTYP 0 (so DID, PV, PID and PRIV are
+ * 0) and iotval = msi_addr_x. Nothing in it names a device.
+ */
+TEST(iommu_msi_write_fault_record) {
+        struct rvmsi_fault_info f = {
+                .cause = RVMSI_CAUSE_MSI_WR_FAULT, .ttyp = RVMSI_TTYP_NONE, .iotval = 0x28000000,
+        }, g;
+        struct rvmsi_fault_record r;
+
+        CHECK_EQ(RVMSI_CAUSE_MSI_WR_FAULT, 273);
+        CHECK_OK(rvmsi_fault_encode(&f, &r));
+        CHECK_EQ(r.hdr, 273);
+        rvmsi_fault_decode(&r, &g);
+        CHECK_EQ(g.did, 0);
+        CHECK_EQ(g.ttyp, RVMSI_TTYP_NONE);
+        CHECK_EQ(g.iotval, 0x28000000);
+        CHECK(rvmsi_fault_cause_is_iommu_msi_write(g.cause));
+        CHECK(!rvmsi_fault_cause_is_msi(g.cause));
+        /* Still reported with DTF = 1: DTF belongs to a device context, 273 to none. */
+        CHECK(rvmsi_fault_cause_reported_with_dtf(g.cause));
 }
 
 TEST(ttyp_names) {

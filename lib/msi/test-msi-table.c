@@ -328,38 +328,6 @@ TEST(table_check_addr) {
         CHECK_OK(rvmsi_msi_table_check_addr(0, RVMSI_MSI_ADDR_FIELD));
 }
 
-TEST(dc_encode) {
-        uint64_t v = SENTINEL, mode_ppn;
-        unsigned mode;
-
-        /* The lab layout: 32 entries, 4 KiB-aligned table. */
-        CHECK_OK(rvmsi_msi_dc_encode(0x80201000, 0x1f, 0x28000, &v));
-        CHECK_EQ(v, (1ULL << 60) | 0x80201);
-        CHECK_OK(rvmsi_msiptp_decode(v, &mode, &mode_ppn));
-        CHECK_EQ(mode, RVMSI_MSIPTP_MODE_FLAT);
-        CHECK_EQ(mode_ppn << 12, 0x80201000);
-        v = SENTINEL;
-        CHECK_ERR(rvmsi_msi_dc_encode(0x80201200, 0x1f, 0x28000, &v), -EINVAL);
-        CHECK_ERR(rvmsi_msi_dc_encode(0x80201000, 0x1f | (1ULL << 60), 0x28000, &v), -EINVAL);
-        CHECK_ERR(rvmsi_msi_dc_encode(0x80201000, 0x1f, 1ULL << 52, &v), -EINVAL);
-        /* 1024 entries need 16 KiB alignment. */
-        CHECK_ERR(rvmsi_msi_dc_encode(0x80201000, 0x3ff, 0, &v), -EINVAL);
-        CHECK_ERR(rvmsi_msi_dc_encode(1ULL << 56, 0x1f, 0, &v), -ERANGE);
-        CHECK_EQ(v, SENTINEL);
-        CHECK_OK(rvmsi_msi_dc_encode(0x80204000, 0x3ff, 0, &v));
-        CHECK_EQ(v, (1ULL << 60) | 0x80204);
-        for (unsigned it = 0; it < 2000; it++) {
-                uint64_t mask = rand_mask_k(rt_rand_below(20)), size = 16ULL << naive_popcount(mask);
-                uint64_t align = size < 4096 ? 4096 : size;
-                uint64_t pa = (rt_rand() & ((1ULL << 56) - 1)) & ~(align - 1);
-
-                if (pa + size > (1ULL << 56))
-                        continue;
-                CHECK_OK(rvmsi_msi_dc_encode(pa, mask, 0, &v));
-                CHECK_EQ(v, (1ULL << 60) | (pa >> 12));
-        }
-}
-
 TEST(pte_addr) {
         uint64_t msiptp, pa = SENTINEL;
 

@@ -131,15 +131,24 @@ static int cmd_index(int argc, char **argv) {
 static int cmd_fault(int argc, char **argv) {
         struct rvmsi_fault_record rec;
         struct rvmsi_fault_info f;
+        const char *tag = "";
         uint64_t v[4];
 
         if (parse_args(argc, argv, 1, 4, v) < 0)
                 return 2;
         rec = (struct rvmsi_fault_record) { v[0], v[1], v[2], v[3] };
         rvmsi_fault_decode(&rec, &f);
-        printf("cause %u (%s)%s, ttyp %u (%s), did 0x%x", f.cause, rvmsi_fault_cause_name(f.cause),
-               rvmsi_fault_cause_is_msi(f.cause) ? " [msi]" : "", f.ttyp,
-               rvmsi_fault_ttyp_name(f.ttyp), f.did);
+        /*
+         * [msi]: a device's MSI was stopped by MSI translation (DID names it).
+         * [iommu-msi-write]: the IOMMU's own interrupt MSI failed; iotval is
+         * its msi_addr_x and no device is involved.
+         */
+        if (rvmsi_fault_cause_is_msi(f.cause))
+                tag = " [msi]";
+        else if (rvmsi_fault_cause_is_iommu_msi_write(f.cause))
+                tag = " [iommu-msi-write]";
+        printf("cause %u (%s)%s, ttyp %u (%s), did 0x%x", f.cause, rvmsi_fault_cause_name(f.cause), tag,
+               f.ttyp, rvmsi_fault_ttyp_name(f.ttyp), f.did);
         if (f.pv)
                 printf(", pid 0x%x", f.pid);
         if (f.priv)

@@ -58,8 +58,15 @@ check 1 "msiptp: invalid (Operation not supported)" dc 0x2000000000080200 0x1f 0
 
 check 0 "cause 262 (MSI PTE not valid) [msi], ttyp 3 (untranslated write/AMO), did 0x10, iotval 0x28006000, iotval2 0x0" \
         fault 0x100c00000106 0 0x28006000 0
+# cause 273: the IOMMU's own MSI to its msi_addr_x failed; TTYP 0, no device
+check 0 "cause 273 (IOMMU MSI write access fault) [iommu-msi-write], ttyp 0 (none), did 0x0, iotval 0x28000000, iotval2 0x0" \
+        fault 0x111 0 0x28000000 0
 
 check 0 "IOTINVAL.GVMA gscid 7 gpa 0x28005000" cmd 0x700200000481 0xa001400
+# the same with a PSCID in bits 31:12: ignored while PSCV is 0
+check 0 "IOTINVAL.GVMA gscid 7 gpa 0x28005000" cmd 0x700200012481 0xa001400
+# PSCV = 1 is illegal for GVMA
+check 1 "command: invalid (Invalid argument)" cmd 0x700300000481 0xa001400
 check 0 "IOFENCE.C PR PW write 0x1 to 0x80000000" cmd 0x100003402 0x20000000
 check 0 "IODIR.INVAL_DDT did 0x10" cmd 0x100200000003 0
 check 1 "command: invalid (Operation not supported)" cmd 0x1 0
