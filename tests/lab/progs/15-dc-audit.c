@@ -6,13 +6,15 @@
  *
  * At four moments, one fixture variant each:
  *  host_default  the host's default domains, edu not opened by anyone. In
- *                the lab these are identity domains (both stages Bare):
- *                Linux 7.3 has no CONFIG_IOMMU_DMA on RISC-V, so the IOMMU
- *                core makes every default domain IDENTITY, whatever the
- *                boot log's "Default domain type: Translated" says; the
- *                groups' sysfs type says "identity". The audit reports such
- *                a DC as reaching every interrupt file unless a table the
- *                spec lets the IOMMU use intercepts them;
+ *                the lab these are identity domains: Linux 7.3 has no
+ *                CONFIG_IOMMU_DMA on RISC-V, so the IOMMU core makes every
+ *                default domain IDENTITY, whatever the boot log's "Default
+ *                domain type: Translated" says; the groups' sysfs type says
+ *                "identity". rvmsi gives them a 1:1 second-stage table so
+ *                that their MSI tables stay usable (docs/kernel.md §3); a DC
+ *                with both stages Bare is reported as reaching every
+ *                interrupt file unless a table the spec lets the IOMMU use
+ *                intercepts them;
  *  vfio_ioas     edu bound to vfio-pci, attached to an iommufd IOAS, its MSI
  *                routed to an eventfd and one MSI delivered (so its MSI table
  *                entry is live);
