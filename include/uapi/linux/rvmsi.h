@@ -249,14 +249,17 @@ struct iommu_rvmsi_entry {
  * @entry_len: sizeof(struct iommu_rvmsi_entry) as userspace knows it; the
  *             array stride. The kernel writes min(@entry_len, its own size)
  *             bytes of each entry and zero-fills the rest of the
- *             stride. Must be at least 40, the size of the first version.
+ *             stride. Must be at least 40, the size of the first version,
+ *             and at most 256 (EINVAL).
  * @__reserved: Must be 0
  * @entries_uptr: User pointer to an array of @num_entries entries
  *
  * Read the entries of a device's table that are not blocked, in index order.
  * If @num_entries is too small, fails with EMSGSIZE and sets @num_entries to
  * the count needed. Blocked entries are implicit: every index not returned is
- * blocked.
+ * blocked. The array is written in one copy; if that faults (EFAULT), the
+ * kernel zeroes whatever of the array it can reach and leaves @num_entries
+ * as it was, so no entry is ever left half-written.
  */
 struct iommu_rvmsi_get_entries {
 	__u32 size;

@@ -204,6 +204,8 @@ TEST_F(rv, flags_reserved_and_ids)
 	ge.__reserved = 0;
 	ge.entry_len = 39;
 	ASSERT_EQ(-EINVAL, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ge.entry_len = 257;			/* past the documented maximum */
+	ASSERT_EQ(-EINVAL, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ge.entry_len = sizeof(ents[0]);
 	ge.dev_id = self->e.ioas_id;
 	ASSERT_EQ(-ENOENT, lab_ioctl(fd, IOMMU_RVMSI_GET_ENTRIES, &ge));
@@ -216,6 +218,34 @@ TEST_F(rv, flags_reserved_and_ids)
 				     &info));
 
 	assert_unchanged(_metadata, &self->e, self->irq);
+}
+
+/*
+ * An array whose first entry straddles a page the caller cannot write:
+ * EFAULT, the writable half of the entry is zeroed rather than left
+ * half-written, and num_entries is not updated.
+ */
+TEST_F(rv, get_entries_efault_leaves_nothing_half_written)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct iommu_rvmsi_get_entries ge = {
+		.size = sizeof(ge), .dev_id = self->e.dev_id, .num_entries = 4,
+		.entry_len = sizeof(struct iommu_rvmsi_entry),
+	};
+	uint8_t *two, *half;
+	int k;
+
+	two = mmap(NULL, 2 * pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, two);
+	ASSERT_EQ(0, mprotect(two + pg, pg, PROT_NONE));
+	half = two + pg - 20;
+	memset(half, 0xaa, 20);
+	ge.entries_uptr = (uintptr_t)half;
+	ASSERT_EQ(-EFAULT, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
+	ASSERT_EQ(4U, ge.num_entries);
+	for (k = 0; k < 20; k++)
+		EXPECT_EQ(0, half[k]) TH_LOG("byte %d of the cut entry: %#x", k, half[k]);
+	munmap(two, 2 * pg);
 }
 
 TEST_F(rv, bad_modes)

@@ -16,6 +16,8 @@
 
 /* Size of the first version of struct iommu_rvmsi_entry. */
 #define IOMMU_RVMSI_ENTRY_LEN_V1	40
+/* Room for the entry to grow, and a bound on what one call copies out. */
+#define IOMMU_RVMSI_ENTRY_LEN_MAX	256
 
 int iommufd_rvmsi_get_info(struct iommufd_ucmd *ucmd)
 {
@@ -74,6 +76,7 @@ int iommufd_rvmsi_get_entries(struct iommufd_ucmd *ucmd)
 	void __user *uptr = u64_to_user_ptr(cmd->entries_uptr);
 	size_t len = min_t(size_t, cmd->entry_len, sizeof(struct iommu_rvmsi_entry));
 	struct iommu_rvmsi_entry *ents = NULL;
+	u8 *out = NULL;
 	struct iommu_rvmsi_info info = {};
 	struct iommufd_device *idev;
 	u32 cap, count = 0, i;
@@ -81,7 +84,8 @@ int iommufd_rvmsi_get_entries(struct iommufd_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EOPNOTSUPP;
-	if (cmd->entry_len < IOMMU_RVMSI_ENTRY_LEN_V1)
+	if (cmd->entry_len < IOMMU_RVMSI_ENTRY_LEN_V1 ||
+	    cmd->entry_len > IOMMU_RVMSI_ENTRY_LEN_MAX)
 		return -EINVAL;
 
 	idev = iommufd_get_device(ucmd, cmd->dev_id);
@@ -109,20 +113,29 @@ int iommufd_rvmsi_get_entries(struct iommufd_ucmd *ucmd)
 		goto out_put;
 	}
 
-	for (i = 0; i < count; i++) {
-		void __user *dst = uptr + (size_t)i * cmd->entry_len;
-
-		if (copy_to_user(dst, &ents[i], len) ||
-		    (cmd->entry_len > len &&
-		     clear_user(dst + len, cmd->entry_len - len))) {
-			rc = -EFAULT;
-			goto out_put;
-		}
+	/*
+	 * Lay the array out in the caller's stride and copy it in one go. A
+	 * fault part way zeroes what can be reached: no entry is left
+	 * half-written, and num_entries is not updated.
+	 */
+	out = kvcalloc(max(count, 1U), cmd->entry_len, GFP_KERNEL);
+	if (!out) {
+		rc = -ENOMEM;
+		goto out_put;
+	}
+	for (i = 0; i < count; i++)
+		memcpy(out + (size_t)i * cmd->entry_len, &ents[i], len);
+	if (copy_to_user(uptr, out, (size_t)count * cmd->entry_len)) {
+		if (clear_user(uptr, (size_t)count * cmd->entry_len))
+			pr_debug("rvmsi: GET_ENTRIES array not writable\n");
+		rc = -EFAULT;
+		goto out_put;
 	}
 	cmd->num_entries = count;
 	rc = iommufd_ucmd_respond(ucmd, sizeof(*cmd));
 
 out_put:
+	kvfree(out);
 	kfree(ents);
 	iommufd_put_object(ucmd->ictx, &idev->obj);
 	return rc;
