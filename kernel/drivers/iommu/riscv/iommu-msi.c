@@ -1098,6 +1098,8 @@ static const struct irq_domain_ops riscv_iommu_msi_notice_ops = {
 };
 
 #define RISCV_IOMMU_MSI_NOTICE_BATCH	16
+/* Batches one notice interrupt handles before it yields (raises itself). */
+#define RISCV_IOMMU_MSI_NOTICE_ROUNDS	4
 
 /*
  * Atomically clear the pending bit of @id in a live MRIF; true if it was
@@ -1132,6 +1134,7 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 	u64 image[RVMSI_MRIF_DWORDS];
 	unsigned int n, k, forged;
 	unsigned long flags;
+	unsigned int rounds = 0;
 	u64 *mrif;
 	int id;
 	u64 i;
@@ -1175,7 +1178,16 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 		/* The device's own handlers, e.g. VFIO's eventfd trigger. */
 		for (k = 0; k < n; k++)
 			generic_handle_irq(virqs[k]);
-	} while (n == ARRAY_SIZE(virqs));
+	} while (n == ARRAY_SIZE(virqs) &&
+		 ++rounds < RISCV_IOMMU_MSI_NOTICE_ROUNDS);
+	/*
+	 * A device that keeps its MRIFs full (a flood, or forged writes)
+	 * must not hold this CPU in hard interrupt context: after a bounded
+	 * number of batches, raise the notice again and let everything else
+	 * run first. What is still pending is taken on the next run.
+	 */
+	if (n == ARRAY_SIZE(virqs))
+		irq_chip_retrigger_hierarchy(irq_get_irq_data(irq));
 	return IRQ_HANDLED;
 }
 
