@@ -852,6 +852,21 @@ static void riscv_iommu_msi_debugfs_add(struct riscv_iommu_msi_dev *mdev)
 					    &riscv_iommu_msi_debugfs_fops);
 }
 
+/*
+ * Does the device use requester (device) ID @did? A device can have several:
+ * its own and its DMA aliases, each with a device context holding its table.
+ */
+static bool riscv_iommu_msi_has_did(struct riscv_iommu_msi_dev *mdev, u32 did)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(mdev->dev);
+	unsigned int i;
+
+	for (i = 0; fwspec && i < fwspec->num_ids; i++)
+		if (fwspec->ids[i] == did)
+			return true;
+	return false;
+}
+
 static u32 fwspec_rid(struct device *dev)
 {
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
@@ -1762,7 +1777,7 @@ void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
 
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
 		list_for_each_entry(mdev, &riscv_iommu_msi_devs, node) {
-			if (mdev->iommu == iommu && mdev->rid == fi.did) {
+			if (mdev->iommu == iommu && riscv_iommu_msi_has_did(mdev, fi.did)) {
 				strscpy(f.dev_name, dev_name(mdev->dev));
 				break;
 			}
