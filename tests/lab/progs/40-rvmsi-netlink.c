@@ -86,25 +86,13 @@ FIXTURE_TEARDOWN(nl)
 	edu_close(&self->e);
 }
 
-static int host_cb(struct nlmsghdr *nlh, void *arg)
-{
-	uint32_t *v = arg;
-	struct nlattr *a;
-	int len;
-
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len)
-		if (genl_attr_type(a) <= RVMSI_A_HOST_MAX)
-			v[genl_attr_type(a)] = genl_attr_u32(a);
-	return 0;
-}
-
 TEST_F(nl, host_get)
 {
 	uint32_t v[RVMSI_A_HOST_MAX + 1] = { 0 };
 	struct genl_req r;
 
 	genl_req_init(&r, self->fi.id, RVMSI_CMD_HOST_GET, 0);
-	ASSERT_EQ(0, genl_talk(self->sock, &r, host_cb, v));
+	ASSERT_EQ(0, genl_talk(self->sock, &r, rvmsi_nl_host_cb, v));
 	TH_LOG("groups %u harts %u guest files %u ids %u devices %u",
 	       v[RVMSI_A_HOST_NR_GROUPS], v[RVMSI_A_HOST_NR_HARTS],
 	       v[RVMSI_A_HOST_NR_GUEST_FILES], v[RVMSI_A_HOST_NR_IDS],

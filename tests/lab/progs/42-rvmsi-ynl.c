@@ -119,18 +119,6 @@ static void same_dev(struct __test_metadata *_metadata, const struct rvmsi_dev_g
 	same_entries(_metadata, d->entry, d->_count.entry, ref);
 }
 
-static int host_cb(struct nlmsghdr *nlh, void *arg)
-{
-	uint32_t *v = arg;
-	struct nlattr *a;
-	int len;
-
-	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len)
-		if (genl_attr_type(a) <= RVMSI_A_HOST_MAX)
-			v[genl_attr_type(a)] = genl_attr_u32(a);
-	return 0;
-}
-
 TEST_F(ynl, host_get)
 {
 	uint32_t v[RVMSI_A_HOST_MAX + 1] = { 0 };
@@ -149,7 +137,7 @@ TEST_F(ynl, host_get)
 	EXPECT_LE(1U, h->nr_devices);
 
 	genl_req_init(&r, self->fi.id, RVMSI_CMD_HOST_GET, 0);
-	ASSERT_EQ(0, genl_talk(self->ref, &r, host_cb, v));
+	ASSERT_EQ(0, genl_talk(self->ref, &r, rvmsi_nl_host_cb, v));
 	EXPECT_EQ(v[RVMSI_A_HOST_NR_GROUPS], h->nr_groups);
 	EXPECT_EQ(v[RVMSI_A_HOST_NR_HARTS], h->nr_harts);
 	EXPECT_EQ(v[RVMSI_A_HOST_NR_GUEST_FILES], h->nr_guest_files);

@@ -248,30 +248,16 @@ static inline int dca_read_table(struct dca_audit *a, uint64_t pa, void *buf, si
 
 /* ------------------------------------------------------------ the IOMMU */
 
+static inline bool dca_is_iommu(const char *bdf, void *arg)
+{
+	(void)arg;
+	return (lab_pci_attr(bdf, "class") >> 8) == 0x0806;
+}
+
 /* The first PCI function of class 0x0806 (IOMMU). */
 static inline int dca_find_iommu(char *bdf, size_t len)
 {
-	char path[300], v[32];
-	struct dirent *de;
-	DIR *dir;
-
-	dir = opendir("/sys/bus/pci/devices");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/class", de->d_name);
-		if (edu_read_file(path, v, sizeof(v)))
-			continue;
-		if ((strtoul(v, NULL, 16) >> 8) == 0x0806) {
-			snprintf(bdf, len, "%.*s", (int)len - 1, de->d_name);
-			closedir(dir);
-			return 0;
-		}
-	}
-	closedir(dir);
-	return -ENODEV;
+	return lab_pci_find(dca_is_iommu, NULL, bdf, len);
 }
 
 /* capabilities, fctl and ddtp from the register BAR, mapped read-only. */

@@ -460,6 +460,19 @@ static inline int rvmsi_nl_dev_get(int sock, uint16_t fam, const char *name, boo
 	return genl_talk(sock, &r, rvmsi_nl_find_cb, out);
 }
 
+/* HOST_GET's answer: attribute t's u32 into v[t] (a uint32_t[RVMSI_A_HOST_MAX + 1]). */
+static inline int rvmsi_nl_host_cb(struct nlmsghdr *nlh, void *arg)
+{
+	uint32_t *v = arg;
+	struct nlattr *a;
+	int len;
+
+	genl_for_each_attr(a, genl_msg_attrs(nlh, &len), len)
+		if (genl_attr_type(a) <= RVMSI_A_HOST_MAX)
+			v[genl_attr_type(a)] = genl_attr_u32(a);
+	return 0;
+}
+
 /* DEV_SET of @name: @mode and @lock each only when >= 0. */
 static inline int rvmsi_nl_dev_set(int sock, uint16_t fam, const char *name, int64_t mode,
 				   int lock)

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,10 +95,22 @@ static inline int edu_read_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Find the edu device; fills @bdf. */
-static inline int edu_find(char *bdf, size_t len)
+/* A PCI function's sysfs attribute @attr, read as a hex number; 0 if unreadable. */
+static inline unsigned long lab_pci_attr(const char *bdf, const char *attr)
 {
-	char path[300], v[32], d[32];
+	char path[300], v[32];
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, attr);
+	return edu_read_file(path, v, sizeof(v)) ? 0 : strtoul(v, NULL, 16);
+}
+
+/*
+ * The first PCI function for which @match(bdf, @arg) says yes; fills @bdf.
+ * Returns -ENODEV if there is none.
+ */
+static inline int lab_pci_find(bool (*match)(const char *bdf, void *arg), void *arg,
+			       char *bdf, size_t len)
+{
 	struct dirent *de;
 	DIR *dir;
 
@@ -105,22 +118,27 @@ static inline int edu_find(char *bdf, size_t len)
 	if (!dir)
 		return -errno;
 	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || !match(de->d_name, arg))
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
-		if (edu_read_file(path, v, sizeof(v)))
-			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-		if (edu_read_file(path, d, sizeof(d)))
-			continue;
-		if (strtoul(v, NULL, 16) == EDU_VENDOR && strtoul(d, NULL, 16) == EDU_DEVICE) {
-			snprintf(bdf, len, "%.*s", (int)len - 1, de->d_name);
-			closedir(dir);
-			return 0;
-		}
+		snprintf(bdf, len, "%.*s", (int)len - 1, de->d_name);
+		closedir(dir);
+		return 0;
 	}
 	closedir(dir);
 	return -ENODEV;
+}
+
+static inline bool edu_match(const char *bdf, void *arg)
+{
+	(void)arg;
+	return lab_pci_attr(bdf, "vendor") == EDU_VENDOR &&
+	       lab_pci_attr(bdf, "device") == EDU_DEVICE;
+}
+
+/* Find the edu device; fills @bdf. */
+static inline int edu_find(char *bdf, size_t len)
+{
+	return lab_pci_find(edu_match, NULL, bdf, len);
 }
 
 /* Make sure @bdf is driven by vfio-pci. */
