@@ -1036,7 +1036,6 @@ void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 	WRITE_ONCE(dc->msi_addr_pattern, use ? mg->pattern : 0);
 }
 
-
 /*
  * MRIF mode
  * ---------
@@ -1450,13 +1449,13 @@ static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
 	locked = mdev->locked;
 	raw_spin_unlock_irqrestore(&mdev->lock, flags);
 
-	*nr_valid = valid;
 	if (locked)
 		*isolation = IOMMU_RVMSI_ISOLATION_LOCKED;
 	else if (shared)
 		*isolation = IOMMU_RVMSI_ISOLATION_SHARED;
 	else
 		*isolation = IOMMU_RVMSI_ISOLATION_ISOLATED;
+	*nr_valid = valid;
 }
 
 static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev)
@@ -1678,7 +1677,10 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 		put_device(dev);
 		return -EINVAL;
 	}
-	/* Outside our lock: these take the group's (see _user_bound()). */
+	/*
+	 * Outside our lock: the ownership takes the group's mutex, which the
+	 * IOMMU core holds while it releases a device (and our table).
+	 */
 	if (lock) {
 		device_lock(dev);
 		ret = iommu_device_claim_dma_owner(dev, &riscv_iommu_msi_lock_owner);
