@@ -38,14 +38,52 @@ static bool in_dump(int sock, uint16_t fam, const char *name)
 	return !rvmsi_nl_dev_get(sock, fam, name, true, &f) && f.found;
 }
 
+/* After a removal: DEV_GONE for @bdf arrives, and it leaves the dump. */
+static void assert_gone(struct __test_metadata *_metadata, int ev, int sock, uint16_t fam,
+			const char *bdf)
+{
+	struct rvmsi_nl_find gone = { .name = bdf };
+	int r;
+
+	r = genl_wait_events(ev, 3000, gone_cb, &gone);
+	ASSERT_LE(0, r) TH_LOG("events: %s", strerror(-r));
+	ASSERT_TRUE(gone.found) TH_LOG("no ENTRY_NTF with reason DEV_GONE for %s", bdf);
+	ASSERT_FALSE(in_dump(sock, fam, bdf));
+}
+
+/*
+ * Rescan: @e->bdf comes back with a fresh table (identity, no lock, no entry
+ * until an IRQ comes), and its MSI is delivered again.
+ */
+static void assert_rescan_works(struct __test_metadata *_metadata, int sock, uint16_t fam,
+				struct edu *e)
+{
+	struct rvmsi_nl_find fresh;
+	const char *step = "";
+	int r, left;
+
+	ASSERT_EQ(0, edu_write_file("/sys/bus/pci/rescan", "1"));
+	for (left = 50; left > 0 && !in_dump(sock, fam, e->bdf); left--)
+		usleep(100000);
+	ASSERT_TRUE(in_dump(sock, fam, e->bdf));
+	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fam, e->bdf, false, &fresh));
+	EXPECT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, fresh.dev.mode);
+	EXPECT_EQ(0, fresh.dev.locked);
+	EXPECT_EQ(0, fresh.dev.nents);
+	r = edu_open_msi(e, NULL, &step);
+	ASSERT_EQ(0, r) TH_LOG("after rescan: %s: %s", step, strerror(-r));
+	edu_w32(e, EDU_REG_IRQ_RAISE, 0x1);
+	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(e, 2000));
+	edu_close(e);
+}
+
 TEST(remove_and_rescan)
 {
-	struct rvmsi_nl_find gone, fresh;
 	struct genl_family_info fi;
 	const char *step = "";
 	char path[128];
 	struct edu e;
-	int sock, ev, r, left;
+	int sock, ev, r;
 
 	r = rvmsi_nl_open(&sock, &ev, &fi);
 	ASSERT_EQ(0, r) TH_LOG("rvmsi netlink sockets: %s", strerror(-r));
@@ -60,33 +98,12 @@ TEST(remove_and_rescan)
 	edu_close(&e);
 	ASSERT_TRUE(in_dump(sock, fi.id, e.bdf));
 
-	/* Remove: DEV_GONE, and it leaves the dump. */
+	/* Remove: DEV_GONE, and it leaves the dump; rescan: it works again. */
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/remove", e.bdf);
 	ASSERT_EQ(0, edu_write_file(path, "1"));
-	memset(&gone, 0, sizeof(gone));
-	gone.name = e.bdf;
-	r = genl_wait_events(ev, 3000, gone_cb, &gone);
-	ASSERT_LE(0, r) TH_LOG("events: %s", strerror(-r));
-	ASSERT_TRUE(gone.found) TH_LOG("no ENTRY_NTF with reason DEV_GONE for %s", e.bdf);
-	ASSERT_FALSE(in_dump(sock, fi.id, e.bdf));
-
-	/* Rescan: a fresh table, and the device works again. */
-	ASSERT_EQ(0, edu_write_file("/sys/bus/pci/rescan", "1"));
-	for (left = 50; left > 0 && !in_dump(sock, fi.id, e.bdf); left--)
-		usleep(100000);
-	ASSERT_TRUE(in_dump(sock, fi.id, e.bdf));
-	/* A fresh table: identity, no lock, no entry until an IRQ comes. */
-	ASSERT_EQ(0, rvmsi_nl_dev_get(sock, fi.id, e.bdf, false, &fresh));
-	EXPECT_EQ((uint32_t)IOMMU_RVMSI_MODE_IDENTITY, fresh.dev.mode);
-	EXPECT_EQ(0, fresh.dev.locked);
-	EXPECT_EQ(0, fresh.dev.nents);
-	r = edu_open(&e, &step);
-	ASSERT_EQ(0, r) TH_LOG("after rescan: %s: %s", step, strerror(-r));
-	ASSERT_EQ(0, edu_enable_msi(&e));
-	edu_w32(&e, EDU_REG_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&e, 2000));
+	assert_gone(_metadata, ev, sock, fi.id, e.bdf);
+	assert_rescan_works(_metadata, sock, fi.id, &e);
 	TH_LOG("%s removed (DEV_GONE received), rescanned, MSI delivered again", e.bdf);
-	edu_close(&e);
 	close(ev);
 	close(sock);
 }
@@ -114,13 +131,12 @@ static void *remove_thread(void *arg)
 TEST(remove_with_live_msi)
 {
 	struct genl_family_info fi;
-	struct rvmsi_nl_find gone;
 	struct remover rm = { 0 };
 	const char *step = "";
 	struct rvmsi_nl_find f;
 	pthread_t t;
 	struct edu e;
-	int sock, ev, r, left, irq;
+	int sock, ev, r, irq;
 
 	r = rvmsi_nl_open(&sock, &ev, &fi);
 	ASSERT_EQ(0, r) TH_LOG("rvmsi netlink sockets: %s", strerror(-r));
@@ -136,27 +152,13 @@ TEST(remove_with_live_msi)
 	usleep(300000);
 	/* Still there: the removal waits for the user. */
 	ASSERT_TRUE(in_dump(sock, fi.id, e.bdf));
-	memset(&gone, 0, sizeof(gone));
-	gone.name = e.bdf;
 	edu_close(&e);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, rm.ret) TH_LOG("remove: %s", strerror(-rm.ret));
-	r = genl_wait_events(ev, 3000, gone_cb, &gone);
-	ASSERT_LE(0, r) TH_LOG("events: %s", strerror(-r));
-	ASSERT_TRUE(gone.found) TH_LOG("no ENTRY_NTF with reason DEV_GONE for %s", e.bdf);
-	ASSERT_FALSE(in_dump(sock, fi.id, e.bdf));
-
-	ASSERT_EQ(0, edu_write_file("/sys/bus/pci/rescan", "1"));
-	for (left = 50; left > 0 && !in_dump(sock, fi.id, e.bdf); left--)
-		usleep(100000);
-	ASSERT_TRUE(in_dump(sock, fi.id, e.bdf));
-	r = edu_open_msi(&e, NULL, &step);
-	ASSERT_EQ(0, r) TH_LOG("after rescan: %s: %s", step, strerror(-r));
-	edu_w32(&e, EDU_REG_IRQ_RAISE, 0x1);
-	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&e, 2000));
+	assert_gone(_metadata, ev, sock, fi.id, e.bdf);
+	assert_rescan_works(_metadata, sock, fi.id, &e);
 	TH_LOG("%s removed while VFIO held it with MSI on; DEV_GONE; rescanned, MSI delivered",
 	       e.bdf);
-	edu_close(&e);
 	close(ev);
 	close(sock);
 }
