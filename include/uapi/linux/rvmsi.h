@@ -276,10 +276,23 @@ struct iommu_rvmsi_get_entries {
  * DOC: rvmsi generic netlink family
  *
  * Family "rvmsi", version 1, specified in YNL
- * (Documentation/netlink/specs/rvmsi.yaml). Every operation that changes
- * anything requires CAP_NET_ADMIN in the initial user namespace
- * (GENL_ADMIN_PERM); reads are open to everyone, because they reveal only
- * geometry, modes and counts. Events go to the multicast group "events".
+ * (Documentation/netlink/specs/rvmsi.yaml). The family exists only in the
+ * initial network namespace: the tables are the host's, and a container's
+ * namespace has no business with them. Every operation that changes
+ * anything requires CAP_NET_ADMIN (GENL_ADMIN_PERM), and so does joining
+ * the multicast group "events" (GENL_MCAST_CAP_NET_ADMIN), where the
+ * host's IRQ moves and MSI faults are announced; reads are open to
+ * everyone, because they reveal only geometry, modes and counts.
+ *
+ * Size: a message holds a bounded number of entries (32 today; a reader
+ * must not depend on the number). The dump
+ * (NLM_F_DUMP, optionally with RVMSI_A_DEV_NAME to select one device)
+ * sends a device with more valid entries as several consecutive messages,
+ * each carrying the device's attributes and the next entries in index
+ * order; RVMSI_A_DEV_NR_VALID says how many there are in all. The do form
+ * of DEV_GET refuses such a device with EMSGSIZE, and an ENTRY_NTF leaves
+ * their entries out (RVMSI_A_DEV_ENTRIES_OMITTED). A dump that changes
+ * sets NLM_F_DUMP_INTR on its messages: read it again.
  *
  * Devices are named by their kernel device name (for PCI, the
  * "domain:bus:device.function" string), which stays stable while the device
@@ -289,7 +302,8 @@ struct iommu_rvmsi_get_entries {
  * message naming the attribute: EINVAL (missing or malformed attribute),
  * ENODEV (no such device, or no MSI table), EOPNOTSUPP (mode not supported),
  * EPERM (missing CAP_NET_ADMIN, or identity on a locked device), EBUSY
- * (isolation lock changed while the device is bound to a user).
+ * (isolation lock changed while the device is bound to a user), EMSGSIZE
+ * (DEV_GET do: more entries than one message holds).
  *
  * Consistency: an IRQ move completes in two steps, the new entry before the
  * device is repointed, the old one released a moment later (from an
@@ -383,6 +397,8 @@ enum {
 	RVMSI_A_DEV_ENTRY,			/* nest "entry", multi-attr */
 	RVMSI_A_DEV_REASON,			/* u32, enum rvmsi_change_reason */
 	RVMSI_A_DEV_EVENT_SEQ,			/* u32, ENTRY_NTF: event number */
+	RVMSI_A_DEV_NR_VALID,			/* u32, valid entries in the table */
+	RVMSI_A_DEV_ENTRIES_OMITTED,		/* flag, ENTRY_NTF: dump for them */
 
 	__RVMSI_A_DEV_MAX,
 	RVMSI_A_DEV_MAX = (__RVMSI_A_DEV_MAX - 1)
@@ -408,7 +424,7 @@ enum {
 
 enum {
 	RVMSI_CMD_HOST_GET = 1,		/* do: the "host" set */
-	RVMSI_CMD_DEV_GET,		/* do (RVMSI_A_DEV_NAME) or dump: "dev" */
+	RVMSI_CMD_DEV_GET,		/* do or dump, by RVMSI_A_DEV_NAME or all */
 	RVMSI_CMD_DEV_SET,		/* do, admin: NAME + MODE and/or LOCKED */
 	RVMSI_CMD_ENTRY_NTF,		/* event: "dev" with REASON and ENTRY */
 	RVMSI_CMD_FAULT_NTF,		/* event: "fault" */

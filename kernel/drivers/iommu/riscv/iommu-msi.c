@@ -215,9 +215,17 @@ struct riscv_iommu_msi_irq {
 
 static struct dentry *riscv_iommu_msi_debugfs_dir;
 
+/*
+ * Counts changes to any device's entries and to the list of devices, so
+ * that a DEV_GET dump spread over several messages can tell that it read
+ * from two different states (rvmsi_generation()).
+ */
+static atomic_t riscv_iommu_msi_gen = ATOMIC_INIT(1);
+
 /* Queue an entry-changed event; safe in any context. */
 static void riscv_iommu_msi_event(struct riscv_iommu_msi_dev *mdev, u32 reason)
 {
+	atomic_inc(&riscv_iommu_msi_gen);
 	set_bit(reason, &mdev->ntf_reasons);
 	schedule_work(&mdev->ntf_work);
 }
@@ -972,8 +980,10 @@ struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iom
 	mdev->domain->msi_parent_ops = &riscv_iommu_msi_parent_ops;
 	dev_set_msi_domain(dev, mdev->domain);
 	riscv_iommu_msi_debugfs_add(mdev);
-	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
 		list_add_tail(&mdev->node, &riscv_iommu_msi_devs);
+		atomic_inc(&riscv_iommu_msi_gen);
+	}
 	return mdev;
 
 err:
@@ -994,8 +1004,10 @@ void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
 {
 	if (!mdev)
 		return;
-	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
 		list_del(&mdev->node);
+		atomic_inc(&riscv_iommu_msi_gen);
+	}
 	cancel_work_sync(&mdev->ntf_work);
 	riscv_iommu_msi_notice_free(mdev);
 	rvmsi_nl_notify_gone(dev_name(mdev->dev), mdev->rid);
@@ -1373,10 +1385,10 @@ static bool riscv_iommu_msi_user_bound(struct device *dev)
 }
 
 /*
- * Describe the valid entries into @ents (room for @max) and return how
- * many there are, even beyond @max.
+ * Describe the valid entries from table index @first on into @ents (room
+ * for @max) and return how many there are, even beyond @max.
  */
-static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev,
+static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev, u64 first,
 				    struct iommu_rvmsi_entry *ents, u32 max)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
@@ -1388,7 +1400,7 @@ static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev,
 	u32 n = 0, refs;
 	u64 i, notices;
 
-	for (i = 0; i < mg->nr_entries; i++) {
+	for (i = first; i < mg->nr_entries; i++) {
 		raw_spin_lock_irqsave(&mdev->lock, flags);
 		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
 		pte.dw1 = READ_ONCE(mdev->table[i].dw1);
@@ -1458,14 +1470,16 @@ static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
 	*nr_valid = valid;
 }
 
-static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev)
+/* The device and its valid entries from index @first on, one message's worth. */
+static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev,
+						   u64 first)
 {
-	u32 max = riscv_iommu_msi_geom.nr_entries;
 	struct rvmsi_snapshot *snap;
+	u32 n;
 
-	snap = kzalloc(struct_size(snap, ents, max), GFP_KERNEL);
+	snap = kzalloc_obj(*snap);
 	if (!snap)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	strscpy(snap->name, dev_name(mdev->dev));
 	strscpy(snap->iommu, dev_name(mdev->iommu->dev));
 	riscv_iommu_msi_settle(mdev);
@@ -1473,9 +1487,11 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 	snap->caps = riscv_iommu_msi_caps(mdev->iommu);
 	riscv_iommu_msi_state(mdev, &snap->mode, &snap->isolation, &snap->nr_valid);
 	snap->locked = snap->isolation == IOMMU_RVMSI_ISOLATION_LOCKED;
-	snap->nr_entries = max;
+	snap->nr_entries = riscv_iommu_msi_geom.nr_entries;
 	snap->nr_irqs = atomic_read(&mdev->nr_irqs);
-	snap->nr_ents = min(riscv_iommu_msi_describe(mdev, snap->ents, max), max);
+	n = riscv_iommu_msi_describe(mdev, first, snap->ents, ARRAY_SIZE(snap->ents));
+	snap->nr_ents = min_t(u32, n, ARRAY_SIZE(snap->ents));
+	snap->more = n > ARRAY_SIZE(snap->ents);
 	return snap;
 }
 
@@ -1483,14 +1499,18 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
  * rvmsi_snapshot_get() - state of a device, by name or by position
  * @name: device name, or NULL to take the @n-th device
  * @n: position in the list of devices with a table, if @name is NULL
+ * @first: the lowest table index of the entries to describe
  *
- * Return: a snapshot to kfree(), or NULL if there is no such device (or no
- * memory).
+ * The allocation is one message's worth, whatever the table's size.
+ *
+ * Return: a snapshot to kfree(), ERR_PTR(-ENODEV) if there is no such
+ * device, or ERR_PTR(-ENOMEM).
  */
-struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n)
+struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n,
+					  u64 first)
 {
 	struct riscv_iommu_msi_dev *mdev, *found = NULL;
-	struct rvmsi_snapshot *snap = NULL;
+	struct rvmsi_snapshot *snap = ERR_PTR(-ENODEV);
 	struct device *dev = NULL;
 
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
@@ -1505,8 +1525,8 @@ struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n)
 			}
 		}
 		if (found) {
-			snap = riscv_iommu_msi_snap(found);
-			if (snap)
+			snap = riscv_iommu_msi_snap(found, first);
+			if (!IS_ERR(snap))
 				dev = get_device(found->dev);
 		}
 	}
@@ -1516,6 +1536,16 @@ struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n)
 		put_device(dev);
 	}
 	return snap;
+}
+
+/**
+ * rvmsi_generation() - the number of changes to entries and devices so far
+ *
+ * Never 0, so that a dump can use it as its consistency check.
+ */
+u32 rvmsi_generation(void)
+{
+	return (u32)atomic_read(&riscv_iommu_msi_gen) ?: 1;
 }
 
 /**
@@ -1728,8 +1758,8 @@ static void riscv_iommu_msi_ntf_work(struct work_struct *work)
 	if (!reasons)
 		return;
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
-		snap = riscv_iommu_msi_snap(mdev);
-	if (!snap) {
+		snap = riscv_iommu_msi_snap(mdev, 0);
+	if (IS_ERR(snap)) {
 		/* Out of memory: the listeners see the gap in the sequence. */
 		rvmsi_nl_event_lost();
 		return;
@@ -1846,6 +1876,6 @@ int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
 	if (!mdev)
 		return -ENODEV;
 	riscv_iommu_msi_settle(mdev);
-	*ret_count = riscv_iommu_msi_describe(mdev, ents, max);
+	*ret_count = riscv_iommu_msi_describe(mdev, 0, ents, max);
 	return *ret_count > max ? -EMSGSIZE : 0;
 }

@@ -2,12 +2,25 @@
 /*
  * rvmsi: the generic netlink family "rvmsi" for the host administrator.
  *
- * Specified in Documentation/netlink/specs/rvmsi.yaml; the policies, the
- * ops table and the family are generated from it (rvmsi-nl-gen.c). Reads (HOST_GET,
- * DEV_GET do/dump) reveal only geometry, modes and counts and are open to
- * everyone; DEV_SET needs CAP_NET_ADMIN (GENL_ADMIN_PERM, from the spec).
- * Events go to the "events" group: ENTRY_NTF when a device's entries
- * change (with the reason) and FAULT_NTF for MSI fault records.
+ * Specified in Documentation/netlink/specs/rvmsi.yaml, which user space
+ * generates its library from. The policies, ops and family below are
+ * written by hand after it, because the spec's two rules about access
+ * cannot be generated (YNL, Linux 7.3): the family is not
+ * namespace-aware, as the tables are the host's, and its "events" group
+ * needs CAP_NET_ADMIN, because IRQ moves and MSI faults describe the
+ * host's devices as they run. Reads (HOST_GET, DEV_GET do/dump) reveal only
+ * geometry, modes and counts and are open to everyone in the initial
+ * network namespace; DEV_SET needs CAP_NET_ADMIN. Events: ENTRY_NTF when a
+ * device's entries change (with the reason) and FAULT_NTF for MSI fault
+ * records.
+ *
+ * Size: a message carries at most RVMSI_NL_MAX_ENTRIES entries, and the
+ * largest such message fits NLMSG_GOODSIZE (checked at build time). A
+ * device with more valid entries is dumped as several messages, each a
+ * snapshot of the next entries, and a dump that changes is flagged
+ * NLM_F_DUMP_INTR; the do form refuses it with EMSGSIZE, and its ENTRY_NTF
+ * says RVMSI_A_DEV_ENTRIES_OMITTED. No allocation depends on the size of
+ * the table.
  *
  * Every event carries the family's event sequence number. The number is
  * taken before the message is built, so an event the kernel could not send
@@ -24,7 +37,25 @@
 #include <net/netlink.h>
 
 #include "rvmsi-nl.h"
-#include "rvmsi-nl-gen.h"
+
+enum {
+	RVMSI_NLGRP_EVENTS,
+};
+
+static struct genl_family rvmsi_nl_family __ro_after_init;
+
+/* The largest attribute payload of an entry, of a device message. */
+#define RVMSI_NL_ENTRY_SIZE						\
+	(nla_total_size(0) +			/* the nest */		\
+	 7 * nla_total_size(sizeof(u32)) +				\
+	 nla_total_size_64bit(sizeof(u64)))
+#define RVMSI_NL_DEV_SIZE(nr_ents)					\
+	(2 * nla_total_size(64) +		/* name, iommu */	\
+	 9 * nla_total_size(sizeof(u32)) +				\
+	 nla_total_size_64bit(sizeof(u64)) +	/* caps */		\
+	 2 * nla_total_size(sizeof(u8)) +				\
+	 nla_total_size(0) +			/* entries-omitted */	\
+	 (nr_ents) * RVMSI_NL_ENTRY_SIZE)
 
 /* Events before the family is registered (early IRQ setup) are dropped. */
 static bool rvmsi_nl_registered;
@@ -84,20 +115,29 @@ static int rvmsi_nl_put_entry(struct sk_buff *skb, const struct iommu_rvmsi_entr
 
 /*
  * The "dev" set: everything for DEV_GET, the event subset with the reason
- * for ENTRY_NTF (@reason != 0).
+ * for ENTRY_NTF (@reason != 0). An event whose entries do not all fit
+ * carries none of them (ENTRIES_OMITTED).
  */
 static int rvmsi_nl_fill_dev(struct sk_buff *skb, const struct rvmsi_snapshot *s,
 			     u32 reason)
 {
+	bool omit = reason && s->more;
 	u32 i;
+
+	BUILD_BUG_ON(nlmsg_total_size(GENL_HDRLEN +
+				      RVMSI_NL_DEV_SIZE(RVMSI_NL_MAX_ENTRIES)) >
+		     NLMSG_GOODSIZE);
+	BUILD_BUG_ON(ARRAY_SIZE(s->ents) != RVMSI_NL_MAX_ENTRIES);
 
 	if (nla_put_string(skb, RVMSI_A_DEV_NAME, s->name) ||
 	    nla_put_u32(skb, RVMSI_A_DEV_RID, s->rid) ||
 	    nla_put_u32(skb, RVMSI_A_DEV_MODE, s->mode) ||
-	    nla_put_u32(skb, RVMSI_A_DEV_ISOLATION, s->isolation))
+	    nla_put_u32(skb, RVMSI_A_DEV_ISOLATION, s->isolation) ||
+	    nla_put_u32(skb, RVMSI_A_DEV_NR_VALID, s->nr_valid))
 		return -EMSGSIZE;
 	if (reason) {
-		if (nla_put_u32(skb, RVMSI_A_DEV_REASON, reason))
+		if (nla_put_u32(skb, RVMSI_A_DEV_REASON, reason) ||
+		    (omit && nla_put_flag(skb, RVMSI_A_DEV_ENTRIES_OMITTED)))
 			return -EMSGSIZE;
 	} else if (nla_put_string(skb, RVMSI_A_DEV_IOMMU, s->iommu) ||
 		   nla_put_u64_64bit(skb, RVMSI_A_DEV_CAPS, s->caps, 0) ||
@@ -107,13 +147,13 @@ static int rvmsi_nl_fill_dev(struct sk_buff *skb, const struct rvmsi_snapshot *s
 		   nla_put_u32(skb, RVMSI_A_DEV_NR_IRQS, s->nr_irqs)) {
 		return -EMSGSIZE;
 	}
-	for (i = 0; i < s->nr_ents; i++)
+	for (i = 0; i < s->nr_ents && !omit; i++)
 		if (rvmsi_nl_put_entry(skb, &s->ents[i]))
 			return -EMSGSIZE;
 	return 0;
 }
 
-int rvmsi_nl_host_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int rvmsi_nl_host_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rvmsi_host host;
 	struct sk_buff *msg;
@@ -142,7 +182,7 @@ int rvmsi_nl_host_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-int rvmsi_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
+static int rvmsi_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct rvmsi_snapshot *snap;
 	struct sk_buff *msg;
@@ -151,11 +191,18 @@ int rvmsi_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 
 	if (GENL_REQ_ATTR_CHECK(info, RVMSI_A_DEV_NAME))
 		return -EINVAL;
-	snap = rvmsi_snapshot_get(nla_data(info->attrs[RVMSI_A_DEV_NAME]), 0);
-	if (!snap) {
+	snap = rvmsi_snapshot_get(nla_data(info->attrs[RVMSI_A_DEV_NAME]), 0, 0);
+	if (IS_ERR(snap)) {
+		if (PTR_ERR(snap) == -ENODEV)
+			NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RVMSI_A_DEV_NAME],
+					    "no such device with an MSI page table");
+		return PTR_ERR(snap);
+	}
+	if (snap->more) {
+		kfree(snap);
 		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RVMSI_A_DEV_NAME],
-				    "no such device with an MSI page table");
-		return -ENODEV;
+				    "more valid entries than one message holds: dump the device by name");
+		return -EMSGSIZE;
 	}
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg) {
@@ -173,37 +220,75 @@ int rvmsi_nl_dev_get_doit(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(msg, info);
 }
 
-int rvmsi_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
+/* Where a DEV_GET dump stands between two calls, in cb->ctx. */
+struct rvmsi_nl_dump_ctx {
+	unsigned long pos;	/* position of the device in the list */
+	u64 first;		/* the device's next entry index */
+	bool done;		/* the one device asked for by name is sent */
+};
+
+/*
+ * Every device, or the one named, as messages of at most
+ * RVMSI_NL_MAX_ENTRIES entries each: a device with more continues in the
+ * next message from the index after its last entry. The generation of the
+ * entries is the dump's sequence, so a change between two calls marks the
+ * messages NLM_F_DUMP_INTR.
+ */
+static int rvmsi_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 {
+	struct rvmsi_nl_dump_ctx *ctx = (void *)cb->ctx;
+	const struct nlattr *name_attr = genl_info_dump(cb)->attrs[RVMSI_A_DEV_NAME];
+	const char *name = name_attr ? nla_data(name_attr) : NULL;
 	struct rvmsi_snapshot *snap;
-	unsigned long n;
 	void *hdr;
 	int ret = 0;
 
-	for (n = cb->args[0];; n++) {
-		snap = rvmsi_snapshot_get(NULL, n);
-		if (!snap)
+	NL_ASSERT_CTX_FITS(struct rvmsi_nl_dump_ctx);
+	cb->seq = rvmsi_generation();
+	while (!ctx->done) {
+		snap = rvmsi_snapshot_get(name, ctx->pos, ctx->first);
+		if (IS_ERR(snap)) {
+			/* The end of the list, or the named device is gone. */
+			if (PTR_ERR(snap) != -ENODEV || (name && !ctx->first)) {
+				ret = PTR_ERR(snap);
+				if (ret == -ENODEV)
+					NL_SET_ERR_MSG_ATTR(cb->extack, name_attr,
+							    "no such device with an MSI page table");
+			}
 			break;
+		}
 		/* NLM_F_MULTI: the reader keeps reading up to NLMSG_DONE */
 		hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 				  &rvmsi_nl_family, NLM_F_MULTI, RVMSI_CMD_DEV_GET);
-		ret = hdr ? rvmsi_nl_fill_dev(skb, snap, 0) : -EMSGSIZE;
-		kfree(snap);
+		if (!hdr) {
+			kfree(snap);
+			ret = -EMSGSIZE;
+			break;
+		}
+		nl_dump_check_consistent(cb, genlmsg_nlhdr(hdr));
+		ret = rvmsi_nl_fill_dev(skb, snap, 0);
 		if (ret) {
-			if (hdr)
-				genlmsg_cancel(skb, hdr);
+			genlmsg_cancel(skb, hdr);
+			kfree(snap);
 			break;
 		}
 		genlmsg_end(skb, hdr);
+		if (snap->more) {
+			ctx->first = snap->ents[snap->nr_ents - 1].index + 1;
+		} else {
+			ctx->first = 0;
+			ctx->pos++;
+			ctx->done = !!name;
+		}
+		kfree(snap);
 	}
-	cb->args[0] = n;
-	/* One device that does not fit an empty message is an error. */
+	/* A full skb ends this call; anything else with nothing sent is an error. */
 	if (ret && !skb->len)
 		return ret;
 	return skb->len;
 }
 
-int rvmsi_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
+static int rvmsi_nl_dev_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct nlattr *mode_attr = info->attrs[RVMSI_A_DEV_MODE];
 	struct nlattr *lock_attr = info->attrs[RVMSI_A_DEV_LOCKED];
@@ -395,6 +480,64 @@ void rvmsi_nl_notify_fault(const struct rvmsi_fault *f)
 	genlmsg_end(msg, hdr);
 	rvmsi_nl_multicast(msg);
 }
+
+static const struct nla_policy rvmsi_nl_dev_name_policy[RVMSI_A_DEV_NAME + 1] = {
+	[RVMSI_A_DEV_NAME] = { .type = NLA_NUL_STRING, },
+};
+
+static const struct nla_policy rvmsi_nl_dev_set_policy[RVMSI_A_DEV_LOCKED + 1] = {
+	[RVMSI_A_DEV_NAME] = { .type = NLA_NUL_STRING, },
+	[RVMSI_A_DEV_MODE] = { .type = NLA_U32, },
+	[RVMSI_A_DEV_LOCKED] = { .type = NLA_U8, },
+};
+
+static const struct genl_split_ops rvmsi_nl_ops[] = {
+	{
+		.cmd	= RVMSI_CMD_HOST_GET,
+		.doit	= rvmsi_nl_host_get_doit,
+		.flags	= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= RVMSI_CMD_DEV_GET,
+		.doit		= rvmsi_nl_dev_get_doit,
+		.policy		= rvmsi_nl_dev_name_policy,
+		.maxattr	= RVMSI_A_DEV_NAME,
+		.flags		= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= RVMSI_CMD_DEV_GET,
+		.dumpit		= rvmsi_nl_dev_get_dumpit,
+		.policy		= rvmsi_nl_dev_name_policy,
+		.maxattr	= RVMSI_A_DEV_NAME,
+		.flags		= GENL_CMD_CAP_DUMP,
+	},
+	{
+		.cmd		= RVMSI_CMD_DEV_SET,
+		.doit		= rvmsi_nl_dev_set_doit,
+		.policy		= rvmsi_nl_dev_set_policy,
+		.maxattr	= RVMSI_A_DEV_LOCKED,
+		.flags		= GENL_ADMIN_PERM | GENL_CMD_CAP_DO,
+	},
+};
+
+static const struct genl_multicast_group rvmsi_nl_mcgrps[] = {
+	[RVMSI_NLGRP_EVENTS] = {
+		.name	= RVMSI_MCGRP_EVENTS,
+		.flags	= GENL_MCAST_CAP_NET_ADMIN,
+	},
+};
+
+static struct genl_family rvmsi_nl_family __ro_after_init = {
+	.name		= RVMSI_FAMILY_NAME,
+	.version	= RVMSI_FAMILY_VERSION,
+	.netnsok	= false,	/* the initial network namespace only */
+	.parallel_ops	= true,
+	.module		= THIS_MODULE,
+	.split_ops	= rvmsi_nl_ops,
+	.n_split_ops	= ARRAY_SIZE(rvmsi_nl_ops),
+	.mcgrps		= rvmsi_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(rvmsi_nl_mcgrps),
+};
 
 static int __init rvmsi_nl_init(void)
 {

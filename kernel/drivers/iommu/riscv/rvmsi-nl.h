@@ -9,7 +9,18 @@
 #include <linux/types.h>
 #include <uapi/linux/rvmsi.h>
 
-/* A consistent copy of one device's state, for a netlink message. */
+/*
+ * Entries in one DEV_GET or ENTRY_NTF message. rvmsi-nl.c proves at build
+ * time that a message with this many, and every other attribute at its
+ * largest, fits in NLMSG_GOODSIZE. A device with more valid entries is
+ * dumped as several messages; its ENTRY_NTF leaves them out.
+ */
+#define RVMSI_NL_MAX_ENTRIES	32
+
+/*
+ * A copy of one device's state and of up to RVMSI_NL_MAX_ENTRIES of its
+ * valid entries, those from a given table index on: one message's worth.
+ */
 struct rvmsi_snapshot {
 	char name[64];
 	char iommu[64];
@@ -22,8 +33,9 @@ struct rvmsi_snapshot {
 	u32 nr_entries;
 	u32 nr_irqs;
 	u32 nr_valid;
+	bool more;	/* valid entries after ents[nr_ents - 1] */
 	u32 nr_ents;
-	struct iommu_rvmsi_entry ents[];
+	struct iommu_rvmsi_entry ents[RVMSI_NL_MAX_ENTRIES];
 };
 
 struct rvmsi_host {
@@ -48,7 +60,9 @@ struct rvmsi_fault {
 };
 
 /* iommu-msi.c */
-struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n);
+struct rvmsi_snapshot *rvmsi_snapshot_get(const char *name, unsigned long n,
+					  u64 first);
+u32 rvmsi_generation(void);
 int rvmsi_host_get(struct rvmsi_host *host);
 int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock);
 
