@@ -98,7 +98,7 @@ int kmsg_build_dev_get(struct nl_msg *msg, int family, const char *name) {
 
         if (name && !kmsg_dev_name_valid(name))
                 return -EINVAL;
-        r = put_header(msg, family, name ? 0 : NLM_F_DUMP, RVMSI_CMD_DEV_GET);
+        r = put_header(msg, family, NLM_F_DUMP, RVMSI_CMD_DEV_GET);
         if (r < 0)
                 return r;
         if (name)
@@ -326,6 +326,8 @@ static const struct nla_policy dev_policy[RVMSI_A_DEV_MAX + 1] = {
         [RVMSI_A_DEV_ENTRY]      = { .type = NLA_NESTED },
         [RVMSI_A_DEV_REASON]     = { .type = NLA_U32 },
         [RVMSI_A_DEV_EVENT_SEQ]  = { .type = NLA_U32 },
+        [RVMSI_A_DEV_NR_VALID]   = { .type = NLA_U32 },
+        [RVMSI_A_DEV_ENTRIES_OMITTED] = { .type = NLA_FLAG },
 };
 
 static int entry_cmp(const void *a, const void *b) {
@@ -394,6 +396,17 @@ int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret) {
                 d.has_event_seq = true;
         }
 
+        if (tb[RVMSI_A_DEV_NR_VALID]) {
+                if (attr_u32(tb[RVMSI_A_DEV_NR_VALID], &d.nr_valid) < 0)
+                        return -EBADMSG;
+                d.has_nr_valid = true;
+        }
+        if (tb[RVMSI_A_DEV_ENTRIES_OMITTED]) {
+                if (cmd != RVMSI_CMD_ENTRY_NTF)
+                        return -EBADMSG;
+                d.entries_omitted = true;
+        }
+
         /* RVMSI_A_DEV_ENTRY is multi-attr: genlmsg_parse kept only the last
          * one, so walk the attribute stream for all of them. */
         nla_for_each_attr(a, genlmsg_attrdata(nlmsg_data(nlh), 0), genlmsg_attrlen(nlmsg_data(nlh), 0), rem)
@@ -402,7 +415,7 @@ int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret) {
         if (n > 0) {
                 size_t i = 0;
 
-                if (d.nr_entries > 0 && n > d.nr_entries)
+                if ((d.nr_entries > 0 && n > d.nr_entries) || d.entries_omitted)
                         return -EBADMSG;
                 d.entries = calloc(n, sizeof(KernelEntry));
                 if (!d.entries)
@@ -432,6 +445,30 @@ int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret) {
 
         *ret = d;
         return 0;
+}
+
+int kmsg_dev_append(KernelDevice *d, KernelDevice *part) {
+        KernelEntry *e;
+
+        if (strcmp(d->name, part->name) != 0)
+                return -EBADMSG;
+        if (part->n_entries == 0)
+                goto done;
+        if (d->n_entries > 0 && part->entries[0].index <= d->entries[d->n_entries - 1].index)
+                return -EBADMSG;
+        e = reallocarray(d->entries, d->n_entries + part->n_entries, sizeof(KernelEntry));
+        if (!e)
+                return -ENOMEM;
+        memcpy(e + d->n_entries, part->entries, part->n_entries * sizeof(KernelEntry));
+        d->entries = e;
+        d->n_entries += part->n_entries;
+done:
+        kernel_device_done(part);
+        return 0;
+}
+
+bool kmsg_dev_complete(const KernelDevice *d) {
+        return !d->has_nr_valid || d->n_entries == d->nr_valid;
 }
 
 static const struct nla_policy fault_policy[RVMSI_A_FAULT_MAX + 1] = {

@@ -52,6 +52,9 @@ typedef struct KernelDevice {
         uint32_t nr_entries;
         uint32_t nr_irqs;
         uint32_t reason;        /* enum rvmsi_change_reason, 0 if absent (dumps) */
+        bool has_nr_valid;      /* a kernel that counts the valid entries */
+        uint32_t nr_valid;      /* valid entries in the whole table */
+        bool entries_omitted;   /* ENTRY_NTF: too many to carry; dump by name */
         bool has_event_seq;     /* events of a kernel that numbers them */
         uint32_t event_seq;
         KernelEntry *entries;   /* owned; sorted by index */
@@ -98,7 +101,10 @@ int kmsg_errno(int nle);
 
 /* Message builders. family is the resolved genl family id. */
 int kmsg_build_host_get(struct nl_msg *msg, int family);
-int kmsg_build_dev_get(struct nl_msg *msg, int family, const char *name);  /* name NULL: dump */
+/* Always a dump, of one device (name) or of all (NULL): a device with more
+ * entries than a message holds comes as several messages, which
+ * kmsg_dev_append() puts together. */
+int kmsg_build_dev_get(struct nl_msg *msg, int family, const char *name);
 /* mode < 0 and locked < 0 mean "leave as is"; at least one must be given. */
 int kmsg_build_dev_set(struct nl_msg *msg, int family, const char *name, int mode, int locked);
 
@@ -110,6 +116,13 @@ int kmsg_parse_host(const struct nlmsghdr *nlh, KernelHost *ret);
  * owns an entries array; release it with kernel_device_done(). */
 int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret);
 int kmsg_parse_fault(const struct nlmsghdr *nlh, KernelFault *ret);
+
+/* Append the entries of a dump's next message of the same device (*part,
+ * emptied) to *d. -EBADMSG if it names another device or its entries do
+ * not continue after d's last. */
+int kmsg_dev_append(KernelDevice *d, KernelDevice *part);
+/* True if a dumped device carries all the entries its count promises. */
+bool kmsg_dev_complete(const KernelDevice *d);
 
 /* Pure name checks shared with the rest of the daemon. */
 bool kmsg_dev_name_valid(const char *name);

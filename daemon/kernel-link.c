@@ -241,6 +241,17 @@ static int on_dev_valid(struct nl_msg *msg, void *arg) {
                         c->error = r;
                 return NL_OK;
         }
+        /* A device with more entries than one message holds continues in
+         * the next messages, each with its name. */
+        if (c->n > 0 && streq(c->devs[c->n - 1].name, d.name)) {
+                r = kmsg_dev_append(&c->devs[c->n - 1], &d);
+                if (r < 0) {
+                        kernel_device_done(&d);
+                        if (c->error == 0)
+                                c->error = r;
+                }
+                return NL_OK;
+        }
         if (c->n == c->allocated) {
                 size_t na = c->allocated ? c->allocated * 2 : 16;
                 KernelDevice *nd = realloc(c->devs, na * sizeof(KernelDevice));
@@ -281,6 +292,20 @@ static int on_error(struct sockaddr_nl *nla, struct nlmsgerr *err, void *arg) {
         return NL_STOP;
 }
 
+/* A dump that failed says so in its NLMSG_DONE: an errno after the header. */
+static int on_finish(struct nl_msg *msg, void *arg) {
+        Collect *c = arg;
+        struct nlmsghdr *nlh = nlmsg_hdr(msg);
+        int err;
+
+        if (nlh->nlmsg_len >= NLMSG_HDRLEN + sizeof(err)) {
+                memcpy(&err, nlmsg_data(nlh), sizeof(err));
+                if (err < 0)
+                        c->ack_errno = err;
+        }
+        return NL_STOP;
+}
+
 static int transact(KernelLink *l, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid, Collect *c) {
         struct nl_cb *cb;
         int r;
@@ -291,10 +316,12 @@ static int transact(KernelLink *l, struct nl_msg *msg, nl_recvmsg_msg_cb_t valid
         if (valid)
                 nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid, c);
         nl_cb_err(cb, NL_CB_CUSTOM, on_error, c);
+        nl_cb_set(cb, NL_CB_FINISH, NL_CB_CUSTOM, on_finish, c);
 
         /* One request, one answer: a reply (HOST_GET), a multi-part dump
          * ending in DONE (DEV_GET), or an ack (DEV_SET asks for one
-         * explicitly); nl_recvmsgs() returns after it. */
+         * explicitly); nl_recvmsgs() returns after it. A dump interrupted
+         * by a change comes back as -NLE_DUMP_INTR. */
         r = nl_send_auto(l->req, msg);
         if (r >= 0)
                 r = nl_recvmsgs(l->req, cb);
@@ -350,18 +377,26 @@ static int request_devices(KernelLink *l, const char *name, Collect *c) {
         r = kmsg_build_dev_get(msg, l->family, name);
         if (r < 0)
                 return r;
-        return transact(l, msg, on_dev_valid, c);
+        r = transact(l, msg, on_dev_valid, c);
+        if (r < 0)
+                return r;
+        /* Entries that do not add up to the count were read across a
+         * change: as good as an interrupted dump. */
+        for (size_t i = 0; i < c->n; i++)
+                if (!kmsg_dev_complete(&c->devs[i]))
+                        return -EINTR;
+        return 0;
 }
 
-int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
+/* A dump of one device (name) or all (NULL), done again while it changes
+ * under us, up to DUMP_ATTEMPTS times; the next resync tries again. */
+static int get_devices(KernelLink *l, const char *name, KernelDevice **ret, size_t *ret_n) {
         for (unsigned attempt = 0; attempt < DUMP_ATTEMPTS; attempt++) {
                 Collect c = {};
                 int r;
 
-                r = request_devices(l, NULL, &c);
+                r = request_devices(l, name, &c);
                 if (r == -EINTR) {
-                        /* the device set changed during the dump: what we
-                         * have is inconsistent, start over */
                         collect_done(&c);
                         continue;
                 }
@@ -377,22 +412,30 @@ int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
         return -EAGAIN;
 }
 
+int kernel_link_dump(KernelLink *l, KernelDevice **ret, size_t *ret_n) {
+        return get_devices(l, NULL, ret, ret_n);
+}
+
 int kernel_link_dev_get(KernelLink *l, const char *name, KernelDevice *ret) {
-        Collect c = {};
+        KernelDevice *devs = NULL;
+        size_t n = 0;
         int r;
 
-        r = request_devices(l, name, &c);
-        /* A "do" request has exactly one answer; anything else is a kernel
-         * we do not understand, not a device to guess at. */
-        if (r >= 0 && (c.n != 1 || !streq(c.devs[0].name, name)))
-                r = -EPROTO;
-        if (r < 0) {
-                collect_done(&c);
+        if (!name)
+                return -EINVAL;
+        r = get_devices(l, name, &devs, &n);
+        if (r < 0)
                 return r;
+        /* The dump of one device has exactly that device; anything else is
+         * a kernel we do not understand, not a device to guess at. */
+        if (n != 1 || !streq(devs[0].name, name)) {
+                for (size_t i = 0; i < n; i++)
+                        kernel_device_done(&devs[i]);
+                free(devs);
+                return n == 0 ? -ENODEV : -EPROTO;
         }
-        free(c.ack_msg);
-        *ret = c.devs[0];
-        free(c.devs);
+        *ret = devs[0];
+        free(devs);
         return 0;
 }
 

@@ -345,6 +345,74 @@ TEST(dev) {
         nlmsg_free(m);
 }
 
+/* A device whose entries span messages, as the kernel dumps it. */
+TEST(dev_in_parts) {
+        KernelDevice d = {}, part = {};
+        struct nl_msg *m;
+
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_NR_VALID, 3);
+        put_entry(m, 1, IOMMU_RVMSI_ENTRY_HOST_FILE, 1, 1, 0);
+        put_entry(m, 2, IOMMU_RVMSI_ENTRY_HOST_FILE, 2, 2, 0);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
+        nlmsg_free(m);
+        ASSERT_TRUE(d.has_nr_valid);
+        ASSERT_EQ(d.nr_valid, 3U);
+        ASSERT_EQ(d.n_entries, 2U);
+        ASSERT_FALSE(kmsg_dev_complete(&d));
+
+        /* the next message must continue after the last index */
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_NR_VALID, 3);
+        put_entry(m, 2, IOMMU_RVMSI_ENTRY_HOST_FILE, 2, 2, 0);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &part), 0);
+        nlmsg_free(m);
+        ASSERT_EQ(kmsg_dev_append(&d, &part), -EBADMSG);
+        ASSERT_EQ(d.n_entries, 2U);
+        kernel_device_done(&part);
+
+        /* another device's message is not a continuation */
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:04.0");
+        put_entry(m, 7, IOMMU_RVMSI_ENTRY_HOST_FILE, 3, 3, 0);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &part), 0);
+        nlmsg_free(m);
+        ASSERT_EQ(kmsg_dev_append(&d, &part), -EBADMSG);
+        kernel_device_done(&part);
+
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_NR_VALID, 3);
+        put_entry(m, 5, IOMMU_RVMSI_ENTRY_MRIF, 0, -1, 0);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &part), 0);
+        nlmsg_free(m);
+        ASSERT_EQ(kmsg_dev_append(&d, &part), 0);
+        ASSERT_EQ(part.n_entries, 0U);
+        ASSERT_EQ(d.n_entries, 3U);
+        ASSERT_EQ(d.entries[0].index, 1U);
+        ASSERT_EQ(d.entries[2].index, 5U);
+        ASSERT_EQ(d.entries[2].kind, (uint32_t) IOMMU_RVMSI_ENTRY_MRIF);
+        ASSERT_TRUE(kmsg_dev_complete(&d));
+        kernel_device_done(&d);
+
+        /* an event too large for its entries says so, and carries none */
+        m = dev_msg(RVMSI_CMD_ENTRY_NTF, "0000:00:03.0");
+        nla_put_u32(m, RVMSI_A_DEV_REASON, RVMSI_REASON_AFFINITY);
+        nla_put_u32(m, RVMSI_A_DEV_NR_VALID, 40);
+        nla_put_flag(m, RVMSI_A_DEV_ENTRIES_OMITTED);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
+        ASSERT_TRUE(d.entries_omitted);
+        ASSERT_EQ(d.n_entries, 0U);
+        kernel_device_done(&d);
+        put_entry(m, 1, IOMMU_RVMSI_ENTRY_HOST_FILE, 1, 1, 0);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), -EBADMSG);
+        nlmsg_free(m);
+
+        /* only an event may omit its entries */
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:00:03.0");
+        nla_put_flag(m, RVMSI_A_DEV_ENTRIES_OMITTED);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), -EBADMSG);
+        nlmsg_free(m);
+}
+
 TEST(fault) {
         KernelFault f = {}, sentinel = { .cause = 1 };
         struct nl_msg *m;
@@ -460,7 +528,8 @@ TEST(build) {
 
         m = nlmsg_alloc();
         ASSERT_EQ(kmsg_build_dev_get(m, FAMILY, "0000:00:03.0"), 0);
-        ASSERT_TRUE(!(nlmsg_hdr(m)->nlmsg_flags & NLM_F_DUMP));
+        /* one device is a dump too: its entries may span several messages */
+        ASSERT_TRUE(nlmsg_hdr(m)->nlmsg_flags & NLM_F_DUMP);
         ASSERT_EQ(genlmsg_parse(nlmsg_hdr(m), 0, tb, RVMSI_A_DEV_MAX, NULL), 0);
         ASSERT_TRUE(tb[RVMSI_A_DEV_NAME] && strcmp(nla_get_string(tb[RVMSI_A_DEV_NAME]), "0000:00:03.0") == 0);
         nlmsg_free(m);
