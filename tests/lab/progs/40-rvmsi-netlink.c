@@ -6,7 +6,10 @@
  * sends ENTRY_NTF (reason affinity) to the "events" group; a blocked MSI
  * sends FAULT_NTF with edu's name, requester ID and cause 262; DEV_SET from
  * an unprivileged process (uid/gid nobody, no CAP_NET_ADMIN) gets EPERM and
- * changes nothing.
+ * changes nothing, and so does its attempt to join the "events" group. A
+ * dump can ask for one device by name and answers what the do request
+ * answers, with the count of valid entries; another network namespace has
+ * no rvmsi family at all.
  *
  * The isolation lock (docs/isolation.md): a device locked before it is
  * bound only ever holds blocked (later also MRIF) entries, so iommufd binds
@@ -14,6 +17,7 @@
  * the lock cannot change while the device is bound, and once unlocked the
  * device needs the override again.
  */
+#include <sched.h>
 #include <sys/wait.h>
 
 #include <linux/rvmsi.h>
@@ -131,6 +135,103 @@ TEST_F(nl, dump_lists_edu_with_its_entry)
 	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_get(self->sock, self->fi.id, NULL, false, &f));
 }
 
+TEST_F(nl, dump_of_one_device)
+{
+	struct rvmsi_nl_find f, g;
+
+	ASSERT_EQ(0, rvmsi_nl_dev_dump_one(self->sock, self->fi.id, self->e.bdf, &f));
+	TH_LOG("dump of %s: %d device(s) in %d message(s), %d entries, nr-valid %u",
+	       self->e.bdf, f.count, f.msgs, f.dev.nents, f.dev.nr_valid);
+	ASSERT_EQ(1, f.count);
+	ASSERT_TRUE(f.found);
+	ASSERT_TRUE(f.dev.has_nr_valid);
+	ASSERT_EQ(1U, f.dev.nr_valid);
+	ASSERT_EQ((int)f.dev.nr_valid, f.dev.nents);
+	ASSERT_EQ(lab_irq_effective_cpu(self->irq), f.dev.ents[0].cpu);
+
+	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &g));
+	ASSERT_EQ(f.dev.nr_valid, g.dev.nr_valid);
+	ASSERT_EQ(f.dev.nents, g.dev.nents);
+	ASSERT_EQ(f.dev.mode, g.dev.mode);
+	ASSERT_EQ(f.dev.ents[0].cpu, g.dev.ents[0].cpu);
+
+	/* An unknown name: the dump fails with ENODEV and sends no device. */
+	ASSERT_EQ(-ENODEV, rvmsi_nl_dev_dump_one(self->sock, self->fi.id, "0000:00:1f.7", &f));
+	ASSERT_EQ(0, f.count);
+}
+
+/*
+ * The events describe the host's IRQ moves and MSI faults as they happen:
+ * only CAP_NET_ADMIN may listen. Reads stay open.
+ */
+TEST_F(nl, unprivileged_cannot_join_events)
+{
+	pid_t pid;
+	int status;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		uint32_t v[RVMSI_A_HOST_MAX + 1] = { 0 };
+		struct genl_req r;
+		int fd;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		fd = genl_open();
+		if (fd < 0)
+			_exit(11);
+		if (genl_join(fd, self->fi.group_id) != -EPERM)
+			_exit(12);
+		genl_req_init(&r, self->fi.id, RVMSI_CMD_HOST_GET, 0);
+		if (genl_talk(fd, &r, rvmsi_nl_host_cb, v) || !v[RVMSI_A_HOST_NR_HARTS])
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child as nobody: 12 = joined the events group, 13 = HOST_GET refused");
+	/* Root (this process) did join it: the fixture's event socket. */
+	ASSERT_EQ(0, genl_join(self->ev, self->fi.group_id));
+}
+
+/* The tables are the host's: a new network namespace has no rvmsi family. */
+TEST(other_netns_has_no_family)
+{
+	struct genl_family_info here = { 0 };
+	pid_t pid;
+	int status, fd;
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct genl_family_info fi = { 0 };
+		int fd;
+
+		if (unshare(CLONE_NEWNET))
+			_exit(10);
+		fd = genl_open();
+		if (fd < 0)
+			_exit(11);
+		if (genl_resolve(fd, "nlctrl", &fi))
+			_exit(12);
+		memset(&fi, 0, sizeof(fi));
+		if (genl_resolve(fd, RVMSI_FAMILY_NAME, &fi) != -ENOENT)
+			_exit(13);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status))
+		TH_LOG("child: 10 = no new netns, 12 = no nlctrl there, 13 = rvmsi resolved there");
+	/* The initial namespace has it. */
+	fd = genl_open();
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, genl_resolve(fd, RVMSI_FAMILY_NAME, &here));
+	close(fd);
+}
+
 TEST_F(nl, affinity_move_sends_entry_event)
 {
 	struct rvmsi_nl_dev d;
@@ -144,6 +245,9 @@ TEST_F(nl, affinity_move_sends_entry_event)
 	       d.nents ? d.ents[0].cpu : -1);
 	ASSERT_EQ(1, d.nents);
 	ASSERT_EQ(cpu, d.ents[0].cpu);
+	ASSERT_TRUE(d.has_nr_valid);
+	ASSERT_EQ(1U, d.nr_valid);
+	ASSERT_FALSE(d.entries_omitted);
 }
 
 TEST_F(nl, blocked_msi_sends_fault_event)

@@ -7,7 +7,8 @@
  * event here goes through that library and nothing else; the hand-written
  * client of genl-lab.h only checks the answers (the two must agree).
  *
- * HOST_GET; DEV_GET as a dump and as a do request (edu, found with
+ * HOST_GET; DEV_GET as a dump of every device, as a dump of one device by
+ * name, and as a do request (edu, found with
  * edu_find() and opened with its MSI, has its one identity entry); DEV_SET
  * with a mode the kernel does not know is EINVAL with the extack message and
  * changes nothing; a socket subscribed to the "events" group receives the
@@ -149,12 +150,15 @@ TEST_F(ynl, host_get)
 TEST_F(ynl, dev_get_dump_and_do)
 {
 	struct rvmsi_dev_get_rsp *edu = NULL, *one;
-	struct rvmsi_dev_get_list *list;
+	struct rvmsi_dev_get_list *list, *by_name;
+	struct rvmsi_dev_get_req_dump *all;
 	struct rvmsi_dev_get_req *req;
 	struct rvmsi_nl_find f;
-	int n = 0;
+	int n = 0, m = 0;
 
-	list = rvmsi_dev_get_dump(self->ys);
+	all = rvmsi_dev_get_req_dump_alloc();
+	ASSERT_NE(NULL, all);
+	list = rvmsi_dev_get_dump(self->ys, all);
 	ASSERT_NE(NULL, list) TH_LOG("rvmsi_dev_get_dump: %s", self->ys->err.msg);
 	ynl_dump_foreach(list, d) {
 		n++;
@@ -174,6 +178,8 @@ TEST_F(ynl, dev_get_dump_and_do)
 	EXPECT_EQ(1U, edu->nr_irqs);
 	EXPECT_NE(0ULL, (unsigned long long)(edu->caps & IOMMU_RVMSI_CAP_MSI_FLAT));
 	EXPECT_TRUE(edu->iommu && edu->iommu[0]);
+	EXPECT_TRUE(!!edu->_present.nr_valid);
+	EXPECT_EQ(1U, edu->nr_valid);
 	ASSERT_EQ(1U, edu->_count.entry);
 	EXPECT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_HOST_FILE, (uint32_t)edu->entry[0].kind);
 	EXPECT_EQ(lab_irq_effective_cpu(self->irq), edu->entry[0].cpu);
@@ -192,6 +198,19 @@ TEST_F(ynl, dev_get_dump_and_do)
 	ASSERT_NE(NULL, one) TH_LOG("rvmsi_dev_get: %s", self->ys->err.msg);
 	same_dev(_metadata, one, &f.dev);
 	rvmsi_dev_get_rsp_free(one);
+
+	/* So does the dump of edu alone, by name. */
+	rvmsi_dev_get_req_dump_set_name(all, self->e.bdf);
+	by_name = rvmsi_dev_get_dump(self->ys, all);
+	ASSERT_NE(NULL, by_name) TH_LOG("rvmsi_dev_get_dump(%s): %s", self->e.bdf, self->ys->err.msg);
+	ynl_dump_foreach(by_name, d) {
+		m++;
+		EXPECT_STREQ(self->e.bdf, d->name);
+		same_dev(_metadata, d, &f.dev);
+	}
+	EXPECT_EQ(1, m);
+	rvmsi_dev_get_list_free(by_name);
+	rvmsi_dev_get_req_dump_free(all);
 
 	/* An unknown device: ENODEV, with the errno where ynl puts it. */
 	rvmsi_dev_get_req_set_name(req, "0000:00:1f.7");

@@ -140,8 +140,13 @@ static inline int genl_talk(int fd, struct genl_req *r,
 				return e->error;
 			}
 			if (nlh->nlmsg_type == NLMSG_DONE) {
+				int err = 0;
+
+				/* A dump that failed puts its errno in DONE. */
+				if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(err)))
+					memcpy(&err, NLMSG_DATA(nlh), sizeof(err));
 				if (dump)
-					return 0;
+					return err < 0 ? err : 0;
 				continue;
 			}
 			if (cb) {
@@ -299,6 +304,9 @@ struct rvmsi_nl_dev {
 	uint32_t rid, mode, isolation, nr_entries, nr_irqs, reason;
 	uint32_t seq;			/* events: the event number, if has_seq */
 	bool has_seq;
+	uint32_t nr_valid;		/* valid entries in the table, if has_nr_valid */
+	bool has_nr_valid;
+	bool entries_omitted;		/* an event without its entries */
 	uint8_t locked, user_bound;
 	int nents;
 	struct {
@@ -339,6 +347,13 @@ static inline void rvmsi_nl_parse_dev(struct nlmsghdr *nlh, struct rvmsi_nl_dev 
 		case RVMSI_A_DEV_EVENT_SEQ:
 			d->seq = genl_attr_u32(a);
 			d->has_seq = true;
+			break;
+		case RVMSI_A_DEV_NR_VALID:
+			d->nr_valid = genl_attr_u32(a);
+			d->has_nr_valid = true;
+			break;
+		case RVMSI_A_DEV_ENTRIES_OMITTED:
+			d->entries_omitted = true;
 			break;
 		case RVMSI_A_DEV_LOCKED:
 			d->locked = *(uint8_t *)genl_attr_data(a);
@@ -421,21 +436,36 @@ static inline void rvmsi_nl_parse_fault(struct nlmsghdr *nlh, struct rvmsi_nl_fa
 	}
 }
 
-/* DEV_GET, looking for device @name; @count is every device answered. */
+/*
+ * DEV_GET, looking for device @name; @count is every device answered,
+ * @msgs every message (a device with many entries takes several, which
+ * are put together here).
+ */
 struct rvmsi_nl_find {
 	const char *name;
 	struct rvmsi_nl_dev dev;
 	bool found;
-	int count;
+	int count, msgs;
+	char last[64];
 };
 
 static inline int rvmsi_nl_find_cb(struct nlmsghdr *nlh, void *arg)
 {
 	struct rvmsi_nl_find *fd = arg;
 	struct rvmsi_nl_dev d;
+	int i;
 
 	rvmsi_nl_parse_dev(nlh, &d);
+	fd->msgs++;
+	if (fd->count && !strcmp(d.name, fd->last)) {
+		/* The device continues: its next entries. */
+		if (fd->found && !strcmp(d.name, fd->dev.name))
+			for (i = 0; i < d.nents && fd->dev.nents < RVMSI_NL_MAX_ENTS; i++)
+				fd->dev.ents[fd->dev.nents++] = d.ents[i];
+		return 0;
+	}
 	fd->count++;
+	snprintf(fd->last, sizeof(fd->last), "%s", d.name);
 	if (fd->name && !strcmp(d.name, fd->name)) {
 		fd->dev = d;
 		fd->found = true;
@@ -445,7 +475,8 @@ static inline int rvmsi_nl_find_cb(struct nlmsghdr *nlh, void *arg)
 
 /*
  * DEV_GET of @name (@dump: a dump of every device, searched for @name).
- * A do request with @name NULL sends no name, for the error case.
+ * A do request with @name NULL sends no name, for the error case. See
+ * rvmsi_nl_dev_dump_one() for the dump of one device.
  */
 static inline int rvmsi_nl_dev_get(int sock, uint16_t fam, const char *name, bool dump,
 				   struct rvmsi_nl_find *out)
@@ -457,6 +488,19 @@ static inline int rvmsi_nl_dev_get(int sock, uint16_t fam, const char *name, boo
 	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, dump ? NLM_F_DUMP : 0);
 	if (!dump && name)
 		genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
+	return genl_talk(sock, &r, rvmsi_nl_find_cb, out);
+}
+
+/* A DEV_GET dump of the one device @name. */
+static inline int rvmsi_nl_dev_dump_one(int sock, uint16_t fam, const char *name,
+					struct rvmsi_nl_find *out)
+{
+	struct genl_req r;
+
+	memset(out, 0, sizeof(*out));
+	out->name = name;
+	genl_req_init(&r, fam, RVMSI_CMD_DEV_GET, NLM_F_DUMP);
+	genl_req_put_str(&r, RVMSI_A_DEV_NAME, name);
 	return genl_talk(sock, &r, rvmsi_nl_find_cb, out);
 }
 
