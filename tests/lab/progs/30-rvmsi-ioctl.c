@@ -295,10 +295,28 @@ TEST_F(rv, blocked_mode_faults_real_msis)
 }
 
 /*
+ * Wait up to @ms for IRQ @irq's effective CPU to be @cpu (the kernel moves
+ * the notice interrupt from its event work, a moment after the change).
+ * Returns the CPU it ended on.
+ */
+static int wait_irq_on(int irq, int cpu, int ms)
+{
+	int now = lab_irq_effective_cpu(irq);
+
+	for (; now != cpu && ms > 0; ms -= 10) {
+		usleep(10000);
+		now = lab_irq_effective_cpu(irq);
+	}
+	return now;
+}
+
+/*
  * MRIF: edu's file is replaced by a kernel-owned MRIF; its MSIs arrive as
  * notices on the kernel's notice interrupt, which runs edu's handler, so the
- * eventfd still fires. The entry follows affinity moves like an identity
- * entry, and identity mode brings direct delivery back.
+ * eventfd still fires. The notice interrupt is kept on the CPU of edu's
+ * IRQ, where the eventfd's reader would be woken in identity mode, and
+ * irqbalance cannot move it. The entry follows affinity moves like an
+ * identity entry, and identity mode brings direct delivery back.
  */
 TEST_F(rv, mrif_mode_delivers_through_notices)
 {
@@ -326,6 +344,10 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	snprintf(name, sizeof(name), "rvmsi-notice-%s", self->e.bdf);
 	notice_before = proc_irq_count(name, &notice_irq);
 	ASSERT_LE(0, notice_before) TH_LOG("no %s in /proc/interrupts", name);
+	ASSERT_EQ(ent[0].cpu, wait_irq_on(notice_irq, ent[0].cpu, 1000))
+		TH_LOG("notice IRQ %d not on edu's CPU %d", notice_irq, ent[0].cpu);
+	ASSERT_EQ(-EPERM, lab_irq_set_affinity(notice_irq, (ent[0].cpu + 1) % sysconf(_SC_NPROCESSORS_ONLN)))
+		TH_LOG("the notice IRQ's affinity is the kernel's to set");
 	for (i = 0; i < 3; i++) {
 		edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 		got += edu_wait_irq(&self->e, 2000);
@@ -348,6 +370,8 @@ TEST_F(rv, mrif_mode_delivers_through_notices)
 	ASSERT_EQ(1U, n);
 	ASSERT_EQ((uint32_t)IOMMU_RVMSI_ENTRY_MRIF, ent[0].kind);
 	ASSERT_EQ(cpu, ent[0].cpu);
+	ASSERT_EQ(cpu, wait_irq_on(notice_irq, cpu, 1000))
+		TH_LOG("notice IRQ %d did not follow edu's IRQ to CPU %d", notice_irq, cpu);
 	edu_w32(&self->e, EDU_REG_IRQ_RAISE, 0x1);
 	ASSERT_EQ(1ULL, (unsigned long long)edu_wait_irq(&self->e, 2000));
 
