@@ -44,14 +44,20 @@ enum {
 
 static struct genl_family rvmsi_nl_family __ro_after_init;
 
-/* The largest attribute payload of an entry, of a device message. */
+/*
+ * The largest attribute payload of an entry, of a device message: every
+ * attribute of the "dev" set, whether a message has it or not. The u32s
+ * of an entry: index, kind, group, hart, guest, cpu, refcount; of a
+ * device: rid, mode, isolation, nr-entries, nr-irqs, nr-valid, reason,
+ * event-seq.
+ */
 #define RVMSI_NL_ENTRY_SIZE						\
 	(nla_total_size(0) +			/* the nest */		\
 	 7 * nla_total_size(sizeof(u32)) +				\
-	 nla_total_size_64bit(sizeof(u64)))
+	 nla_total_size_64bit(sizeof(u64)))	/* notices */
 #define RVMSI_NL_DEV_SIZE(nr_ents)					\
 	(2 * nla_total_size(64) +		/* name, iommu */	\
-	 9 * nla_total_size(sizeof(u32)) +				\
+	 8 * nla_total_size(sizeof(u32)) +				\
 	 nla_total_size_64bit(sizeof(u64)) +	/* caps */		\
 	 2 * nla_total_size(sizeof(u8)) +				\
 	 nla_total_size(0) +			/* entries-omitted */	\
@@ -247,14 +253,14 @@ static int rvmsi_nl_dev_get_dumpit(struct sk_buff *skb, struct netlink_callback 
 	cb->seq = rvmsi_generation();
 	while (!ctx->done) {
 		snap = rvmsi_snapshot_get(name, ctx->pos, ctx->first);
+		/* Past the last device, or the named one left in mid-dump: done. */
+		if (PTR_ERR_OR_ZERO(snap) == -ENODEV && (!name || ctx->first))
+			break;
 		if (IS_ERR(snap)) {
-			/* The end of the list, or the named device is gone. */
-			if (PTR_ERR(snap) != -ENODEV || (name && !ctx->first)) {
-				ret = PTR_ERR(snap);
-				if (ret == -ENODEV)
-					NL_SET_ERR_MSG_ATTR(cb->extack, name_attr,
-							    "no such device with an MSI page table");
-			}
+			ret = PTR_ERR(snap);
+			if (ret == -ENODEV)
+				NL_SET_ERR_MSG_ATTR(cb->extack, name_attr,
+						    "no such device with an MSI page table");
 			break;
 		}
 		/* NLM_F_MULTI: the reader keeps reading up to NLMSG_DONE */
