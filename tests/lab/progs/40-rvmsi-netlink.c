@@ -29,6 +29,16 @@
 
 #define EVENT_MS	3000
 
+/* Wait for child @pid: its exit status, or -1 if it did not exit normally. */
+static int child_exit_status(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
 struct event_wait {
 	uint8_t cmd;
 	const char *name;
@@ -167,7 +177,6 @@ TEST_F(nl, dump_of_one_device)
 TEST_F(nl, unprivileged_cannot_join_events)
 {
 	pid_t pid;
-	int status;
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -188,9 +197,7 @@ TEST_F(nl, unprivileged_cannot_join_events)
 			_exit(13);
 		_exit(0);
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status))
+	ASSERT_EQ(0, child_exit_status(pid))
 		TH_LOG("child as nobody: 12 = joined the events group, 13 = HOST_GET refused");
 	/* Root (this process) did join it: the fixture's event socket. */
 	ASSERT_EQ(0, genl_join(self->ev, self->fi.group_id));
@@ -201,13 +208,12 @@ TEST(other_netns_has_no_family)
 {
 	struct genl_family_info here = { 0 };
 	pid_t pid;
-	int status, fd;
+	int fd;
 
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (!pid) {
 		struct genl_family_info fi = { 0 };
-		int fd;
 
 		if (unshare(CLONE_NEWNET))
 			_exit(10);
@@ -221,9 +227,7 @@ TEST(other_netns_has_no_family)
 			_exit(13);
 		_exit(0);
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status))
+	ASSERT_EQ(0, child_exit_status(pid))
 		TH_LOG("child: 10 = no new netns, 12 = no nlctrl there, 13 = rvmsi resolved there");
 	/* The initial namespace has it. */
 	fd = genl_open();
@@ -281,7 +285,6 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 {
 	struct rvmsi_nl_find f;
 	pid_t pid;
-	int status;
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -294,9 +297,7 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 				     IOMMU_RVMSI_MODE_BLOCKED, -1);
 		_exit(r == -EPERM ? 0 : 11);
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	ASSERT_EQ(0, WEXITSTATUS(status)) TH_LOG("child: DEV_SET as nobody was not refused with EPERM");
+	ASSERT_EQ(0, child_exit_status(pid)) TH_LOG("child: DEV_SET as nobody was not refused with EPERM");
 
 	/* Nothing changed. */
 	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &f));
@@ -315,8 +316,7 @@ TEST_F(nl, unprivileged_dev_set_is_refused)
 		r = rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &g);
 		_exit(r || !g.found ? 12 : 0);
 	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_EQ(0, WEXITSTATUS(status));
+	ASSERT_EQ(0, child_exit_status(pid));
 
 	/* Bad requests as root: a mode out of range, nothing to set. */
 	ASSERT_EQ(-EINVAL, rvmsi_nl_dev_set(self->sock, self->fi.id, self->e.bdf, 9, -1));
