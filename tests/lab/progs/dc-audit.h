@@ -27,7 +27,8 @@
  *
  *	struct dca_audit *a = calloc(1, sizeof(*a));
  *	r = dca_run(a);			// < 0: could not audit at all
- *	dca_print(a, "my-moment");	// the "dc <did>: ..." lines and findings
+ *	dca_print_dcs(a, "my-moment");	// the "dc <did>: ..." lines
+ *	dca_print_findings(a, "my-moment", -1);
  *	a->nr_findings[DCA_CHECK_SPEC] ...
  *
  * The kernel needs CONFIG_DEVMEM=y without CONFIG_STRICT_DEVMEM (the

@@ -96,12 +96,16 @@ static inline int lab_read_ulong(const char *path, unsigned long *ret)
         return 0;
 }
 
-/* Find the first PCI function with this vendor:device; its BDF ("0000:00:03.0") in bdf. */
+/*
+ * Find the PCI function with this vendor:device and the lowest address (the
+ * directory's order is not the addresses'): the lab's edu on the root bus,
+ * not the two behind the bridge. Its BDF ("0000:00:03.0") in bdf.
+ */
 static inline int lab_find_pci(unsigned int vendor, unsigned int device, char *bdf, size_t size)
 {
+        char best[NAME_MAX + 1] = "";
         DIR *d;
         struct dirent *de;
-        int r = -ENOENT;
 
         d = opendir("/sys/bus/pci/devices");
         if (!d)
@@ -118,16 +122,16 @@ static inline int lab_find_pci(unsigned int vendor, unsigned int device, char *b
                 snprintf(p, sizeof(p), "/sys/bus/pci/devices/%s/device", de->d_name);
                 if (lab_read_ulong(p, &dev) < 0 || dev != device)
                         continue;
-                if (strlen(de->d_name) >= size) {
-                        r = -ENOBUFS;
-                        break;
-                }
-                strcpy(bdf, de->d_name);
-                r = 0;
-                break;
+                if (!best[0] || strcmp(de->d_name, best) < 0)
+                        snprintf(best, sizeof(best), "%s", de->d_name);
         }
         closedir(d);
-        return r;
+        if (!best[0])
+                return -ENOENT;
+        if (strlen(best) >= size)
+                return -ENOBUFS;
+        strcpy(bdf, best);
+        return 0;
 }
 
 static inline int lab_edu_bdf(char *bdf, size_t size)

@@ -105,13 +105,16 @@ static inline unsigned long lab_pci_attr(const char *bdf, const char *attr)
 }
 
 /*
- * The first PCI function for which @match(bdf, @arg) says yes; fills @bdf.
- * Returns -ENODEV if there is none.
+ * The PCI function with the lowest address for which @match(bdf, @arg) says
+ * yes (the directory's order is not the addresses'); fills @bdf. The lab's
+ * edu on the root bus comes before the two behind the bridge. Returns
+ * -ENODEV if there is none.
  */
 static inline int lab_pci_find(bool (*match)(const char *bdf, void *arg), void *arg,
 			       char *bdf, size_t len)
 {
 	struct dirent *de;
+	bool found = false;
 	DIR *dir;
 
 	dir = opendir("/sys/bus/pci/devices");
@@ -120,12 +123,13 @@ static inline int lab_pci_find(bool (*match)(const char *bdf, void *arg), void *
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.' || !match(de->d_name, arg))
 			continue;
+		if (found && strcmp(de->d_name, bdf) >= 0)
+			continue;
 		snprintf(bdf, len, "%.*s", (int)len - 1, de->d_name);
-		closedir(dir);
-		return 0;
+		found = true;
 	}
 	closedir(dir);
-	return -ENODEV;
+	return found ? 0 : -ENODEV;
 }
 
 static inline bool edu_match(const char *bdf, void *arg)
@@ -218,28 +222,20 @@ static inline void edu_w64(struct edu *e, unsigned int off, uint64_t v)
 }
 
 /*
- * Open edu through VFIO cdev + iommufd, attach it to a fresh IOAS, map one
- * page of memory at EDU_IOVA, map BAR0 and enable memory + bus mastering.
- * Returns 0 or a negative errno; @step names the step that failed.
+ * Bind edu @e->bdf to vfio-pci, open its VFIO cdev, bind it to @iommufd and
+ * attach it to IOAS @ioas_id; BAR0 mapped, memory space and bus mastering
+ * on. Devices of one IOMMU group must share the iommufd and the IOAS.
+ * Fills @e->devfd, dev_id, hwpt_id, bar; @e->iommufd is the caller's.
  */
-static inline int edu_open(struct edu *e, const char **step)
+static inline int edu_attach(struct edu *e, int iommufd, uint32_t ioas_id, const char **step)
 {
 	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	struct vfio_region_info ri = { .argsz = sizeof(ri) };
-	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
-	struct iommu_ioas_map m = { .size = sizeof(m) };
 	char cdev[300];
 	uint16_t cmd;
 	int r;
 
-	memset(e, 0, sizeof(*e));
-	e->iommufd = e->devfd = e->efd = -1;
-
-	*step = "find edu";
-	r = edu_find(e->bdf, sizeof(e->bdf));
-	if (r)
-		return r;
 	*step = "bind vfio-pci";
 	r = edu_bind_vfio(e->bdf);
 	if (r)
@@ -248,46 +244,20 @@ static inline int edu_open(struct edu *e, const char **step)
 	r = edu_cdev_path(e->bdf, cdev, sizeof(cdev));
 	if (r)
 		return r;
-	*step = "open /dev/iommu";
-	e->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
-	if (e->iommufd < 0)
-		return -errno;
 	*step = "open the VFIO cdev";
 	e->devfd = open(cdev, O_RDWR | O_CLOEXEC);
 	if (e->devfd < 0)
 		return -errno;
 	*step = "VFIO_DEVICE_BIND_IOMMUFD";
-	bind.iommufd = e->iommufd;
+	bind.iommufd = iommufd;
 	if (ioctl(e->devfd, VFIO_DEVICE_BIND_IOMMUFD, &bind))
 		return -errno;
 	e->dev_id = bind.out_devid;
-	*step = "IOMMU_IOAS_ALLOC";
-	if (ioctl(e->iommufd, IOMMU_IOAS_ALLOC, &ia))
-		return -errno;
-	e->ioas_id = ia.out_ioas_id;
 	*step = "VFIO_DEVICE_ATTACH_IOMMUFD_PT";
-	at.pt_id = e->ioas_id;
+	at.pt_id = ioas_id;
 	if (ioctl(e->devfd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at))
 		return -errno;
 	e->hwpt_id = at.pt_id;
-
-	*step = "mmap a DMA buffer";
-	e->buf = mmap(NULL, EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
-		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (e->buf == MAP_FAILED) {
-		e->buf = NULL;
-		return -errno;
-	}
-	memset(e->buf, 0, EDU_BUF_SIZE);
-	*step = "IOMMU_IOAS_MAP";
-	m.ioas_id = e->ioas_id;
-	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
-		  IOMMU_IOAS_MAP_WRITEABLE;
-	m.user_va = (uintptr_t)e->buf;
-	m.length = EDU_BUF_SIZE;
-	m.iova = EDU_IOVA;
-	if (ioctl(e->iommufd, IOMMU_IOAS_MAP, &m))
-		return -errno;
 
 	*step = "VFIO_DEVICE_GET_REGION_INFO(BAR0)";
 	ri.index = VFIO_PCI_BAR0_REGION_INDEX;
@@ -315,6 +285,56 @@ static inline int edu_open(struct edu *e, const char **step)
 	*step = "edu identification register";
 	if ((edu_r32(e, EDU_REG_ID) & 0xff) != 0xed)	/* 0x010000ed */
 		return -EIO;
+	return 0;
+}
+
+/*
+ * Open edu through VFIO cdev + iommufd, attach it to a fresh IOAS, map one
+ * page of memory at EDU_IOVA, map BAR0 and enable memory + bus mastering.
+ * Returns 0 or a negative errno; @step names the step that failed.
+ */
+static inline int edu_open(struct edu *e, const char **step)
+{
+	struct iommu_ioas_alloc ia = { .size = sizeof(ia) };
+	struct iommu_ioas_map m = { .size = sizeof(m) };
+	int r;
+
+	memset(e, 0, sizeof(*e));
+	e->iommufd = e->devfd = e->efd = -1;
+
+	*step = "find edu";
+	r = edu_find(e->bdf, sizeof(e->bdf));
+	if (r)
+		return r;
+	*step = "open /dev/iommu";
+	e->iommufd = open("/dev/iommu", O_RDWR | O_CLOEXEC);
+	if (e->iommufd < 0)
+		return -errno;
+	*step = "IOMMU_IOAS_ALLOC";
+	if (ioctl(e->iommufd, IOMMU_IOAS_ALLOC, &ia))
+		return -errno;
+	e->ioas_id = ia.out_ioas_id;
+	r = edu_attach(e, e->iommufd, e->ioas_id, step);
+	if (r)
+		return r;
+
+	*step = "mmap a DMA buffer";
+	e->buf = mmap(NULL, EDU_BUF_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (e->buf == MAP_FAILED) {
+		e->buf = NULL;
+		return -errno;
+	}
+	memset(e->buf, 0, EDU_BUF_SIZE);
+	*step = "IOMMU_IOAS_MAP";
+	m.ioas_id = e->ioas_id;
+	m.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		  IOMMU_IOAS_MAP_WRITEABLE;
+	m.user_va = (uintptr_t)e->buf;
+	m.length = EDU_BUF_SIZE;
+	m.iova = EDU_IOVA;
+	if (ioctl(e->iommufd, IOMMU_IOAS_MAP, &m))
+		return -errno;
 	return 0;
 }
 
