@@ -124,42 +124,49 @@ static struct riscv_iommu_msi_geom riscv_iommu_msi_geom;
 static int riscv_iommu_msi_geom_state;	/* 0 unknown, 1 valid, <0 errno */
 
 /**
- * struct riscv_iommu_msi_dev - MSI page table of one device
- * @iommu: the IOMMU the device sits behind
- * @dev: the device
- * @table: the MSI page table, @geom->nr_entries entries
- * @refs: per entry, how many of the device's IRQs hold it open
+ * struct riscv_iommu_msi_table - MSI page table of a set of devices
+ * @iommu: the IOMMU the devices sit behind
+ * @node: in riscv_iommu_msi_sets
+ * @members: the devices using the table (struct riscv_iommu_msi_dev), under
+ *           riscv_iommu_msi_devs_lock
+ * @table: the MSI page table, @geom->nr_entries entries; NULL if the set
+ *         has none (no memory, or MSIs that do not go to the IMSIC)
+ * @refs: per entry, how many of the devices' IRQs hold it open
  * @rs: the reference counting of @refs (rvmsi-move.h), under @lock
  * @lock: serialises @table and @refs; taken in hard interrupt context
- * @domain: the device's MSI remapping domain
- * @parent: the MSI parent the device had before (the IMSIC)
+ * @domain: the set's MSI remapping domain, the MSI parent of every member
+ * @parent: the MSI parent the devices had before (the IMSIC)
  * @fwnode: @domain's fwnode
- * @debugfs: the device's file in the debugfs directory
  * @mode: enum iommu_rvmsi_mode, under @lock
  * @locked: isolation lock: only blocked (and MRIF) entries, under @lock
- * @gscid: the device's GSCID, the tag of its cached MSI PTEs
+ * @gscid: the set's GSCID, the tag of its cached MSI PTEs and second stage
  * @fence_owed: invalidations were queued and not yet fenced, under @lock
  * @nr_gvma: IOTINVAL.GVMA commands sent for the table, under @lock
  * @nr_fence: IOFENCE.C commands sent for the table, under @lock
- * @rid: the first requester ID of the device
  * @nr_irqs: IRQs allocated in @domain
  * @ntf_reasons: RVMSI_REASON_* bits waiting for @ntf_work
  * @ntf_work: sends the entry-changed events (not from hard IRQ context)
- * @node: in riscv_iommu_msi_devs
- * @irqs: the device's IRQs (struct riscv_iommu_msi_irq); added and removed
+ * @irqs: the devices' IRQs (struct riscv_iommu_msi_irq); added and removed
  *        under both @irqs_lock and @lock, walked under either
  * @irqs_lock: lets a reader that sleeps walk @irqs (riscv_iommu_msi_settle())
  * @mrifs: MRIF mode: one 512-byte MRIF per entry, kernel memory
  * @notices: per entry, identities received through its MRIF
- * @forged: identities found in an MRIF that are none of the device's
+ * @forged: identities found in an MRIF that are none of the devices'
  * @notice_virq: the kernel-owned interrupt the notice MSIs go to
  * @notice_addr: its IMSIC address (page of the notice MSI), under @lock
  * @notice_id: its IMSIC identity (NID), under @lock
  * @notice_name: its name in /proc/interrupts
+ *
+ * The set is every device that shares a requester ID with another member
+ * (a DMA alias): the IOMMU looks up the MSIs of all of them in the device
+ * contexts of the shared IDs, so they must have one table, one GSCID and
+ * one mode (docs/kernel.md, "Requester-ID aliases"). Most sets have one
+ * member.
  */
-struct riscv_iommu_msi_dev {
+struct riscv_iommu_msi_table {
 	struct riscv_iommu_device *iommu;
-	struct device *dev;
+	struct list_head node;
+	struct list_head members;
 	struct rvmsi_msipte *table;
 	u32 *refs;
 	struct rvmsi_refs rs;
@@ -167,18 +174,15 @@ struct riscv_iommu_msi_dev {
 	struct irq_domain *domain;
 	struct irq_domain *parent;
 	struct fwnode_handle *fwnode;
-	struct dentry *debugfs;
 	u32 mode;
 	bool locked;
 	u32 gscid;
 	bool fence_owed;
 	u64 nr_gvma;
 	u64 nr_fence;
-	u32 rid;
 	atomic_t nr_irqs;
 	unsigned long ntf_reasons;
 	struct work_struct ntf_work;
-	struct list_head node;
 	struct list_head irqs;
 	struct mutex irqs_lock;
 	u64 *mrifs;
@@ -190,22 +194,44 @@ struct riscv_iommu_msi_dev {
 	char *notice_name;
 };
 
-/* Every device with a table, for lookups by name and dumps. */
+/**
+ * struct riscv_iommu_msi_dev - one device's membership in a table's set
+ * @tbl: the set's table
+ * @dev: the device
+ * @rid: its own requester ID (the first of its fwspec)
+ * @debugfs: its file in the debugfs directory
+ * @node: in riscv_iommu_msi_devs, if @tbl has a table
+ * @member: in @tbl->members
+ */
+struct riscv_iommu_msi_dev {
+	struct riscv_iommu_msi_table *tbl;
+	struct device *dev;
+	u32 rid;
+	struct dentry *debugfs;
+	struct list_head node;
+	struct list_head member;
+};
+
+/*
+ * Every set, and every device whose set has a table (for lookups by name and
+ * dumps). The lock also guards each set's members.
+ */
+static LIST_HEAD(riscv_iommu_msi_sets);
 static LIST_HEAD(riscv_iommu_msi_devs);
 static DEFINE_MUTEX(riscv_iommu_msi_devs_lock);
 
 /**
  * struct riscv_iommu_msi_irq - chip data of one IRQ in a remapping domain
- * @mdev: the device's table
+ * @tbl: the device's table
  * @mv: the entries it holds (current target, retired target, a move's
- *      candidates), under @mdev->lock
+ *      candidates), under @tbl->lock
  * @retire_work: releases @retired once the device has the new message
- * @node: in @mdev->irqs
+ * @node: in @tbl->irqs
  * @virq: the Linux IRQ
- * @id: the IMSIC identity of its current target, under @mdev->lock
+ * @id: the IMSIC identity of its current target, under @tbl->lock
  */
 struct riscv_iommu_msi_irq {
-	struct riscv_iommu_msi_dev *mdev;
+	struct riscv_iommu_msi_table *tbl;
 	struct list_head node;
 	unsigned int virq;
 	u32 id;
@@ -223,11 +249,11 @@ static struct dentry *riscv_iommu_msi_debugfs_dir;
 static atomic_t riscv_iommu_msi_gen = ATOMIC_INIT(1);
 
 /* Queue an entry-changed event; safe in any context. */
-static void riscv_iommu_msi_event(struct riscv_iommu_msi_dev *mdev, u32 reason)
+static void riscv_iommu_msi_event(struct riscv_iommu_msi_table *tbl, u32 reason)
 {
 	atomic_inc(&riscv_iommu_msi_gen);
-	set_bit(reason, &mdev->ntf_reasons);
-	schedule_work(&mdev->ntf_work);
+	set_bit(reason, &tbl->ntf_reasons);
+	schedule_work(&tbl->ntf_work);
 }
 
 /*
@@ -469,70 +495,70 @@ static void riscv_iommu_msi_pte_write(struct rvmsi_msipte *slot,
 /*
  * Make the IOMMU forget cached MSI PTEs of the device: the one for the file
  * at @addr, or all of them (@addr == 0). Only queued: the caller owes a
- * riscv_iommu_msi_fence() before it lets go of @mdev->lock. Called with the
+ * riscv_iommu_msi_fence() before it lets go of @tbl->lock. Called with the
  * lock held, possibly in hard interrupt context: the command queue helpers
  * only spin.
  */
-static void riscv_iommu_msi_inval_queue(struct riscv_iommu_msi_dev *mdev, u64 addr)
+static void riscv_iommu_msi_inval_queue(struct riscv_iommu_msi_table *tbl, u64 addr)
 {
 	struct rvmsi_iommu_cmd icmd;
 	struct riscv_iommu_command cmd;
 	u32 flags = RVMSI_GVMA_GV | (addr ? RVMSI_GVMA_AV : 0);
 
-	lockdep_assert_held(&mdev->lock);
+	lockdep_assert_held(&tbl->lock);
 	/* Order the PTE stores before the command the IOMMU reads. */
 	dma_wmb();
-	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, mdev->gscid, addr, &icmd)))
+	if (WARN_ON_ONCE(rvmsi_cmd_iotinval_gvma(flags, tbl->gscid, addr, &icmd)))
 		return;
 	cmd.dword0 = icmd.dw0;
 	cmd.dword1 = icmd.dw1;
-	riscv_iommu_cmd_send(mdev->iommu, &cmd);
-	mdev->nr_gvma++;
-	mdev->fence_owed = true;
+	riscv_iommu_cmd_send(tbl->iommu, &cmd);
+	tbl->nr_gvma++;
+	tbl->fence_owed = true;
 }
 
 /* Wait for the invalidations queued so far (one IOFENCE.C), if there are any. */
-static void riscv_iommu_msi_fence(struct riscv_iommu_msi_dev *mdev)
+static void riscv_iommu_msi_fence(struct riscv_iommu_msi_table *tbl)
 {
-	lockdep_assert_held(&mdev->lock);
-	if (!mdev->fence_owed)
+	lockdep_assert_held(&tbl->lock);
+	if (!tbl->fence_owed)
 		return;
-	riscv_iommu_cmd_fence(mdev->iommu);
-	mdev->nr_fence++;
-	mdev->fence_owed = false;
+	riscv_iommu_cmd_fence(tbl->iommu);
+	tbl->nr_fence++;
+	tbl->fence_owed = false;
 }
 
-static void riscv_iommu_msi_inval(struct riscv_iommu_msi_dev *mdev, u64 addr)
+static void riscv_iommu_msi_inval(struct riscv_iommu_msi_table *tbl, u64 addr)
 {
-	riscv_iommu_msi_inval_queue(mdev, addr);
-	riscv_iommu_msi_fence(mdev);
+	riscv_iommu_msi_inval_queue(tbl, addr);
+	riscv_iommu_msi_fence(tbl);
 }
 
 /* The entry @index should hold under the device's mode and references. */
-static void riscv_iommu_msi_entry_want(struct riscv_iommu_msi_dev *mdev,
+static void riscv_iommu_msi_entry_want(struct riscv_iommu_msi_table *tbl,
 				       long index, struct rvmsi_msipte *pte)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
 	u64 addr;
 
 	rvmsi_msipte_invalid(pte);
-	if (!mdev->refs[index])
+	if (!tbl->refs[index])
 		return;
-	if (mdev->mode == IOMMU_RVMSI_MODE_MRIF) {
+	if (tbl->mode == IOMMU_RVMSI_MODE_MRIF) {
 		/*
 		 * The file is replaced by the device's own MRIF; the notice
 		 * goes to the kernel's notice interrupt. Nothing the device
 		 * writes reaches an interrupt file.
 		 */
-		if (!mdev->mrifs || !mdev->notice_addr ||
-		    WARN_ON_ONCE(rvmsi_msipte_mrif(virt_to_phys(mdev->mrifs) +
+		if (!tbl->mrifs || !tbl->notice_addr ||
+		    WARN_ON_ONCE(rvmsi_msipte_mrif(virt_to_phys(tbl->mrifs) +
 						   index * RVMSI_MRIF_SIZE,
-						   mdev->notice_addr >> RVMSI_PAGE_SHIFT,
-						   mdev->notice_id, pte)))
+						   tbl->notice_addr >> RVMSI_PAGE_SHIFT,
+						   tbl->notice_id, pte)))
 			rvmsi_msipte_invalid(pte);
 		return;
 	}
-	if (mdev->mode != IOMMU_RVMSI_MODE_IDENTITY)
+	if (tbl->mode != IOMMU_RVMSI_MODE_IDENTITY)
 		return;
 	/* Identity: the entry redirects the file's page to itself. */
 	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr) ||
@@ -544,14 +570,14 @@ static void riscv_iommu_msi_entry_want(struct riscv_iommu_msi_dev *mdev,
  * Bring one entry in line with the mode and its references. Returns true
  * if it changed (and the caller owes an invalidation).
  */
-static bool riscv_iommu_msi_entry_update(struct riscv_iommu_msi_dev *mdev,
+static bool riscv_iommu_msi_entry_update(struct riscv_iommu_msi_table *tbl,
 					 long index)
 {
-	struct rvmsi_msipte *slot = &mdev->table[index];
+	struct rvmsi_msipte *slot = &tbl->table[index];
 	struct rvmsi_msipte pte;
 
-	lockdep_assert_held(&mdev->lock);
-	riscv_iommu_msi_entry_want(mdev, index, &pte);
+	lockdep_assert_held(&tbl->lock);
+	riscv_iommu_msi_entry_want(tbl, index, &pte);
 	if (READ_ONCE(slot->dw0) == pte.dw0 && READ_ONCE(slot->dw1) == pte.dw1)
 		return false;
 	riscv_iommu_msi_pte_write(slot, &pte);
@@ -567,38 +593,38 @@ static bool riscv_iommu_msi_entry_update(struct riscv_iommu_msi_dev *mdev,
  * target from an MMIO write (its MSI message), which writel() orders after
  * the store.
  */
-static void riscv_iommu_msi_entry_sync(struct riscv_iommu_msi_dev *mdev,
+static void riscv_iommu_msi_entry_sync(struct riscv_iommu_msi_table *tbl,
 				       long index)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	bool was_valid = READ_ONCE(mdev->table[index].dw0) & RVMSI_MSIPTE_V;
+	bool was_valid = READ_ONCE(tbl->table[index].dw0) & RVMSI_MSIPTE_V;
 	u64 addr;
 
-	if (!riscv_iommu_msi_entry_update(mdev, index) || !was_valid)
+	if (!riscv_iommu_msi_entry_update(tbl, index) || !was_valid)
 		return;
 	if (WARN_ON_ONCE(rvmsi_msi_index_addr(index, mg->mask, mg->pattern, &addr)))
 		addr = 0;
-	riscv_iommu_msi_inval_queue(mdev, addr);
+	riscv_iommu_msi_inval_queue(tbl, addr);
 }
 
 /* rvmsi-move.h: an entry's count went 0 -> 1 or 1 -> 0. */
 static void riscv_iommu_msi_refs_sync(void *ctx, long index)
 {
-	struct riscv_iommu_msi_dev *mdev = ctx;
+	struct riscv_iommu_msi_table *tbl = ctx;
 
-	lockdep_assert_held(&mdev->lock);
-	riscv_iommu_msi_entry_sync(mdev, index);
+	lockdep_assert_held(&tbl->lock);
+	riscv_iommu_msi_entry_sync(tbl, index);
 }
 
 static void riscv_iommu_msi_retire(struct irq_work *work)
 {
 	struct riscv_iommu_msi_irq *mirq =
 		container_of(work, struct riscv_iommu_msi_irq, retire_work);
-	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+	struct riscv_iommu_msi_table *tbl = mirq->tbl;
 
-	guard(raw_spinlock_irqsave)(&mdev->lock);
-	rvmsi_move_retire(&mdev->rs, &mirq->mv);
-	riscv_iommu_msi_fence(mdev);
+	guard(raw_spinlock_irqsave)(&tbl->lock);
+	rvmsi_move_retire(&tbl->rs, &mirq->mv);
+	riscv_iommu_msi_fence(tbl);
 }
 
 /*
@@ -609,12 +635,12 @@ static void riscv_iommu_msi_retire(struct irq_work *work)
  * Without this, a reader that has seen the move done (the IRQ's effective
  * affinity, or the interrupt it took) could still find the old entry valid.
  */
-static void riscv_iommu_msi_settle(struct riscv_iommu_msi_dev *mdev)
+static void riscv_iommu_msi_settle(struct riscv_iommu_msi_table *tbl)
 {
 	struct riscv_iommu_msi_irq *mirq;
 
-	guard(mutex)(&mdev->irqs_lock);
-	list_for_each_entry(mirq, &mdev->irqs, node)
+	guard(mutex)(&tbl->irqs_lock);
+	list_for_each_entry(mirq, &tbl->irqs, node)
 		irq_work_sync(&mirq->retire_work);
 }
 
@@ -622,7 +648,7 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 					const struct cpumask *mask, bool force)
 {
 	struct riscv_iommu_msi_irq *mirq = irq_data_get_irq_chip_data(d);
-	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+	struct riscv_iommu_msi_table *tbl = mirq->tbl;
 	bool retire = false;
 	unsigned int cpu;
 	long index;
@@ -633,9 +659,9 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	 * Open every file the parent may pick: it repoints the device itself.
 	 * Opening an entry needs no invalidation (riscv_iommu_msi_entry_sync()).
 	 */
-	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+	scoped_guard(raw_spinlock_irqsave, &tbl->lock) {
 		for_each_cpu_and(cpu, mask, cpu_online_mask)
-			rvmsi_move_open(&mdev->rs, &mirq->mv,
+			rvmsi_move_open(&tbl->rs, &mirq->mv,
 					riscv_iommu_msi_cpu_index(cpu));
 	}
 
@@ -643,14 +669,14 @@ static int riscv_iommu_msi_set_affinity(struct irq_data *d,
 	index = riscv_iommu_msi_irq_target(d, &id);
 
 	/* Close the candidates it did not pick: one fence for all of them. */
-	scoped_guard(raw_spinlock_irqsave, &mdev->lock) {
+	scoped_guard(raw_spinlock_irqsave, &tbl->lock) {
 		mirq->id = id;
-		retire = rvmsi_move_commit(&mdev->rs, &mirq->mv, index);
-		riscv_iommu_msi_fence(mdev);
+		retire = rvmsi_move_commit(&tbl->rs, &mirq->mv, index);
+		riscv_iommu_msi_fence(tbl);
 	}
 	if (retire) {
 		irq_work_queue(&mirq->retire_work);
-		riscv_iommu_msi_event(mdev, RVMSI_REASON_AFFINITY);
+		riscv_iommu_msi_event(tbl, RVMSI_REASON_AFFINITY);
 	}
 	return ret;
 }
@@ -667,20 +693,20 @@ static struct irq_chip riscv_iommu_msi_chip = {
 
 static void riscv_iommu_msi_irq_free(struct riscv_iommu_msi_irq *mirq)
 {
-	struct riscv_iommu_msi_dev *mdev = mirq->mdev;
+	struct riscv_iommu_msi_table *tbl = mirq->tbl;
 
 	irq_work_sync(&mirq->retire_work);
-	scoped_guard(mutex, &mdev->irqs_lock) {
-		guard(raw_spinlock_irqsave)(&mdev->lock);
+	scoped_guard(mutex, &tbl->irqs_lock) {
+		guard(raw_spinlock_irqsave)(&tbl->lock);
 		list_del(&mirq->node);
-		rvmsi_irq_release(&mdev->rs, &mirq->mv);
-		riscv_iommu_msi_fence(mdev);
+		rvmsi_irq_release(&tbl->rs, &mirq->mv);
+		riscv_iommu_msi_fence(tbl);
 	}
 	/* A notice handler may still be about to run this IRQ: let it finish. */
-	if (mdev->notice_virq)
-		synchronize_irq(mdev->notice_virq);
-	atomic_dec(&mdev->nr_irqs);
-	riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_FREE);
+	if (tbl->notice_virq)
+		synchronize_irq(tbl->notice_virq);
+	atomic_dec(&tbl->nr_irqs);
+	riscv_iommu_msi_event(tbl, RVMSI_REASON_IRQ_FREE);
 	kfree(mirq->mv.premap);
 	kfree(mirq->mv.opened);
 	kfree(mirq);
@@ -705,7 +731,7 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 					unsigned int virq, unsigned int nr_irqs,
 					void *arg)
 {
-	struct riscv_iommu_msi_dev *mdev = domain->host_data;
+	struct riscv_iommu_msi_table *tbl = domain->host_data;
 	struct riscv_iommu_msi_irq *mirq;
 	struct irq_data *d;
 	unsigned int i;
@@ -737,8 +763,8 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 							    nr_irqs - i);
 			return -ENOMEM;
 		}
-		mirq->mdev = mdev;
-		atomic_inc(&mdev->nr_irqs);
+		mirq->tbl = tbl;
+		atomic_inc(&tbl->nr_irqs);
 		mirq->mv.index = -1;
 		mirq->mv.retired = -1;
 		mirq->retire_work = IRQ_WORK_INIT_HARD(riscv_iommu_msi_retire);
@@ -749,16 +775,16 @@ static int riscv_iommu_msi_domain_alloc(struct irq_domain *domain,
 		d = irq_domain_get_irq_data(domain, virq + i);
 		mirq->virq = virq + i;
 		index = riscv_iommu_msi_irq_target(d, &mirq->id);
-		scoped_guard(mutex, &mdev->irqs_lock) {
-			guard(raw_spinlock_irqsave)(&mdev->lock);
-			list_add_tail(&mirq->node, &mdev->irqs);
-			rvmsi_irq_init(&mdev->rs, &mirq->mv, index);
-			riscv_iommu_msi_fence(mdev);
+		scoped_guard(mutex, &tbl->irqs_lock) {
+			guard(raw_spinlock_irqsave)(&tbl->lock);
+			list_add_tail(&mirq->node, &tbl->irqs);
+			rvmsi_irq_init(&tbl->rs, &mirq->mv, index);
+			riscv_iommu_msi_fence(tbl);
 		}
 		if (index < 0)
-			dev_warn(mdev->dev, "IRQ %u targets no interrupt file\n",
+			dev_warn(tbl->iommu->dev, "rvmsi: IRQ %u targets no interrupt file\n",
 				 virq + i);
-		riscv_iommu_msi_event(mdev, RVMSI_REASON_IRQ_ALLOC);
+		riscv_iommu_msi_event(tbl, RVMSI_REASON_IRQ_ALLOC);
 	}
 	return 0;
 }
@@ -818,7 +844,8 @@ static int riscv_iommu_msi_index_cpu(long index)
 static int riscv_iommu_msi_debugfs_show(struct seq_file *s, void *unused)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
-	struct riscv_iommu_msi_dev *mdev = s->private;
+	struct riscv_iommu_msi_table *tbl = s->private;
+	struct riscv_iommu_msi_dev *mdev;
 	u32 group, hart, guest;
 	unsigned long flags;
 	struct rvmsi_msipte pte;
@@ -827,15 +854,15 @@ static int riscv_iommu_msi_debugfs_show(struct seq_file *s, void *unused)
 
 	seq_printf(s, "entries %llu mask %#llx pattern %#llx\n",
 		   mg->nr_entries, mg->mask, mg->pattern);
-	raw_spin_lock_irqsave(&mdev->lock, flags);
+	raw_spin_lock_irqsave(&tbl->lock, flags);
 	seq_printf(s, "gscid %u commands gvma %llu fence %llu\n",
-		   mdev->gscid, mdev->nr_gvma, mdev->nr_fence);
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+		   tbl->gscid, tbl->nr_gvma, tbl->nr_fence);
+	raw_spin_unlock_irqrestore(&tbl->lock, flags);
 	for (i = 0; i < mg->nr_entries; i++) {
-		raw_spin_lock_irqsave(&mdev->lock, flags);
-		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
-		refs = mdev->refs[i];
-		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+		raw_spin_lock_irqsave(&tbl->lock, flags);
+		pte.dw0 = READ_ONCE(tbl->table[i].dw0);
+		refs = tbl->refs[i];
+		raw_spin_unlock_irqrestore(&tbl->lock, flags);
 		if (!(pte.dw0 & RVMSI_MSIPTE_V))
 			continue;
 		if (rvmsi_imsic_index_file(&mg->g, i, &group, &hart, &guest))
@@ -844,10 +871,17 @@ static int riscv_iommu_msi_debugfs_show(struct seq_file *s, void *unused)
 			   i, group, hart, guest,
 			   guest ? -1 : riscv_iommu_msi_index_cpu(i), refs);
 	}
+	seq_puts(s, "members");
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		list_for_each_entry(mdev, &tbl->members, member)
+			seq_printf(s, " %s", dev_name(mdev->dev));
+	}
+	seq_putc(s, '\n');
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(riscv_iommu_msi_debugfs);
 
+/* One file per device, showing its set's table. */
 static void riscv_iommu_msi_debugfs_add(struct riscv_iommu_msi_dev *mdev)
 {
 	if (!IS_ENABLED(CONFIG_IOMMU_DEBUGFS) || !iommu_debugfs_dir)
@@ -856,21 +890,45 @@ static void riscv_iommu_msi_debugfs_add(struct riscv_iommu_msi_dev *mdev)
 		riscv_iommu_msi_debugfs_dir = debugfs_create_dir("riscv-msi",
 								 iommu_debugfs_dir);
 	mdev->debugfs = debugfs_create_file(dev_name(mdev->dev), 0400,
-					    riscv_iommu_msi_debugfs_dir, mdev,
+					    riscv_iommu_msi_debugfs_dir, mdev->tbl,
 					    &riscv_iommu_msi_debugfs_fops);
 }
 
 /*
- * Does the device use requester (device) ID @did? A device can have several:
- * its own and its DMA aliases, each with a device context holding its table.
+ * Does @dev use requester (device) ID @did? A device can have several: its
+ * own and its DMA aliases, each with a device context holding its table.
  */
-static bool riscv_iommu_msi_has_did(struct riscv_iommu_msi_dev *mdev, u32 did)
+static bool riscv_iommu_msi_has_did(struct device *dev, u32 did)
 {
-	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(mdev->dev);
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
 	unsigned int i;
 
 	for (i = 0; fwspec && i < fwspec->num_ids; i++)
 		if (fwspec->ids[i] == did)
+			return true;
+	return false;
+}
+
+/*
+ * The set's first device, which names its notice interrupt and its log
+ * lines about the set as a whole. The caller holds
+ * riscv_iommu_msi_devs_lock; a set has a member for as long as it exists.
+ */
+static struct device *riscv_iommu_msi_lead(struct riscv_iommu_msi_table *tbl)
+{
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
+	return list_first_entry(&tbl->members, struct riscv_iommu_msi_dev,
+				member)->dev;
+}
+
+/* Do @a and @b share a requester ID? */
+static bool riscv_iommu_msi_share_id(struct device *a, struct device *b)
+{
+	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(a);
+	unsigned int i;
+
+	for (i = 0; fwspec && i < fwspec->num_ids; i++)
+		if (riscv_iommu_msi_has_did(b, fwspec->ids[i]))
 			return true;
 	return false;
 }
@@ -883,166 +941,318 @@ static u32 fwspec_rid(struct device *dev)
 }
 
 static void riscv_iommu_msi_ntf_work(struct work_struct *work);
-static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_dev *mdev);
+static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_table *tbl);
 
-static void riscv_iommu_msi_free(struct riscv_iommu_msi_dev *mdev)
+static void riscv_iommu_msi_free(struct riscv_iommu_msi_table *tbl)
 {
-	if (mdev->fwnode)
-		irq_domain_free_fwnode(mdev->fwnode);
-	if (mdev->table)
-		iommu_free_pages(mdev->table);
-	if (mdev->mrifs)
-		iommu_free_pages(mdev->mrifs);
-	kfree(mdev->notice_name);
-	kfree(mdev->notices);
-	kfree(mdev->refs);
-	kfree(mdev);
+	if (tbl->fwnode)
+		irq_domain_free_fwnode(tbl->fwnode);
+	if (tbl->table)
+		iommu_free_pages(tbl->table);
+	if (tbl->mrifs)
+		iommu_free_pages(tbl->mrifs);
+	kfree(tbl->notice_name);
+	kfree(tbl->notices);
+	kfree(tbl->refs);
+	kfree(tbl);
 }
 
-/**
- * riscv_iommu_msi_probe() - give a device its MSI page table
- * @iommu: the IOMMU the device sits behind
- * @dev: the device, being probed by the IOMMU core
- * @gscid: the device's GSCID, which tags its cached MSI PTEs
- *
- * Only where riscv_iommu_msi_tables() says so, and for a device whose MSIs
- * go to the IMSIC. The table starts with every entry blocked; the device's
- * MSI parent becomes its remapping domain, so each MSI it gets from now on
- * opens its entry. A device that gets no table reaches no interrupt file
- * (the window is not mapped in second-stage domains), which is said once.
- *
- * Return: the table, or NULL if the device gets none.
+/*
+ * The table proper and its remapping domain, for a new set whose first
+ * device is @dev. Returns false, with nothing allocated, if the set gets
+ * no table: its devices reach no interrupt file (the window is not mapped
+ * in second-stage domains).
  */
-struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iommu,
-						  struct device *dev, u32 gscid)
+static bool riscv_iommu_msi_table_init(struct riscv_iommu_msi_table *tbl,
+				       struct device *dev)
 {
-	struct irq_domain *parent = dev_get_msi_domain(dev);
-	const struct riscv_iommu_msi_geom *mg;
+	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
 	struct irq_domain_info info = {
 		.ops		= &riscv_iommu_msi_domain_ops,
 		.domain_flags	= IRQ_DOMAIN_FLAG_MSI_PARENT,
 		.hwirq_max	= ~0U,
 		.bus_token	= DOMAIN_BUS_MSI_REMAP,
-		.parent		= parent,
+		.parent		= tbl->parent,
+		.host_data	= tbl,
 	};
-	struct riscv_iommu_msi_dev *mdev;
 	u64 size, align;
 
-	if (!riscv_iommu_msi_tables(iommu) || WARN_ON(!gscid))
-		return NULL;
-	if (!parent || !irq_domain_is_msi_parent(parent)) {
+	if (!tbl->parent || !irq_domain_is_msi_parent(tbl->parent)) {
 		dev_info(dev, "MSIs do not go to the IMSIC: no MSI page table, no interrupt file reachable\n");
-		return NULL;
+		return false;
 	}
-	mg = &riscv_iommu_msi_geom;
 	if (WARN_ON(rvmsi_msi_table_size(mg->mask, &size) ||
 		    rvmsi_msi_table_align(mg->mask, &align)))
-		return NULL;
-
-	mdev = kzalloc_obj(*mdev);
-	if (!mdev)
-		goto err;
-	mdev->iommu = iommu;
-	mdev->dev = dev;
-	mdev->parent = parent;
-	mdev->gscid = gscid;
-	mdev->mode = IOMMU_RVMSI_MODE_IDENTITY;
-	mdev->rid = fwspec_rid(dev);
-	INIT_WORK(&mdev->ntf_work, riscv_iommu_msi_ntf_work);
-	INIT_LIST_HEAD(&mdev->node);
-	INIT_LIST_HEAD(&mdev->irqs);
-	mutex_init(&mdev->irqs_lock);
-	raw_spin_lock_init(&mdev->lock);
+		return false;
 
 	/* Naturally aligned to its (power of two) size, at least a page. */
-	mdev->table = iommu_alloc_pages_node_sz(dev_to_node(iommu->dev),
-						GFP_KERNEL, max(size, align));
-	mdev->refs = kcalloc(mg->nr_entries, sizeof(*mdev->refs), GFP_KERNEL);
-	mdev->notices = kcalloc(mg->nr_entries, sizeof(*mdev->notices), GFP_KERNEL);
-	mdev->fwnode = irq_domain_alloc_named_fwnode(dev_name(dev));
-	if (!mdev->table || !mdev->refs || !mdev->notices || !mdev->fwnode)
-		goto err;
-	mdev->rs.refs = mdev->refs;
-	mdev->rs.nr = mg->nr_entries;
-	mdev->rs.sync = riscv_iommu_msi_refs_sync;
-	mdev->rs.ctx = mdev;
-	if (WARN_ON(rvmsi_msi_table_check_addr(virt_to_phys(mdev->table),
+	tbl->table = iommu_alloc_pages_node_sz(dev_to_node(tbl->iommu->dev),
+					       GFP_KERNEL, max(size, align));
+	tbl->refs = kcalloc(mg->nr_entries, sizeof(*tbl->refs), GFP_KERNEL);
+	tbl->notices = kcalloc(mg->nr_entries, sizeof(*tbl->notices), GFP_KERNEL);
+	tbl->fwnode = irq_domain_alloc_named_fwnode(dev_name(dev));
+	if (!tbl->table || !tbl->refs || !tbl->notices || !tbl->fwnode ||
+	    WARN_ON(rvmsi_msi_table_check_addr(virt_to_phys(tbl->table),
 					       mg->mask)))
 		goto err;
+	tbl->rs.refs = tbl->refs;
+	tbl->rs.nr = mg->nr_entries;
+	tbl->rs.sync = riscv_iommu_msi_refs_sync;
+	tbl->rs.ctx = tbl;
 
-	info.fwnode = mdev->fwnode;
-	info.host_data = mdev;
-	mdev->domain = irq_domain_instantiate(&info);
-	if (IS_ERR(mdev->domain)) {
-		mdev->domain = NULL;
+	info.fwnode = tbl->fwnode;
+	tbl->domain = irq_domain_instantiate(&info);
+	if (IS_ERR(tbl->domain)) {
+		tbl->domain = NULL;
 		goto err;
 	}
-	mdev->domain->msi_parent_ops = &riscv_iommu_msi_parent_ops;
-	dev_set_msi_domain(dev, mdev->domain);
-	riscv_iommu_msi_debugfs_add(mdev);
-	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
-		list_add_tail(&mdev->node, &riscv_iommu_msi_devs);
-		atomic_inc(&riscv_iommu_msi_gen);
-	}
-	return mdev;
+	tbl->domain->msi_parent_ops = &riscv_iommu_msi_parent_ops;
+	return true;
 
 err:
 	dev_warn(dev, "no MSI page table (out of memory): its MSIs will fault\n");
-	if (mdev)
-		riscv_iommu_msi_free(mdev);
+	if (tbl->fwnode)
+		irq_domain_free_fwnode(tbl->fwnode);
+	if (tbl->table)
+		iommu_free_pages(tbl->table);
+	kfree(tbl->notices);
+	kfree(tbl->refs);
+	tbl->fwnode = NULL;
+	tbl->table = NULL;
+	tbl->notices = NULL;
+	tbl->refs = NULL;
+	return false;
+}
+
+/* A new set for @dev: its GSCID and, where possible, its table. */
+static struct riscv_iommu_msi_table *riscv_iommu_msi_set_new(struct riscv_iommu_device *iommu,
+							      struct device *dev)
+{
+	struct riscv_iommu_msi_table *tbl;
+	int gscid;
+
+	tbl = kzalloc_obj(*tbl);
+	if (!tbl)
+		return ERR_PTR(-ENOMEM);
+	gscid = riscv_iommu_gscid_alloc();
+	if (gscid < 0) {
+		kfree(tbl);
+		return ERR_PTR(gscid);
+	}
+	tbl->iommu = iommu;
+	tbl->gscid = gscid;
+	tbl->parent = dev_get_msi_domain(dev);
+	tbl->mode = IOMMU_RVMSI_MODE_IDENTITY;
+	INIT_WORK(&tbl->ntf_work, riscv_iommu_msi_ntf_work);
+	INIT_LIST_HEAD(&tbl->members);
+	INIT_LIST_HEAD(&tbl->irqs);
+	mutex_init(&tbl->irqs_lock);
+	raw_spin_lock_init(&tbl->lock);
+	riscv_iommu_msi_table_init(tbl, dev);
+	return tbl;
+}
+
+/*
+ * The set @dev belongs to: the one whose devices share a requester ID with
+ * it, NULL if none does, or ERR_PTR(-EBUSY) if devices of two sets do (the
+ * sets would have to merge, with their live tables; not done).
+ */
+static struct riscv_iommu_msi_table *riscv_iommu_msi_set_find(struct riscv_iommu_device *iommu,
+							       struct device *dev)
+{
+	struct riscv_iommu_msi_table *tbl, *found = NULL;
+	struct riscv_iommu_msi_dev *mdev;
+
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(tbl, &riscv_iommu_msi_sets, node) {
+		if (tbl->iommu != iommu)
+			continue;
+		list_for_each_entry(mdev, &tbl->members, member) {
+			if (!riscv_iommu_msi_share_id(dev, mdev->dev))
+				continue;
+			if (found && found != tbl)
+				return ERR_PTR(-EBUSY);
+			found = tbl;
+		}
+	}
+	return found;
+}
+
+/**
+ * riscv_iommu_msi_probe() - put a device into its set, with its MSI table
+ * @iommu: the IOMMU the device sits behind
+ * @dev: the device, being probed by the IOMMU core
+ *
+ * Only where riscv_iommu_msi_tables() says so. A device that shares a
+ * requester ID with a device already probed joins that device's set: its
+ * table, GSCID and mode. Otherwise it starts a set of its own, with a new
+ * GSCID and, for a device whose MSIs go to the IMSIC, a table whose entries
+ * start blocked. The device's MSI parent becomes its set's remapping
+ * domain, so each MSI it gets from now on opens its entry.
+ *
+ * Return: the device's membership, NULL where there are no tables, or an
+ * ERR_PTR (-ENOMEM, -ENOSPC without a free GSCID, -EBUSY if it would join
+ * two sets).
+ */
+struct riscv_iommu_msi_dev *riscv_iommu_msi_probe(struct riscv_iommu_device *iommu,
+						  struct device *dev)
+{
+	struct riscv_iommu_msi_dev *mdev, *first;
+	struct riscv_iommu_msi_table *tbl;
+
+	if (!riscv_iommu_msi_tables(iommu))
+		return NULL;
+	mdev = kzalloc_obj(*mdev);
+	if (!mdev)
+		return ERR_PTR(-ENOMEM);
+	mdev->dev = dev;
+	mdev->rid = fwspec_rid(dev);
+	INIT_LIST_HEAD(&mdev->node);
+
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	tbl = riscv_iommu_msi_set_find(iommu, dev);
+	if (IS_ERR(tbl)) {
+		dev_err(dev, "rvmsi: shares requester IDs with devices of two MSI tables\n");
+		kfree(mdev);
+		return ERR_CAST(tbl);
+	}
+	if (tbl) {
+		first = list_first_entry(&tbl->members, struct riscv_iommu_msi_dev, member);
+		dev_info(dev, "rvmsi: shares a requester ID with %s: its MSI table and GSCID %u\n",
+			 dev_name(first->dev), tbl->gscid);
+	} else {
+		tbl = riscv_iommu_msi_set_new(iommu, dev);
+		if (IS_ERR(tbl)) {
+			kfree(mdev);
+			return ERR_CAST(tbl);
+		}
+		list_add_tail(&tbl->node, &riscv_iommu_msi_sets);
+	}
+	mdev->tbl = tbl;
+	list_add_tail(&mdev->member, &tbl->members);
+	atomic_inc(&riscv_iommu_msi_gen);
+	if (!tbl->table)
+		return mdev;
+	/*
+	 * The table only counts the IRQs its remapping domain allocates. A
+	 * member whose MSIs go elsewhere has none counted: its MSIs, looked up
+	 * in the set's table, fault.
+	 */
+	if (dev_get_msi_domain(dev) != tbl->parent) {
+		dev_warn(dev, "rvmsi: MSI parent differs from its set's: its MSIs will fault\n");
+		return mdev;
+	}
+	dev_set_msi_domain(dev, tbl->domain);
+	riscv_iommu_msi_debugfs_add(mdev);
+	list_add_tail(&mdev->node, &riscv_iommu_msi_devs);
+	return mdev;
+}
+
+/**
+ * riscv_iommu_msi_release() - take a device out of its set
+ * @mdev: the membership, or NULL
+ *
+ * Called when the IOMMU core releases the device, after the release domain
+ * made its device contexts invalid. With the last member, the set goes:
+ * the IOMMU forgets what it cached under the GSCID before the table is
+ * freed and the GSCID can be handed out again.
+ */
+void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
+{
+	struct riscv_iommu_msi_table *tbl;
+	bool last;
+
+	if (IS_ERR_OR_NULL(mdev))
+		return;
+	tbl = mdev->tbl;
+	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
+		list_del(&mdev->member);
+		list_del(&mdev->node);
+		last = list_empty(&tbl->members);
+		if (last)
+			list_del(&tbl->node);
+		atomic_inc(&riscv_iommu_msi_gen);
+	}
+	if (tbl->domain && dev_get_msi_domain(mdev->dev) == tbl->domain) {
+		rvmsi_nl_notify_gone(dev_name(mdev->dev), mdev->rid);
+		debugfs_remove(mdev->debugfs);
+		dev_set_msi_domain(mdev->dev, tbl->parent);
+	}
+	kfree(mdev);
+	if (!last)
+		return;
+	cancel_work_sync(&tbl->ntf_work);
+	riscv_iommu_msi_notice_free(tbl);
+	if (tbl->domain)
+		irq_domain_remove(tbl->domain);
+	riscv_iommu_gscid_free(tbl->iommu, tbl->gscid);
+	riscv_iommu_msi_free(tbl);
+}
+
+/**
+ * riscv_iommu_msi_gscid() - the GSCID of a device's set
+ * @mdev: the membership, or NULL
+ *
+ * Return: the GSCID, 0 for none (no second-stage domains for the device).
+ */
+u32 riscv_iommu_msi_gscid(struct riscv_iommu_msi_dev *mdev)
+{
+	return mdev ? mdev->tbl->gscid : 0;
+}
+
+/**
+ * riscv_iommu_msi_id_user() - another device of the set using a requester ID
+ * @mdev: the membership
+ * @did: a requester ID of @mdev's device
+ *
+ * For the IOMMU driver, which must neither clear nor leave invalid a device
+ * context that another member still uses. The caller holds the IOMMU
+ * group's mutex: the set's members are in one group (pci_device_group()
+ * puts devices that share an alias together), so none of them comes or
+ * goes meanwhile.
+ *
+ * Return: that device, or NULL.
+ */
+struct device *riscv_iommu_msi_id_user(struct riscv_iommu_msi_dev *mdev, u32 did)
+{
+	struct riscv_iommu_msi_dev *other;
+
+	if (!mdev)
+		return NULL;
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(other, &mdev->tbl->members, member)
+		if (other != mdev && riscv_iommu_msi_has_did(other->dev, did))
+			return other->dev;
 	return NULL;
 }
 
 /**
- * riscv_iommu_msi_release() - take a device's MSI page table away
- * @mdev: the table, or NULL
- *
- * Called when the IOMMU core releases the device, after the release domain
- * made its device context invalid, so the IOMMU no longer reads the table.
- */
-void riscv_iommu_msi_release(struct riscv_iommu_msi_dev *mdev)
-{
-	if (!mdev)
-		return;
-	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
-		list_del(&mdev->node);
-		atomic_inc(&riscv_iommu_msi_gen);
-	}
-	cancel_work_sync(&mdev->ntf_work);
-	riscv_iommu_msi_notice_free(mdev);
-	rvmsi_nl_notify_gone(dev_name(mdev->dev), mdev->rid);
-	debugfs_remove(mdev->debugfs);
-	dev_set_msi_domain(mdev->dev, mdev->parent);
-	irq_domain_remove(mdev->domain);
-	riscv_iommu_msi_free(mdev);
-}
-
-/**
  * riscv_iommu_msi_fill_dc() - the MSI fields of a device context
- * @mdev: the device's table, or NULL
+ * @mdev: the device's membership, or NULL
  * @dc: the extended device context, not valid while it is written
  * @iohgatp: the iohgatp value written into @dc
  * @valid: whether @dc will be valid
  *
  * The table is used only under a second-stage @iohgatp; under a Bare one,
- * and for a device without a table, msiptp is Off. lib/msi refuses to
- * encode anything else. A device with a table gets a second stage in every
- * domain that lets it through (identity included), so a valid context
- * under a Bare iohgatp is a bug: its MSIs would fault in no table.
+ * and for a set without a table, msiptp is Off. lib/msi refuses to encode
+ * anything else. A device with a table gets a second stage in every domain
+ * that lets it through (identity included), so a valid context under a
+ * Bare iohgatp is a bug: its MSIs would fault in no table.
  */
 void riscv_iommu_msi_fill_dc(struct riscv_iommu_msi_dev *mdev,
 			     struct riscv_iommu_dc *dc, u64 iohgatp, bool valid)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
+	struct riscv_iommu_msi_table *tbl = mdev ? mdev->tbl : NULL;
 	bool bare = FIELD_GET(RISCV_IOMMU_DC_IOHGATP_MODE, iohgatp) ==
 		    RISCV_IOMMU_DC_IOHGATP_MODE_BARE;
 	bool use = false;
 	u64 msiptp = 0;
 
-	if (mdev && valid && !WARN_ON_ONCE(bare))
-		use = !WARN_ON(rvmsi_msi_dc_encode(iohgatp, virt_to_phys(mdev->table),
+	if (tbl && tbl->table && valid && !WARN_ON_ONCE(bare))
+		use = !WARN_ON(rvmsi_msi_dc_encode(iohgatp, virt_to_phys(tbl->table),
 						   mg->mask, mg->pattern,
-						   mdev->iommu->caps, &msiptp));
+						   tbl->iommu->caps, &msiptp));
 	WRITE_ONCE(dc->msiptp, use ? msiptp : 0);
 	WRITE_ONCE(dc->msi_addr_mask, use ? mg->mask : 0);
 	WRITE_ONCE(dc->msi_addr_pattern, use ? mg->pattern : 0);
@@ -1068,21 +1278,21 @@ static struct irq_domain *riscv_iommu_msi_notice_domain;
 /* The IMSIC (re)targeted the notice interrupt: follow it in every entry. */
 static void riscv_iommu_msi_notice_write_msg(struct irq_data *d, struct msi_msg *msg)
 {
-	struct riscv_iommu_msi_dev *mdev = irq_data_get_irq_chip_data(d);
+	struct riscv_iommu_msi_table *tbl = irq_data_get_irq_chip_data(d);
 	bool changed = false;
 	unsigned long flags;
 	u64 i;
 
-	raw_spin_lock_irqsave(&mdev->lock, flags);
-	mdev->notice_addr = ((u64)msg->address_hi << 32) | msg->address_lo;
-	mdev->notice_id = msg->data;
-	if (mdev->mode == IOMMU_RVMSI_MODE_MRIF) {
+	raw_spin_lock_irqsave(&tbl->lock, flags);
+	tbl->notice_addr = ((u64)msg->address_hi << 32) | msg->address_lo;
+	tbl->notice_id = msg->data;
+	if (tbl->mode == IOMMU_RVMSI_MODE_MRIF) {
 		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
-			changed |= riscv_iommu_msi_entry_update(mdev, i);
+			changed |= riscv_iommu_msi_entry_update(tbl, i);
 		if (changed)
-			riscv_iommu_msi_inval(mdev, 0);
+			riscv_iommu_msi_inval(tbl, 0);
 	}
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	raw_spin_unlock_irqrestore(&tbl->lock, flags);
 }
 
 static struct irq_chip riscv_iommu_msi_notice_chip = {
@@ -1153,7 +1363,7 @@ static bool riscv_iommu_msi_mrif_take(u64 *mrif, u32 id)
  */
 static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 {
-	struct riscv_iommu_msi_dev *mdev = data;
+	struct riscv_iommu_msi_table *tbl = data;
 	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
 	unsigned int virqs[RISCV_IOMMU_MSI_NOTICE_BATCH];
 	struct riscv_iommu_msi_irq *mirq;
@@ -1168,9 +1378,9 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 	do {
 		n = 0;
 		forged = 0;
-		raw_spin_lock_irqsave(&mdev->lock, flags);
+		raw_spin_lock_irqsave(&tbl->lock, flags);
 		for (i = 0; i < nr_entries && n < ARRAY_SIZE(virqs); i++) {
-			mrif = mdev->mrifs + i * RVMSI_MRIF_DWORDS;
+			mrif = tbl->mrifs + i * RVMSI_MRIF_DWORDS;
 			for (k = 0; k < RVMSI_MRIF_DWORDS; k++)
 				image[k] = READ_ONCE(mrif[k]);
 			id = 0;
@@ -1183,24 +1393,24 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
 				 */
 				if (!riscv_iommu_msi_mrif_take(mrif, id))
 					continue;
-				mdev->notices[i]++;
-				list_for_each_entry(mirq, &mdev->irqs, node)
+				tbl->notices[i]++;
+				list_for_each_entry(mirq, &tbl->irqs, node)
 					if (mirq->mv.index == (long)i && mirq->id == id)
 						break;
-				if (list_entry_is_head(mirq, &mdev->irqs, node)) {
-					mdev->forged++;
+				if (list_entry_is_head(mirq, &tbl->irqs, node)) {
+					tbl->forged++;
 					forged++;
 				} else {
 					virqs[n++] = mirq->virq;
 				}
 			}
 		}
-		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+		raw_spin_unlock_irqrestore(&tbl->lock, flags);
 
 		if (forged)
-			dev_warn_ratelimited(mdev->dev,
-					     "rvmsi: %u identity(ies) in its MRIFs that are none of its interrupts, dropped\n",
-					     forged);
+			dev_warn_ratelimited(tbl->iommu->dev,
+					     "rvmsi: %s: %u identity(ies) in the MRIFs that are none of its interrupts, dropped\n",
+					     tbl->notice_name, forged);
 		/* The device's own handlers, e.g. VFIO's eventfd trigger. */
 		for (k = 0; k < n; k++)
 			generic_handle_irq(virqs[k]);
@@ -1221,22 +1431,22 @@ static irqreturn_t riscv_iommu_msi_notice(int irq, void *data)
  * Give the device its MRIFs and notice interrupt, once; process context,
  * with riscv_iommu_msi_devs_lock held.
  */
-static int riscv_iommu_msi_notice_init(struct riscv_iommu_msi_dev *mdev)
+static int riscv_iommu_msi_notice_init(struct riscv_iommu_msi_table *tbl)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
 	struct irq_domain_info info = {
 		.ops		= &riscv_iommu_msi_notice_ops,
 		.hwirq_max	= ~0U,
-		.parent		= mdev->parent,
+		.parent		= tbl->parent,
 	};
 	struct msi_msg msg = { };
 	u64 *mrifs, i;
 	int virq, ret;
 	u32 id;
 
-	if (mdev->notice_virq)
+	if (tbl->notice_virq)
 		return 0;
-	if (!(mdev->iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_MRIF))
+	if (!(tbl->iommu->caps & RISCV_IOMMU_CAPABILITIES_MSI_MRIF))
 		return -EOPNOTSUPP;
 
 	scoped_guard(mutex, &riscv_iommu_msi_notice_lock) {
@@ -1254,10 +1464,11 @@ static int riscv_iommu_msi_notice_init(struct riscv_iommu_msi_dev *mdev)
 		}
 	}
 
-	mrifs = iommu_alloc_pages_node_sz(dev_to_node(mdev->iommu->dev), GFP_KERNEL,
+	mrifs = iommu_alloc_pages_node_sz(dev_to_node(tbl->iommu->dev), GFP_KERNEL,
 					  mg->nr_entries * RVMSI_MRIF_SIZE);
-	mdev->notice_name = kasprintf(GFP_KERNEL, "rvmsi-notice-%s", dev_name(mdev->dev));
-	if (!mrifs || !mdev->notice_name) {
+	tbl->notice_name = kasprintf(GFP_KERNEL, "rvmsi-notice-%s",
+				     dev_name(riscv_iommu_msi_lead(tbl)));
+	if (!mrifs || !tbl->notice_name) {
 		ret = -ENOMEM;
 		goto err_free;
 	}
@@ -1265,38 +1476,38 @@ static int riscv_iommu_msi_notice_init(struct riscv_iommu_msi_dev *mdev)
 	for (i = 0; i < mg->nr_entries; i++)
 		for (id = 1; id <= mg->g.nr_ids; id++)
 			rvmsi_mrif_set_enable(mrifs + i * RVMSI_MRIF_DWORDS, id, true);
-	mdev->mrifs = mrifs;
+	tbl->mrifs = mrifs;
 
-	virq = irq_domain_alloc_irqs(riscv_iommu_msi_notice_domain, 1, NUMA_NO_NODE, mdev);
+	virq = irq_domain_alloc_irqs(riscv_iommu_msi_notice_domain, 1, NUMA_NO_NODE, tbl);
 	if (virq <= 0) {
 		ret = virq ?: -ENOSPC;
 		goto err_mrifs;
 	}
 	/* Placed by riscv_iommu_msi_notice_follow(), not by irqbalance. */
 	irq_set_status_flags(virq, IRQ_NO_BALANCING);
-	ret = request_irq(virq, riscv_iommu_msi_notice, 0, mdev->notice_name, mdev);
+	ret = request_irq(virq, riscv_iommu_msi_notice, 0, tbl->notice_name, tbl);
 	if (ret) {
 		irq_domain_free_irqs(virq, 1);
 		goto err_mrifs;
 	}
 	if (irq_chip_compose_msi_msg(irq_get_irq_data(virq), &msg)) {
-		free_irq(virq, mdev);
+		free_irq(virq, tbl);
 		irq_domain_free_irqs(virq, 1);
 		ret = -EIO;
 		goto err_mrifs;
 	}
-	mdev->notice_virq = virq;
+	tbl->notice_virq = virq;
 	riscv_iommu_msi_notice_write_msg(irq_get_irq_data(virq), &msg);
-	dev_info(mdev->dev, "rvmsi: MRIFs ready, notice interrupt %d\n", virq);
+	dev_info(riscv_iommu_msi_lead(tbl), "rvmsi: MRIFs ready, notice interrupt %d\n", virq);
 	return 0;
 
 err_mrifs:
-	mdev->mrifs = NULL;
+	tbl->mrifs = NULL;
 err_free:
 	if (mrifs)
 		iommu_free_pages(mrifs);
-	kfree(mdev->notice_name);
-	mdev->notice_name = NULL;
+	kfree(tbl->notice_name);
+	tbl->notice_name = NULL;
 	return ret;
 }
 
@@ -1313,16 +1524,16 @@ err_free:
  * interrupt context, under its descriptor's lock, where the notice's
  * cannot be taken.
  */
-static void riscv_iommu_msi_notice_follow(struct riscv_iommu_msi_dev *mdev)
+static void riscv_iommu_msi_notice_follow(struct riscv_iommu_msi_table *tbl)
 {
-	unsigned int notice = READ_ONCE(mdev->notice_virq);
+	unsigned int notice = READ_ONCE(tbl->notice_virq);
 	struct riscv_iommu_msi_irq *mirq;
 	unsigned int cpu = nr_cpu_ids;
 
-	if (!notice || READ_ONCE(mdev->mode) != IOMMU_RVMSI_MODE_MRIF)
+	if (!notice || READ_ONCE(tbl->mode) != IOMMU_RVMSI_MODE_MRIF)
 		return;
-	scoped_guard(mutex, &mdev->irqs_lock) {
-		mirq = list_first_entry_or_null(&mdev->irqs, struct riscv_iommu_msi_irq, node);
+	scoped_guard(mutex, &tbl->irqs_lock) {
+		mirq = list_first_entry_or_null(&tbl->irqs, struct riscv_iommu_msi_irq, node);
 		if (mirq)
 			cpu = cpumask_first(irq_data_get_effective_affinity_mask(irq_get_irq_data(mirq->virq)));
 	}
@@ -1330,17 +1541,18 @@ static void riscv_iommu_msi_notice_follow(struct riscv_iommu_msi_dev *mdev)
 	    cpumask_test_cpu(cpu, irq_data_get_effective_affinity_mask(irq_get_irq_data(notice))))
 		return;
 	if (irq_set_affinity(notice, cpumask_of(cpu)))
-		dev_dbg(mdev->dev, "rvmsi: notice interrupt stays off CPU %u\n", cpu);
+		dev_dbg(tbl->iommu->dev, "rvmsi: %s stays off CPU %u\n",
+			tbl->notice_name, cpu);
 }
 
 /* After the device context stopped using the table. */
-static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_dev *mdev)
+static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_table *tbl)
 {
-	if (!mdev->notice_virq)
+	if (!tbl->notice_virq)
 		return;
-	free_irq(mdev->notice_virq, mdev);
-	irq_domain_free_irqs(mdev->notice_virq, 1);
-	mdev->notice_virq = 0;
+	free_irq(tbl->notice_virq, tbl);
+	irq_domain_free_irqs(tbl->notice_virq, 1);
+	tbl->notice_virq = 0;
 }
 
 /*
@@ -1423,7 +1635,7 @@ static bool riscv_iommu_msi_user_bound(struct device *dev)
  * Describe the valid entries from table index @first on into @ents (room
  * for @max) and return how many there are, even beyond @max.
  */
-static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev, u64 first,
+static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_table *tbl, u64 first,
 				    struct iommu_rvmsi_entry *ents, u32 max)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
@@ -1436,12 +1648,12 @@ static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev, u64 first,
 	u64 i, notices;
 
 	for (i = first; i < mg->nr_entries; i++) {
-		raw_spin_lock_irqsave(&mdev->lock, flags);
-		pte.dw0 = READ_ONCE(mdev->table[i].dw0);
-		pte.dw1 = READ_ONCE(mdev->table[i].dw1);
-		refs = mdev->refs[i];
-		notices = mdev->notices[i];
-		raw_spin_unlock_irqrestore(&mdev->lock, flags);
+		raw_spin_lock_irqsave(&tbl->lock, flags);
+		pte.dw0 = READ_ONCE(tbl->table[i].dw0);
+		pte.dw1 = READ_ONCE(tbl->table[i].dw1);
+		refs = tbl->refs[i];
+		notices = tbl->notices[i];
+		raw_spin_unlock_irqrestore(&tbl->lock, flags);
 
 		if (rvmsi_msipte_decode(&pte, &pi) || pi.kind == RVMSI_MSIPTE_INVALID)
 			continue;
@@ -1474,7 +1686,7 @@ static u32 riscv_iommu_msi_describe(struct riscv_iommu_msi_dev *mdev, u64 first,
 }
 
 /* Mode, isolation and the number of valid entries, consistently. */
-static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
+static void riscv_iommu_msi_state(struct riscv_iommu_msi_table *tbl, u32 *mode,
 				  u32 *isolation, u32 *nr_valid)
 {
 	const u64 nr_entries = riscv_iommu_msi_geom.nr_entries;
@@ -1483,18 +1695,18 @@ static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
 	u32 valid = 0;
 	u64 i;
 
-	raw_spin_lock_irqsave(&mdev->lock, flags);
+	raw_spin_lock_irqsave(&tbl->lock, flags);
 	for (i = 0; i < nr_entries; i++) {
-		if (!(READ_ONCE(mdev->table[i].dw0) & RVMSI_MSIPTE_V))
+		if (!(READ_ONCE(tbl->table[i].dw0) & RVMSI_MSIPTE_V))
 			continue;
 		valid++;
 		/* A basic-mode entry of the host reaches a shared file. */
-		if (mdev->mode == IOMMU_RVMSI_MODE_IDENTITY)
+		if (tbl->mode == IOMMU_RVMSI_MODE_IDENTITY)
 			shared = true;
 	}
-	*mode = mdev->mode;
-	locked = mdev->locked;
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	*mode = tbl->mode;
+	locked = tbl->locked;
+	raw_spin_unlock_irqrestore(&tbl->lock, flags);
 
 	if (locked)
 		*isolation = IOMMU_RVMSI_ISOLATION_LOCKED;
@@ -1505,10 +1717,14 @@ static void riscv_iommu_msi_state(struct riscv_iommu_msi_dev *mdev, u32 *mode,
 	*nr_valid = valid;
 }
 
-/* The device and its valid entries from index @first on, one message's worth. */
+/*
+ * The device and the valid entries of its set's table from index @first on,
+ * one message's worth.
+ */
 static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *mdev,
 						   u64 first)
 {
+	struct riscv_iommu_msi_table *tbl = mdev->tbl;
 	struct rvmsi_snapshot *snap;
 	u32 n;
 
@@ -1516,15 +1732,15 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 	if (!snap)
 		return ERR_PTR(-ENOMEM);
 	strscpy(snap->name, dev_name(mdev->dev));
-	strscpy(snap->iommu, dev_name(mdev->iommu->dev));
-	riscv_iommu_msi_settle(mdev);
+	strscpy(snap->iommu, dev_name(tbl->iommu->dev));
+	riscv_iommu_msi_settle(tbl);
 	snap->rid = mdev->rid;
-	snap->caps = riscv_iommu_msi_caps(mdev->iommu);
-	riscv_iommu_msi_state(mdev, &snap->mode, &snap->isolation, &snap->nr_valid);
+	snap->caps = riscv_iommu_msi_caps(tbl->iommu);
+	riscv_iommu_msi_state(tbl, &snap->mode, &snap->isolation, &snap->nr_valid);
 	snap->locked = snap->isolation == IOMMU_RVMSI_ISOLATION_LOCKED;
 	snap->nr_entries = riscv_iommu_msi_geom.nr_entries;
-	snap->nr_irqs = atomic_read(&mdev->nr_irqs);
-	n = riscv_iommu_msi_describe(mdev, first, snap->ents, ARRAY_SIZE(snap->ents));
+	snap->nr_irqs = atomic_read(&tbl->nr_irqs);
+	n = riscv_iommu_msi_describe(tbl, first, snap->ents, ARRAY_SIZE(snap->ents));
 	snap->nr_ents = min_t(u32, n, ARRAY_SIZE(snap->ents));
 	snap->more = n > ARRAY_SIZE(snap->ents);
 	return snap;
@@ -1607,12 +1823,22 @@ int rvmsi_host_get(struct rvmsi_host *host)
 	return 0;
 }
 
+/* Say something about the set in the log of each of its devices. */
+#define riscv_iommu_msi_set_info(tbl, fmt, ...)					\
+do {										\
+	struct riscv_iommu_msi_dev *__m;					\
+										\
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);			\
+	list_for_each_entry(__m, &(tbl)->members, member)			\
+		dev_info(__m->dev, fmt, ##__VA_ARGS__);				\
+} while (0)
+
 /*
- * Switch the mode; the caller holds riscv_iommu_msi_devs_lock. Identity on
- * a locked device is refused: the lock promises that the table only ever
- * holds blocked and MRIF entries.
+ * Switch the mode of a set; the caller holds riscv_iommu_msi_devs_lock.
+ * Identity on a locked set is refused: the lock promises that the table
+ * only ever holds blocked and MRIF entries.
  */
-static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
+static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_table *tbl, u32 mode)
 {
 	bool changed = false, gained = false, left_mrif = false;
 	unsigned long flags;
@@ -1625,7 +1851,7 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 		break;
 	case IOMMU_RVMSI_MODE_MRIF:
 		/* Without MSI_MRIF, or without memory: nothing changes. */
-		ret = riscv_iommu_msi_notice_init(mdev);
+		ret = riscv_iommu_msi_notice_init(tbl);
 		if (ret)
 			return ret == -EOPNOTSUPP ? ret : -ENOMEM;
 		break;
@@ -1635,11 +1861,11 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 		return -EINVAL;
 	}
 
-	raw_spin_lock_irqsave(&mdev->lock, flags);
-	if (mode == IOMMU_RVMSI_MODE_IDENTITY && mdev->locked) {
+	raw_spin_lock_irqsave(&tbl->lock, flags);
+	if (mode == IOMMU_RVMSI_MODE_IDENTITY && tbl->locked) {
 		ret = -EPERM;
-	} else if (mdev->mode != mode) {
-		left_mrif = mdev->mode == IOMMU_RVMSI_MODE_MRIF;
+	} else if (tbl->mode != mode) {
+		left_mrif = tbl->mode == IOMMU_RVMSI_MODE_MRIF;
 		/*
 		 * Entries that lose access are invalidated, and the
 		 * invalidation fenced, before entries that gain access are
@@ -1648,25 +1874,25 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
 		 * faults (262) and is reported; none reaches a file the
 		 * new mode forbids.
 		 */
-		mdev->mode = IOMMU_RVMSI_MODE_BLOCKED;
+		tbl->mode = IOMMU_RVMSI_MODE_BLOCKED;
 		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
-			changed |= riscv_iommu_msi_entry_update(mdev, i);
+			changed |= riscv_iommu_msi_entry_update(tbl, i);
 		if (changed)
-			riscv_iommu_msi_inval(mdev, 0);
-		mdev->mode = mode;
+			riscv_iommu_msi_inval(tbl, 0);
+		tbl->mode = mode;
 		for (i = 0; i < riscv_iommu_msi_geom.nr_entries; i++)
-			gained |= riscv_iommu_msi_entry_update(mdev, i);
+			gained |= riscv_iommu_msi_entry_update(tbl, i);
 		if (gained)
-			riscv_iommu_msi_inval(mdev, 0);
+			riscv_iommu_msi_inval(tbl, 0);
 		changed |= gained;
 	}
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	raw_spin_unlock_irqrestore(&tbl->lock, flags);
 	/* MSIs recorded in the MRIFs before the switch still get delivered. */
-	if (left_mrif && mdev->notice_virq)
-		irq_chip_retrigger_hierarchy(irq_get_irq_data(mdev->notice_virq));
+	if (left_mrif && tbl->notice_virq)
+		irq_chip_retrigger_hierarchy(irq_get_irq_data(tbl->notice_virq));
 	if (changed) {
-		dev_info(mdev->dev, "rvmsi: MSI delivery mode %u\n", mode);
-		riscv_iommu_msi_event(mdev, RVMSI_REASON_MODE);
+		riscv_iommu_msi_set_info(tbl, "rvmsi: MSI delivery mode %u\n", mode);
+		riscv_iommu_msi_event(tbl, RVMSI_REASON_MODE);
 	}
 	return ret;
 }
@@ -1676,31 +1902,31 @@ static int riscv_iommu_msi_set_mode(struct riscv_iommu_msi_dev *mdev, u32 mode)
  * ownership (rvmsi_dev_set()), so nobody can be checking or relying on the
  * flag. Locking a device in identity mode moves it to MRIF (or blocked).
  */
-static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_dev *mdev, bool lock)
+static int riscv_iommu_msi_set_lock(struct riscv_iommu_msi_table *tbl, bool lock)
 {
 	unsigned long flags;
 	int ret;
 
-	if (mdev->locked == lock)
+	if (tbl->locked == lock)
 		return 0;
-	if (lock && mdev->mode == IOMMU_RVMSI_MODE_IDENTITY) {
+	if (lock && tbl->mode == IOMMU_RVMSI_MODE_IDENTITY) {
 		/* MRIF keeps the device's MSIs working; blocked is the fallback. */
-		ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_MRIF);
+		ret = riscv_iommu_msi_set_mode(tbl, IOMMU_RVMSI_MODE_MRIF);
 		if (ret)
-			ret = riscv_iommu_msi_set_mode(mdev, IOMMU_RVMSI_MODE_BLOCKED);
+			ret = riscv_iommu_msi_set_mode(tbl, IOMMU_RVMSI_MODE_BLOCKED);
 		if (ret)
 			return ret;
 	}
-	raw_spin_lock_irqsave(&mdev->lock, flags);
-	mdev->locked = lock;
-	raw_spin_unlock_irqrestore(&mdev->lock, flags);
+	raw_spin_lock_irqsave(&tbl->lock, flags);
+	tbl->locked = lock;
+	raw_spin_unlock_irqrestore(&tbl->lock, flags);
 	/* What iommufd and VFIO test at bind time, see docs/isolation.md. */
 	if (lock)
-		mdev->domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+		tbl->domain->flags |= IRQ_DOMAIN_FLAG_ISOLATED_MSI;
 	else
-		mdev->domain->flags &= ~IRQ_DOMAIN_FLAG_ISOLATED_MSI;
-	dev_info(mdev->dev, "rvmsi: isolation lock %s\n", lock ? "set" : "cleared");
-	riscv_iommu_msi_event(mdev, RVMSI_REASON_MODE);
+		tbl->domain->flags &= ~IRQ_DOMAIN_FLAG_ISOLATED_MSI;
+	riscv_iommu_msi_set_info(tbl, "rvmsi: isolation lock %s\n", lock ? "set" : "cleared");
+	riscv_iommu_msi_event(tbl, RVMSI_REASON_MODE);
 	return 0;
 }
 
@@ -1762,9 +1988,9 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 		if (!mdev)
 			ret = -ENODEV;
 		if (!ret && lock)
-			ret = riscv_iommu_msi_set_lock(mdev, *lock);
+			ret = riscv_iommu_msi_set_lock(mdev->tbl, *lock);
 		if (!ret && mode)
-			ret = riscv_iommu_msi_set_mode(mdev, *mode);
+			ret = riscv_iommu_msi_set_mode(mdev->tbl, *mode);
 	}
 	if (lock) {
 		iommu_device_release_dma_owner(dev);
@@ -1776,8 +2002,9 @@ int rvmsi_dev_set(const char *name, const u32 *mode, const u8 *lock)
 
 static void riscv_iommu_msi_ntf_work(struct work_struct *work)
 {
-	struct riscv_iommu_msi_dev *mdev =
-		container_of(work, struct riscv_iommu_msi_dev, ntf_work);
+	struct riscv_iommu_msi_table *tbl =
+		container_of(work, struct riscv_iommu_msi_table, ntf_work);
+	struct riscv_iommu_msi_dev *mdev;
 	struct rvmsi_snapshot *snap;
 	unsigned long reasons;
 	u32 reason;
@@ -1789,20 +2016,48 @@ static void riscv_iommu_msi_ntf_work(struct work_struct *work)
 	 * one by one after the snapshot would send a later change with the
 	 * earlier state, and its own run would find nothing left to send.
 	 */
-	reasons = xchg(&mdev->ntf_reasons, 0);
+	reasons = xchg(&tbl->ntf_reasons, 0);
 	if (!reasons)
 		return;
-	riscv_iommu_msi_notice_follow(mdev);
-	scoped_guard(mutex, &riscv_iommu_msi_devs_lock)
+	riscv_iommu_msi_notice_follow(tbl);
+	/* Each device of the set sees the change: they share the table. */
+	guard(mutex)(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(mdev, &tbl->members, member) {
+		if (list_empty(&mdev->node))
+			continue;
 		snap = riscv_iommu_msi_snap(mdev, 0);
-	if (IS_ERR(snap)) {
-		/* Out of memory: the listeners see the gap in the sequence. */
-		rvmsi_nl_event_lost();
-		return;
+		if (IS_ERR(snap)) {
+			/* Out of memory: the listeners see the gap in the sequence. */
+			rvmsi_nl_event_lost();
+			continue;
+		}
+		for_each_set_bit(reason, &reasons, BITS_PER_LONG)
+			rvmsi_nl_notify_entries(snap, reason);
+		kfree(snap);
 	}
-	for_each_set_bit(reason, &reasons, BITS_PER_LONG)
-		rvmsi_nl_notify_entries(snap, reason);
-	kfree(snap);
+}
+
+/*
+ * The device a fault with requester ID @did is reported for: the one whose
+ * own ID it is, else the first that has it as an alias. A shared alias does
+ * not tell which member of the set wrote; they are in one IOMMU group, so
+ * they have one owner.
+ */
+static struct riscv_iommu_msi_dev *riscv_iommu_msi_fault_dev(struct riscv_iommu_device *iommu,
+							      u32 did)
+{
+	struct riscv_iommu_msi_dev *mdev, *alias = NULL;
+
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
+	list_for_each_entry(mdev, &riscv_iommu_msi_devs, node) {
+		if (mdev->tbl->iommu != iommu || !riscv_iommu_msi_has_did(mdev->dev, did))
+			continue;
+		if (mdev->rid == did)
+			return mdev;
+		if (!alias)
+			alias = mdev;
+	}
+	return alias;
 }
 
 /**
@@ -1844,12 +2099,9 @@ void riscv_iommu_msi_fault(struct riscv_iommu_device *iommu,
 		return;
 
 	scoped_guard(mutex, &riscv_iommu_msi_devs_lock) {
-		list_for_each_entry(mdev, &riscv_iommu_msi_devs, node) {
-			if (mdev->iommu == iommu && riscv_iommu_msi_has_did(mdev, fi.did)) {
-				strscpy(f.dev_name, dev_name(mdev->dev));
-				break;
-			}
-		}
+		mdev = riscv_iommu_msi_fault_dev(iommu, fi.did);
+		if (mdev)
+			strscpy(f.dev_name, dev_name(mdev->dev));
 	}
 	f.has_file = riscv_iommu_msi_geom_state > 0 &&
 		     !rvmsi_imsic_file_locate(&mg->g, fi.iotval, &f.group, &f.hart,
@@ -1873,16 +2125,18 @@ int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
 {
 	const struct riscv_iommu_msi_geom *mg = &riscv_iommu_msi_geom;
 	struct riscv_iommu_msi_dev *mdev;
+	struct riscv_iommu_msi_table *tbl;
 
 	guard(mutex)(&riscv_iommu_msi_devs_lock);
 	mdev = riscv_iommu_msi_lookup(dev);
 	if (!mdev)
 		return -ENODEV;
+	tbl = mdev->tbl;
 
-	riscv_iommu_msi_settle(mdev);
-	riscv_iommu_msi_state(mdev, &info->out_mode, &info->out_isolation,
+	riscv_iommu_msi_settle(tbl);
+	riscv_iommu_msi_state(tbl, &info->out_mode, &info->out_isolation,
 			      &info->out_nr_valid);
-	info->out_capabilities = riscv_iommu_msi_caps(mdev->iommu);
+	info->out_capabilities = riscv_iommu_msi_caps(tbl->iommu);
 	info->out_nr_groups = mg->g.nr_groups;
 	info->out_nr_harts = riscv_iommu_msi_nr_harts();
 	info->out_nr_guest_files = mg->g.geilen;
@@ -1894,24 +2148,28 @@ int rvmsi_dev_get_info(struct device *dev, struct iommu_rvmsi_info *info)
 int rvmsi_dev_set_mode(struct device *dev, u32 mode)
 {
 	struct riscv_iommu_msi_dev *mdev;
+	struct riscv_iommu_msi_table *tbl;
 
 	guard(mutex)(&riscv_iommu_msi_devs_lock);
 	mdev = riscv_iommu_msi_lookup(dev);
 	if (!mdev)
 		return -ENODEV;
-	return riscv_iommu_msi_set_mode(mdev, mode);
+	tbl = mdev->tbl;
+	return riscv_iommu_msi_set_mode(tbl, mode);
 }
 
 int rvmsi_dev_get_entries(struct device *dev, struct iommu_rvmsi_entry *ents,
 			  u32 max, u32 *ret_count)
 {
 	struct riscv_iommu_msi_dev *mdev;
+	struct riscv_iommu_msi_table *tbl;
 
 	guard(mutex)(&riscv_iommu_msi_devs_lock);
 	mdev = riscv_iommu_msi_lookup(dev);
 	if (!mdev)
 		return -ENODEV;
-	riscv_iommu_msi_settle(mdev);
-	*ret_count = riscv_iommu_msi_describe(mdev, 0, ents, max);
+	tbl = mdev->tbl;
+	riscv_iommu_msi_settle(tbl);
+	*ret_count = riscv_iommu_msi_describe(tbl, 0, ents, max);
 	return *ret_count > max ? -EMSGSIZE : 0;
 }
