@@ -319,12 +319,15 @@ TEST_F(alias, both_deliver)
 {
 	int i;
 
-	for (i = 0; i < 2; i++)
+	/* Braces: the harness's EXPECT and its TH_LOG are two statements. */
+	for (i = 0; i < 2; i++) {
 		EXPECT_EQ((uint64_t)RAISES, raise_count(&self->e[i]))
 			TH_LOG("%s's MSIs", self->e[i].bdf);
-	for (i = 0; i < 2; i++)
+	}
+	for (i = 0; i < 2; i++) {
 		ASSERT_EQ(2, entry_refs(&self->e[i]))
 			TH_LOG("%s: the entries should count both devices' IRQs", self->e[i].bdf);
+	}
 }
 
 /* One device's IRQ moves over every CPU; the other's MSIs keep arriving. */
@@ -350,14 +353,17 @@ TEST_F(alias, mode_is_the_sets)
 	ASSERT_EQ(0, rvmsi_set_mode(&self->e[0], IOMMU_RVMSI_MODE_MRIF));
 	ASSERT_EQ(0, rvmsi_get_info(&self->e[1], &info));
 	EXPECT_EQ((__u32)IOMMU_RVMSI_MODE_MRIF, info.out_mode);
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		EXPECT_EQ((uint64_t)RAISES, raise_count(&self->e[i]))
 			TH_LOG("%s's MSIs in MRIF mode", self->e[i].bdf);
+	}
 	ASSERT_EQ(0, rvmsi_set_mode(&self->e[1], IOMMU_RVMSI_MODE_IDENTITY));
 	ASSERT_EQ(0, rvmsi_get_info(&self->e[0], &info));
 	EXPECT_EQ((__u32)IOMMU_RVMSI_MODE_IDENTITY, info.out_mode);
-	for (i = 0; i < 2; i++)
-		EXPECT_EQ((uint64_t)RAISES, raise_count(&self->e[i]));
+	for (i = 0; i < 2; i++) {
+		EXPECT_EQ((uint64_t)RAISES, raise_count(&self->e[i]))
+			TH_LOG("%s's MSIs in identity mode", self->e[i].bdf);
+	}
 }
 
 /*

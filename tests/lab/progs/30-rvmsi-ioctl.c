@@ -97,16 +97,18 @@ TEST_F(rv, get_entries_describes_the_identity_entry)
 	memset(raw, 0xa5, sizeof(raw));
 	ASSERT_EQ(-EMSGSIZE, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ASSERT_EQ(1U, ge.num_entries);
-	for (i = 0; i < sizeof(raw); i++)
+	for (i = 0; i < sizeof(raw); i++) {
 		ASSERT_EQ(0xa5, raw[i]);
+	}
 
 	/* A longer stride than the kernel's struct: the tail is zeroed. */
 	ge.num_entries = 4;
 	ASSERT_EQ(0, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ASSERT_EQ(1U, ge.num_entries);
 	memcpy(&ent, raw, sizeof(ent));
-	for (i = sizeof(ent); i < 48; i++)
+	for (i = sizeof(ent); i < 48; i++) {
 		ASSERT_EQ(0, raw[i]);
+	}
 	ASSERT_EQ(0xa5, raw[48]);
 	TH_LOG("entry %u: kind %u group %u hart %u guest %u cpu %d refcount %u",
 	       ent.index, ent.kind, ent.group, ent.hart, ent.guest, ent.cpu, ent.refcount);
@@ -243,8 +245,9 @@ TEST_F(rv, get_entries_efault_leaves_nothing_half_written)
 	ge.entries_uptr = (uintptr_t)half;
 	ASSERT_EQ(-EFAULT, lab_ioctl(self->e.iommufd, IOMMU_RVMSI_GET_ENTRIES, &ge));
 	ASSERT_EQ(4U, ge.num_entries);
-	for (k = 0; k < 20; k++)
+	for (k = 0; k < 20; k++) {
 		EXPECT_EQ(0, half[k]) TH_LOG("byte %d of the cut entry: %#x", k, half[k]);
+	}
 	munmap(two, 2 * pg);
 }
 
