@@ -11,8 +11,8 @@
  * with no device ID ("Identifiers used to tag IOATC entries"). So a device
  * gets a table only where its paging domains are second stage
  * (riscv_iommu_msi_tables(): MSI_FLAT and an x4 mode), and each table is
- * cached under a GSCID of its own device, allocated at probe and freed at
- * release after an IOTINVAL.GVMA for it has completed (iommu.c).
+ * cached under a GSCID of its own, allocated with the table and freed with
+ * it after an IOTINVAL.GVMA for it has completed (riscv_iommu_gscid_free()).
  *
  * The IMSIC window
  * ----------------
@@ -34,19 +34,24 @@
  * window holds the S-level files only and the driver maps it into every
  * first-stage paging domain it creates.
  *
- * Per-device MSI page tables
- * --------------------------
+ * MSI page tables per set of devices
+ * ----------------------------------
  * The IOMMU matches the guest-physical address A of a write (the IOVA, as
  * there is no first stage) against DC.msi_addr_mask/pattern and translates
  * a match through the table at DC.msiptp. The table belongs to the device
  * (its requester IDs), never to an iommu_domain: it must follow the
- * device's interrupts, which the domain knows nothing about. It is in use
+ * device's interrupts, which the domain knows nothing about. Devices that
+ * share a requester ID (a DMA alias, e.g. behind a PCIe-to-PCI bridge)
+ * share the device context of that ID, so they share one table, GSCID and
+ * mode: a set (struct riscv_iommu_msi_table), in which every member's IRQs
+ * count. Such devices are in one IOMMU group (pci_device_group()), so in
+ * one domain and with one owner. It is in use
  * in every domain that lets the device through: paging domains are second
  * stage, and so is the identity domain (a 1:1 second-stage table, iommu.c),
  * every device's default domain on RISC-V, which has no DMA-API
  * translation. Under the blocking domain the context is invalid.
  *
- * The table is kept by a per-device irq domain inserted between the
+ * The table is kept by the set's irq domain, inserted between the
  * device's MSI domain and the IMSIC (DOMAIN_BUS_MSI_REMAP, an MSI parent on
  * msi-lib). Its alloc and free see every MSI the device gets, its
  * set_affinity sees every move. Each entry covers one interrupt file; in
@@ -66,7 +71,7 @@
  * report of a move that completed before the call is its end state, never
  * the old and the new entry together (riscv_iommu_msi_settle()).
  *
- * Every PTE change is followed by IOTINVAL.GVMA for the device's GSCID and
+ * Every PTE change is followed by IOTINVAL.GVMA for the set's GSCID and
  * the file's address, and IOFENCE.C; the device context fields are written
  * by the IODIR update path of the driver, which invalidates with
  * IODIR.INVAL_DDT.
@@ -222,7 +227,7 @@ static DEFINE_MUTEX(riscv_iommu_msi_devs_lock);
 
 /**
  * struct riscv_iommu_msi_irq - chip data of one IRQ in a remapping domain
- * @tbl: the device's table
+ * @tbl: the table of the device's set
  * @mv: the entries it holds (current target, retired target, a move's
  *      candidates), under @tbl->lock
  * @retire_work: releases @retired once the device has the new message
