@@ -13,7 +13,12 @@
  *  DCA_CHECK_GSCID  one live MSI table per GSCID: DCs that carry an MSI
  *                   table or a second stage and share a GSCID value have the
  *                   same table and the same second-stage root; DCs that
- *                   share a table share the GSCID;
+ *                   share a table share the GSCID; and the DC of every
+ *                   requester-ID alias of a PCI function (derived from the
+ *                   topology as Linux's pci_for_each_dma_alias() does) is
+ *                   valid and holds the function's own table, GSCID and
+ *                   second stage, since a bridge may tag the function's
+ *                   transactions with either;
  *  DCA_CHECK_REACH  no interrupt file (S-level or guest file of any hart) is
  *                   writable through a DC's translation without an MSI table
  *                   the spec lets the IOMMU use intercepting the write;
@@ -63,6 +68,7 @@
 #define RVMSI_LAB_DC_AUDIT_H
 
 #include <endian.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <sys/stat.h>
@@ -126,11 +132,12 @@ enum {
 	DCA_P_IDENTITY	= 1 << 4,	/* both stages Bare, no table: reaches every file */
 	DCA_P_UNAUDITED	= 1 << 5,	/* a translation setting the audit cannot walk */
 	DCA_P_WALK	= 1 << 6,	/* a table could not be read */
+	DCA_P_ALIAS	= 1 << 7,	/* an alias's DC translates differently */
 };
 
 static const char *const dca_flag_names[] = {
 	"dc-reserved", "gscid-shared", "table-shared", "reaches-file", "identity",
-	"unaudited", "walk-error",
+	"unaudited", "walk-error", "alias-differs",
 };
 
 static const char *const dca_check_names[DCA_NR_CHECKS] = {
@@ -688,6 +695,117 @@ static inline void dca_check_gscid(struct dca_audit *a)
 	}
 }
 
+/*
+ * The first @len bytes of the config space of @bdf, through sysfs; 0 or -errno.
+ */
+static inline int dca_pci_config(const char *bdf, uint8_t *cfg, size_t len)
+{
+	char path[300];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/config", bdf);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, cfg, len, 0);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The PCI Express device/port type in config space @cfg, or -1 if it has none. */
+static inline int dca_pcie_type(const uint8_t *cfg)
+{
+	unsigned int pos = cfg[0x34], n;
+
+	if (!(cfg[0x06] & 0x10))	/* status: no capability list */
+		return -1;
+	for (n = 0; pos >= 0x40 && pos < 0xff && n < 48; n++) {
+		if (cfg[pos] == 0x10)		/* PCI Express capability */
+			return (cfg[pos + 2] >> 4) & 0xf;
+		pos = cfg[pos + 1];
+	}
+	return -1;
+}
+
+/*
+ * The requester IDs other than its own that transactions of PCI function
+ * @bdf may carry, as pci_for_each_dma_alias() derives them from the
+ * topology (device-specific alias quirks left out): for each bridge above
+ * it, a PCIe-to-PCI bridge adds (its secondary bus, devfn 0), PCIe root and
+ * switch ports add nothing, any other bridge adds its own ID. Returns how
+ * many were put in @ids.
+ */
+static inline unsigned int dca_pci_aliases(const char *bdf, uint32_t *ids, unsigned int max)
+{
+	char link[PATH_MAX], path[300], *slash, *base;
+	unsigned int n = 0;
+	uint8_t cfg[256];
+	uint32_t rid;
+	int type;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s", bdf);
+	if (!realpath(path, link))
+		return 0;
+	/* .../pci0000:00/0000:00:03.0/0000:01:01.0: the bridges are the parents */
+	while ((slash = strrchr(link, '/')) && n < max) {
+		*slash = 0;
+		base = strrchr(link, '/');
+		if (!base || lab_pci_rid(base + 1, &rid) || dca_pci_config(base + 1, cfg, sizeof(cfg)))
+			break;
+		type = dca_pcie_type(cfg);
+		if (type == 4 || type == 5 || type == 6)	/* root, upstream, downstream port */
+			continue;
+		ids[n++] = type == 7 ? (uint32_t)cfg[0x19] << 8 : rid;	/* 7: PCIe-to-PCI */
+	}
+	return n;
+}
+
+/* Do two DCs translate alike: the same table, mask, pattern, second stage and GSCID? */
+static inline bool dca_same_dc(const struct dca_dc *x, const struct dca_dc *y)
+{
+	return x->v.iohgatp == y->v.iohgatp && x->v.msiptp == y->v.msiptp &&
+	       x->v.msi_addr_mask == y->v.msi_addr_mask &&
+	       x->v.msi_addr_pattern == y->v.msi_addr_pattern &&
+	       x->v.fsc == y->v.fsc;
+}
+
+/* Every alias of a PCI function with a valid DC translates as its own DC does. */
+static inline void dca_check_aliases(struct dca_audit *a)
+{
+	char d1[160], d2[160];
+	unsigned int i, j, n;
+	uint32_t ids[8];
+
+	for (i = 0; i < a->nr_dc; i++) {
+		struct dca_dc *x = &a->dc[i];
+
+		if (!x->bdf[0])
+			continue;
+		n = dca_pci_aliases(x->bdf, ids, 8);
+		for (j = 0; j < n; j++) {
+			struct dca_dc *y = NULL;
+			unsigned int k;
+
+			if (ids[j] == x->did)
+				continue;
+			for (k = 0; k < a->nr_dc; k++)
+				if (a->dc[k].did == ids[j])
+					y = &a->dc[k];
+			if (y && dca_same_dc(x, y))
+				continue;
+			dca_describe_space(x, d1, sizeof(d1));
+			if (y)
+				dca_describe_space(y, d2, sizeof(d2));
+			else
+				snprintf(d2, sizeof(d2), "dc 0x%x not valid", ids[j]);
+			dca_finding(a, DCA_CHECK_GSCID, x, DCA_P_ALIAS,
+				    "alias 0x%x of %s translates differently: %s; %s",
+				    ids[j], x->bdf, d1, d2);
+		}
+	}
+}
+
 /* ------------------------------------------------------------ check 3 */
 
 struct dca_cand {
@@ -956,6 +1074,7 @@ static inline int dca_run(struct dca_audit *a)
 		dca_name_dc(&a->dc[i]);
 	dca_check_spec(a);
 	dca_check_gscid(a);
+	dca_check_aliases(a);
 	dca_check_reach(a);
 	close(a->memfd);
 	a->memfd = -1;
