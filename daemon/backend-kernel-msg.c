@@ -328,6 +328,7 @@ static const struct nla_policy dev_policy[RVMSI_A_DEV_MAX + 1] = {
         [RVMSI_A_DEV_EVENT_SEQ]  = { .type = NLA_U32 },
         [RVMSI_A_DEV_NR_VALID]   = { .type = NLA_U32 },
         [RVMSI_A_DEV_ENTRIES_OMITTED] = { .type = NLA_FLAG },
+        [RVMSI_A_DEV_TABLE_USERS] = { .type = NLA_U32 },
 };
 
 static int entry_cmp(const void *a, const void *b) {
@@ -367,7 +368,8 @@ int kmsg_parse_dev(const struct nlmsghdr *nlh, KernelDevice *ret) {
         if ((tb[RVMSI_A_DEV_RID] && attr_u32(tb[RVMSI_A_DEV_RID], &d.rid) < 0) ||
             (tb[RVMSI_A_DEV_CAPS] && attr_u64(tb[RVMSI_A_DEV_CAPS], &d.caps) < 0) ||
             (tb[RVMSI_A_DEV_NR_ENTRIES] && attr_u32(tb[RVMSI_A_DEV_NR_ENTRIES], &d.nr_entries) < 0) ||
-            (tb[RVMSI_A_DEV_NR_IRQS] && attr_u32(tb[RVMSI_A_DEV_NR_IRQS], &d.nr_irqs) < 0))
+            (tb[RVMSI_A_DEV_NR_IRQS] && attr_u32(tb[RVMSI_A_DEV_NR_IRQS], &d.nr_irqs) < 0) ||
+            (tb[RVMSI_A_DEV_TABLE_USERS] && attr_u32(tb[RVMSI_A_DEV_TABLE_USERS], &d.table_users) < 0))
                 return -EBADMSG;
         if (tb[RVMSI_A_DEV_ISOLATION]) {
                 if (attr_u32(tb[RVMSI_A_DEV_ISOLATION], &d.isolation) < 0 ||

@@ -55,6 +55,7 @@ typedef struct KernelDevice {
         bool has_nr_valid;      /* a kernel that counts the valid entries */
         uint32_t nr_valid;      /* valid entries in the whole table */
         bool entries_omitted;   /* ENTRY_NTF: too many to carry; dump by name */
+        uint32_t table_users;   /* devices sharing its MSI table (0: a kernel that does not say) */
         bool has_event_seq;     /* events of a kernel that numbers them */
         uint32_t event_seq;
         KernelEntry *entries;   /* owned; sorted by index */

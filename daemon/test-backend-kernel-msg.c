@@ -345,6 +345,31 @@ TEST(dev) {
         nlmsg_free(m);
 }
 
+/* The number of devices that share the table: absent is 0 (an older kernel), present is read. */
+TEST(dev_table_users) {
+        KernelDevice d = {};
+        struct nl_msg *m;
+
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:01:01.0");
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
+        nlmsg_free(m);
+        ASSERT_EQ(d.table_users, 0U);
+        kernel_device_done(&d);
+
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:01:01.0");
+        nla_put_u32(m, RVMSI_A_DEV_TABLE_USERS, 2);
+        ASSERT_EQ(kmsg_parse_dev(nlmsg_hdr(m), &d), 0);
+        nlmsg_free(m);
+        ASSERT_EQ(d.table_users, 2U);
+        kernel_device_done(&d);
+
+        /* the wrong size is refused */
+        m = dev_msg(RVMSI_CMD_DEV_GET, "0000:01:01.0");
+        nla_put_u8(m, RVMSI_A_DEV_TABLE_USERS, 2);
+        ASSERT_TRUE(kmsg_parse_dev(nlmsg_hdr(m), &d) < 0);
+        nlmsg_free(m);
+}
+
 /* A device whose entries span messages, as the kernel dumps it. */
 TEST(dev_in_parts) {
         KernelDevice d = {}, part = {};

@@ -75,7 +75,8 @@ _Static_assert(RVMSI_CMD_HOST_GET == 1 && RVMSI_CMD_DEV_GET == 2 && RVMSI_CMD_DE
                RVMSI_CMD_ENTRY_NTF == 4 && RVMSI_CMD_FAULT_NTF == 5 && RVMSI_CMD_MAX == 5, "commands");
 _Static_assert(RVMSI_A_DEV_NAME == 1 && RVMSI_A_DEV_ENTRY == 11 && RVMSI_A_DEV_REASON == 12 &&
                RVMSI_A_DEV_EVENT_SEQ == 13 && RVMSI_A_DEV_NR_VALID == 14 &&
-               RVMSI_A_DEV_ENTRIES_OMITTED == 15 && RVMSI_A_DEV_MAX == 15, "dev attributes");
+               RVMSI_A_DEV_ENTRIES_OMITTED == 15 && RVMSI_A_DEV_TABLE_USERS == 16 &&
+               RVMSI_A_DEV_MAX == 16, "dev attributes");
 _Static_assert(RVMSI_A_ENTRY_INDEX == 1 && RVMSI_A_ENTRY_NOTICES == 8 && RVMSI_A_ENTRY_MAX == 8,
                "entry attributes");
 _Static_assert(RVMSI_A_FAULT_DEV_NAME == 1 && RVMSI_A_FAULT_SUPPRESSED == 9 && RVMSI_A_FAULT_EVENT_SEQ == 10 &&

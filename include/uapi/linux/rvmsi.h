@@ -298,6 +298,11 @@ struct iommu_rvmsi_get_entries {
  * "domain:bus:device.function" string), which stays stable while the device
  * exists and is what sysfs, udev and libvirt use.
  *
+ * Devices that share a requester ID (a DMA alias, e.g. behind a PCIe-to-PCI
+ * bridge) share one MSI table and one mode: each is listed with the table's
+ * state, RVMSI_A_DEV_TABLE_USERS says how many devices use it, and a
+ * DEV_SET of one is a DEV_SET of all (each gets its ENTRY_NTF).
+ *
  * Errors come back as negative errno in the netlink ack, with an extended ack
  * message naming the attribute: EINVAL (missing or malformed attribute),
  * ENODEV (no such device, or no MSI table), EOPNOTSUPP (mode not supported),
@@ -399,6 +404,7 @@ enum {
 	RVMSI_A_DEV_EVENT_SEQ,			/* u32, ENTRY_NTF: event number */
 	RVMSI_A_DEV_NR_VALID,			/* u32, valid entries in the table */
 	RVMSI_A_DEV_ENTRIES_OMITTED,		/* flag, ENTRY_NTF: dump for them */
+	RVMSI_A_DEV_TABLE_USERS,		/* u32, devices sharing the table */
 
 	__RVMSI_A_DEV_MAX,
 	RVMSI_A_DEV_MAX = (__RVMSI_A_DEV_MAX - 1)

@@ -30,6 +30,7 @@
 #include <linux/rvmsi.h>
 
 #include "dc-audit.h"
+#include "genl-lab.h"
 #include "rvmsi-ioctl-lab.h"
 #include "kselftest_harness.h"
 
@@ -46,44 +47,6 @@ FIXTURE(alias) {
 	uint32_t ioas_id;
 	struct dca_audit *a;
 };
-
-static bool edu_behind_bridge(const char *bdf, void *arg)
-{
-	uint32_t rid;
-
-	(void)arg;
-	return edu_match(bdf, NULL) && !lab_pci_rid(bdf, &rid) && rid >> 8;
-}
-
-/* The two edus off the root bus, in address order; -ENODEV unless two. */
-static int find_pair(char bdf[2][32])
-{
-	struct dirent *de;
-	int n = 0;
-	DIR *dir;
-
-	dir = opendir("/sys/bus/pci/devices");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !edu_behind_bridge(de->d_name, NULL))
-			continue;
-		if (n < 2)
-			snprintf(bdf[n], 32, "%.31s", de->d_name);
-		n++;
-	}
-	closedir(dir);
-	if (n != 2)
-		return -ENODEV;
-	if (strcmp(bdf[0], bdf[1]) > 0) {
-		char t[32];
-
-		memcpy(t, bdf[0], 32);
-		memcpy(bdf[0], bdf[1], 32);
-		memcpy(bdf[1], t, 32);
-	}
-	return 0;
-}
 
 /* The Linux IRQ of @e's vfio-msi vector, from its MSI-IRQ directory. */
 static int edu_msi_irq(struct edu *e)
@@ -238,7 +201,7 @@ FIXTURE_SETUP(alias)
 	}
 	self->a = calloc(1, sizeof(*self->a));
 	ASSERT_NE(NULL, self->a);
-	ASSERT_EQ(0, find_pair(bdf)) TH_LOG("not two edus behind a bridge");
+	ASSERT_EQ(0, edu_find_bridged(bdf)) TH_LOG("not two edus behind a bridge");
 	for (i = 0; i < 2; i++) {
 		snprintf(self->e[i].bdf, sizeof(self->e[i].bdf), "%.31s", bdf[i]);
 		ASSERT_EQ(0, lab_pci_rid(bdf[i], &self->rid[i]));
@@ -292,12 +255,17 @@ TEST_F(alias, one_group)
 	ASSERT_STREQ(g0, g1);
 }
 
-/* The three contexts agree in the IOAS; debugfs names both devices as the table's. */
+/*
+ * The three contexts agree in the IOAS; debugfs names both devices as the
+ * table's; netlink lists both with the same table and two users of it.
+ */
 TEST_F(alias, one_table_one_gscid)
 {
 	char why[300], path[300], line[256], last[256] = "";
+	struct genl_family_info fi;
+	struct rvmsi_nl_find nl[2];
+	int sock, ev, i, r;
 	FILE *f;
-	int i;
 
 	ASSERT_EQ(0, check_contexts(self, "ioas", why, sizeof(why))) TH_LOG("%s", why);
 	for (i = 0; i < 2; i++) {
@@ -312,6 +280,23 @@ TEST_F(alias, one_table_one_gscid)
 		ASSERT_NE(NULL, strstr(last, self->e[0].bdf));
 		ASSERT_NE(NULL, strstr(last, self->e[1].bdf));
 	}
+
+	r = rvmsi_nl_open(&sock, &ev, &fi);
+	ASSERT_EQ(0, r) TH_LOG("the rvmsi family: %s", strerror(-r));
+	for (i = 0; i < 2; i++) {
+		r = rvmsi_nl_dev_get(sock, fi.id, self->e[i].bdf, false, &nl[i]);
+		ASSERT_EQ(0, r) TH_LOG("DEV_GET %s: %s", self->e[i].bdf, strerror(-r));
+		ASSERT_TRUE(nl[i].found);
+		TH_LOG("%s: rid 0x%x mode %u nr-valid %u table-users %u", nl[i].dev.name,
+		       nl[i].dev.rid, nl[i].dev.mode, nl[i].dev.nr_valid, nl[i].dev.table_users);
+		EXPECT_EQ(2U, nl[i].dev.table_users);
+		EXPECT_EQ(self->rid[i], nl[i].dev.rid);
+	}
+	EXPECT_EQ(nl[0].dev.mode, nl[1].dev.mode);
+	EXPECT_EQ(nl[0].dev.nr_valid, nl[1].dev.nr_valid);
+	EXPECT_LE(1U, nl[0].dev.nr_valid) TH_LOG("the entries of the two IRQs");
+	close(sock);
+	close(ev);
 }
 
 /* Both devices' MSIs arrive, and the table counts both IRQs. */

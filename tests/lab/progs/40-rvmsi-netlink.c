@@ -158,6 +158,7 @@ TEST_F(nl, dump_of_one_device)
 	ASSERT_EQ(1U, f.dev.nr_valid);
 	ASSERT_EQ((int)f.dev.nr_valid, f.dev.nents);
 	ASSERT_EQ(lab_irq_effective_cpu(self->irq), f.dev.ents[0].cpu);
+	ASSERT_EQ(1U, f.dev.table_users) TH_LOG("edu on the root bus shares its table with nobody");
 
 	ASSERT_EQ(0, rvmsi_nl_dev_get(self->sock, self->fi.id, self->e.bdf, false, &g));
 	ASSERT_EQ(f.dev.nr_valid, g.dev.nr_valid);

@@ -109,7 +109,8 @@ static void same_dev(struct __test_metadata *_metadata, const struct rvmsi_dev_g
 	EXPECT_STREQ(ref->name, d->name);
 	EXPECT_TRUE(d->_present.rid && d->_present.mode && d->_present.isolation &&
 		    d->_present.locked && d->_present.user_bound &&
-		    d->_present.nr_entries && d->_present.nr_irqs && d->_present.caps);
+		    d->_present.nr_entries && d->_present.nr_irqs && d->_present.caps &&
+		    d->_present.table_users);
 	EXPECT_EQ(ref->rid, d->rid);
 	EXPECT_EQ(ref->mode, d->mode);
 	EXPECT_EQ(ref->isolation, d->isolation);
@@ -117,6 +118,7 @@ static void same_dev(struct __test_metadata *_metadata, const struct rvmsi_dev_g
 	EXPECT_EQ(ref->user_bound, d->user_bound);
 	EXPECT_EQ(ref->nr_entries, d->nr_entries);
 	EXPECT_EQ(ref->nr_irqs, d->nr_irqs);
+	EXPECT_EQ(ref->table_users, d->table_users);
 	same_entries(_metadata, d->entry, d->_count.entry, ref);
 }
 

@@ -307,6 +307,7 @@ struct rvmsi_nl_dev {
 	uint32_t nr_valid;		/* valid entries in the table, if has_nr_valid */
 	bool has_nr_valid;
 	bool entries_omitted;		/* an event without its entries */
+	uint32_t table_users;		/* DEV_GET: devices sharing the table */
 	uint8_t locked, user_bound;
 	int nents;
 	struct {
@@ -354,6 +355,9 @@ static inline void rvmsi_nl_parse_dev(struct nlmsghdr *nlh, struct rvmsi_nl_dev 
 			break;
 		case RVMSI_A_DEV_ENTRIES_OMITTED:
 			d->entries_omitted = true;
+			break;
+		case RVMSI_A_DEV_TABLE_USERS:
+			d->table_users = genl_attr_u32(a);
 			break;
 		case RVMSI_A_DEV_LOCKED:
 			d->locked = *(uint8_t *)genl_attr_data(a);

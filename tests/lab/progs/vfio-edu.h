@@ -145,6 +145,48 @@ static inline int edu_find(char *bdf, size_t len)
 	return lab_pci_find(edu_match, NULL, bdf, len);
 }
 
+static inline bool edu_behind_bridge(const char *bdf, void *arg)
+{
+	unsigned int dom, bus, dev, fn;
+
+	(void)arg;
+	return edu_match(bdf, NULL) && sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4 &&
+	       bus != 0;
+}
+
+/*
+ * The lab's two edus behind its PCIe-to-PCI bridge (off the root bus), in
+ * address order; -ENODEV unless there are exactly two.
+ */
+static inline int edu_find_bridged(char bdf[2][32])
+{
+	struct dirent *de;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir("/sys/bus/pci/devices");
+	if (!dir)
+		return -errno;
+	while ((de = readdir(dir))) {
+		if (de->d_name[0] == '.' || !edu_behind_bridge(de->d_name, NULL))
+			continue;
+		if (n < 2)
+			snprintf(bdf[n], 32, "%.31s", de->d_name);
+		n++;
+	}
+	closedir(dir);
+	if (n != 2)
+		return -ENODEV;
+	if (strcmp(bdf[0], bdf[1]) > 0) {
+		char t[32];
+
+		memcpy(t, bdf[0], 32);
+		memcpy(bdf[0], bdf[1], 32);
+		memcpy(bdf[1], t, 32);
+	}
+	return 0;
+}
+
 /* Make sure @bdf is driven by vfio-pci. */
 static inline int edu_bind_vfio(const char *bdf)
 {

@@ -1730,8 +1730,11 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 						   u64 first)
 {
 	struct riscv_iommu_msi_table *tbl = mdev->tbl;
+	struct riscv_iommu_msi_dev *m;
 	struct rvmsi_snapshot *snap;
 	u32 n;
+
+	lockdep_assert_held(&riscv_iommu_msi_devs_lock);
 
 	snap = kzalloc_obj(*snap);
 	if (!snap)
@@ -1740,6 +1743,8 @@ static struct rvmsi_snapshot *riscv_iommu_msi_snap(struct riscv_iommu_msi_dev *m
 	strscpy(snap->iommu, dev_name(tbl->iommu->dev));
 	riscv_iommu_msi_settle(tbl);
 	snap->rid = mdev->rid;
+	list_for_each_entry(m, &tbl->members, member)
+		snap->table_users += !list_empty(&m->node);
 	snap->caps = riscv_iommu_msi_caps(tbl->iommu);
 	riscv_iommu_msi_state(tbl, &snap->mode, &snap->isolation, &snap->nr_valid);
 	snap->locked = snap->isolation == IOMMU_RVMSI_ISOLATION_LOCKED;

@@ -57,7 +57,7 @@ static struct genl_family rvmsi_nl_family __ro_after_init;
 	 nla_total_size_64bit(sizeof(u64)))	/* notices */
 #define RVMSI_NL_DEV_SIZE(nr_ents)					\
 	(2 * nla_total_size(64) +		/* name, iommu */	\
-	 8 * nla_total_size(sizeof(u32)) +				\
+	 9 * nla_total_size(sizeof(u32)) +				\
 	 nla_total_size_64bit(sizeof(u64)) +	/* caps */		\
 	 2 * nla_total_size(sizeof(u8)) +				\
 	 nla_total_size(0) +			/* entries-omitted */	\
@@ -150,7 +150,8 @@ static int rvmsi_nl_fill_dev(struct sk_buff *skb, const struct rvmsi_snapshot *s
 		   nla_put_u8(skb, RVMSI_A_DEV_LOCKED, s->locked) ||
 		   nla_put_u8(skb, RVMSI_A_DEV_USER_BOUND, s->user_bound) ||
 		   nla_put_u32(skb, RVMSI_A_DEV_NR_ENTRIES, s->nr_entries) ||
-		   nla_put_u32(skb, RVMSI_A_DEV_NR_IRQS, s->nr_irqs)) {
+		   nla_put_u32(skb, RVMSI_A_DEV_NR_IRQS, s->nr_irqs) ||
+		   nla_put_u32(skb, RVMSI_A_DEV_TABLE_USERS, s->table_users)) {
 		return -EMSGSIZE;
 	}
 	for (i = 0; i < s->nr_ents && !omit; i++)

@@ -33,6 +33,7 @@ struct rvmsi_snapshot {
 	u32 nr_entries;
 	u32 nr_irqs;
 	u32 nr_valid;
+	u32 table_users;	/* devices sharing the table, this one included */
 	bool more;	/* valid entries after ents[nr_ents - 1] */
 	u32 nr_ents;
 	struct iommu_rvmsi_entry ents[RVMSI_NL_MAX_ENTRIES];
