@@ -73,7 +73,7 @@ int backend_kernel_device_state(const Geometry *g, const KernelDevice *kd, Devic
                 .mode = (DeliveryMode) kd->mode,
                 .fallback = ENTRY_BLOCKED,
                 .isolation = (Isolation) kd->isolation,
-                .caps = kd->caps,
+                .caps = kd->caps | (kd->table_users > 1 ? CAP_TABLE_SHARED : 0),
                 .locked = kd->locked,
                 .user_bound = kd->user_bound,
                 .entries = n > 0 ? TAKE_PTR(entries) : NULL,

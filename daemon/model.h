@@ -61,6 +61,12 @@ typedef enum Isolation {
 #define CAP_MSI_MRIF   (UINT64_C(1) << 1)
 #define CAP_AMO_MRIF   (UINT64_C(1) << 2)
 #define CAP_GUEST_FILE (UINT64_C(1) << 3)
+/*
+ * The daemon's own bit, no kernel capability: the kernel shares the device's MSI table (and so its mode) with
+ * other devices, those it shares a requester ID with (a DMA alias). rvmsid decides per device and does not
+ * manage such devices (docs/solver.md, "Devices that share an MSI table").
+ */
+#define CAP_TABLE_SHARED (UINT64_C(1) << 32)
 
 typedef enum OwnerKind {
         OWNER_NONE,             /* bound to no driver, or to one we know nothing about */

@@ -91,6 +91,7 @@ static int parse_caps(json_object *o, const char *path, uint64_t *ret, JsonError
                 { "msi-mrif", CAP_MSI_MRIF },
                 { "amo-mrif", CAP_AMO_MRIF },
                 { "guest-file", CAP_GUEST_FILE },
+                { "table-shared", CAP_TABLE_SHARED },
         };
         json_object *a;
         uint64_t caps = 0;

@@ -28,6 +28,7 @@ static const char *const reason_table[_REASON_MAX] = {
         [REASON_NO_TARGET] = "no-target",
         [REASON_NO_MSI_TABLE] = "no-msi-table",
         [REASON_MRIF_NOT_ALLOWED] = "mrif-not-allowed",
+        [REASON_TABLE_SHARED] = "table-shared",
 };
 
 static const char *const reason_text[_REASON_MAX] = {
@@ -51,6 +52,9 @@ static const char *const reason_text[_REASON_MAX] = {
         [REASON_NO_TARGET] = "no vector of the device is routed anywhere",
         [REASON_NO_MSI_TABLE] = "the IOMMU has no MSI page table for this device: not manageable",
         [REASON_MRIF_NOT_ALLOWED] = "the policy does not allow MRIF fallback",
+        [REASON_TABLE_SHARED] =
+                ("the device shares its MSI table and mode with the devices it shares a requester ID with: "
+                 "not managed, the kernel's mode stays"),
 };
 
 const char *reason_to_string(ReasonCode r) {
@@ -840,12 +844,26 @@ static int decide_device(const Model *m, const Policy *p, const Desired *d, cons
                 }
                 for (uint32_t i = 0; i < n; i++)
                         entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_NO_MSI_TABLE);
+        } else if (dev->caps & CAP_TABLE_SHARED) {
+                /*
+                 * One table and one mode for several devices, decided here one device at a time: two devices
+                 * given different modes would take the table from each other at every event. Left to the
+                 * kernel's mode, reported, and a violation where a strict VM needed better.
+                 */
+                s.mode = MODE_OFF;
+                s.fallback = ENTRY_BLOCKED;
+                s.reason = REASON_TABLE_SHARED;
+                if (dev->owner == OWNER_VM && dev->vm && vm_state_is_active(dev->vm->state) &&
+                    policy_vm_class(p, dev->vm) == CLASS_STRICT)
+                        s.violation = true;
+                for (uint32_t i = 0; i < n; i++)
+                        entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_TABLE_SHARED);
         } else if (dev->owner == OWNER_VM)
                 decide_vm(p, d, dev, &s, t);
         else
                 decide_plain(p, dev, &s);
 
-        if (n == 0 && s.reason != REASON_REQUIREMENT_UNMET)
+        if (n == 0 && s.reason != REASON_REQUIREMENT_UNMET && s.reason != REASON_TABLE_SHARED)
                 s.reason = REASON_NO_TARGET;
         s.isolation = isolation_of(&s);
         *ret = s;

@@ -39,6 +39,7 @@ typedef enum ReasonCode {
         REASON_NO_TARGET,               /* device has no routed vectors */
         REASON_NO_MSI_TABLE,            /* the IOMMU has no MSI page table for it (mode off) */
         REASON_MRIF_NOT_ALLOWED,        /* policy: mrif_fallback is false */
+        REASON_TABLE_SHARED,            /* the MSI table is shared with other devices: not managed (mode off) */
         _REASON_MAX,
 } ReasonCode;
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 
+#include "reconcile.h"
 #include "test-common.h"
 
 DEFINE_TEST_MAIN
@@ -273,6 +274,43 @@ TEST(non_vm_owners_and_locks) {
         ASSERT_OK(solver_explain(m, p, test_find(d, "0000:00:01.0"), &test_find(d, "0000:00:01.0")->entries[0], &text));
         ASSERT_TRUE(strstr(text, "S-level file of hart 1") != NULL);
         free(text);
+}
+
+/*
+ * Devices whose MSI table the kernel shares (a requester-ID alias) are not managed: whatever their owners, they get
+ * no mode of their own, so two of them can never take the table from each other. A strict VM hears about it.
+ */
+TEST(shared_table_not_managed) {
+        _cleanup_(model_freep) Model *m = new_model(4, 2);
+        _cleanup_(policy_freep) Policy *p = new_policy();
+        _cleanup_(desired_freep) Desired *d = NULL;
+        const uint64_t shared = CAP_MSI_FLAT | CAP_MSI_MRIF | CAP_TABLE_SHARED;
+        uint32_t harts[] = { 1 }, vcpus[] = { 0 };
+        Vm *strict = test_add_vm(m, 0, 2, VM_RUNNING, CLASS_STRICT);
+        Vm *balanced = test_add_vm(m, 1, 2, VM_RUNNING, CLASS_BALANCED);
+        const DeviceState *s;
+        const char *names[] = { "0000:01:01.0", "0000:01:02.0", "0000:01:03.0", "0000:01:04.0" };
+
+        ASSERT_OK(model_vcpu_place(m, strict, 0, 1));
+        ASSERT_OK(model_vcpu_place(m, balanced, 0, 2));
+        test_add_vm_device(m, names[0], strict, shared, 1, vcpus);
+        test_add_vm_device(m, names[1], balanced, shared, 1, vcpus);
+        test_add_host_device(m, names[2], OWNER_HOST, shared, 1, harts);
+        test_add_host_device(m, names[3], OWNER_NONE, shared, 0, harts);       /* no vectors: still the reason */
+        d = solve(m, p);
+
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                s = test_find(d, names[i]);
+                ASSERT_EQ(s->mode, MODE_OFF);
+                ASSERT_EQ(s->reason, REASON_TABLE_SHARED);
+                ASSERT_EQ(s->isolation, ISOLATION_NONE);
+                ASSERT_EQ(s->violation, i == 0);
+                /* nothing to set, whatever the kernel holds */
+                ASSERT_FALSE(reconcile_device_needs_op(s, &(DeviceState) { .mode = MODE_IDENTITY }, NULL));
+                ASSERT_FALSE(reconcile_device_needs_op(s, &(DeviceState) { .mode = MODE_BLOCKED }, NULL));
+        }
+        ASSERT_EQ(d->n_violations, 1);
+        ASSERT_STREQ(reason_to_string(REASON_TABLE_SHARED), "table-shared");
 }
 
 TEST(strict_never_gets_a_host_file) {

@@ -23,6 +23,10 @@
  *   kernel's FAULT_NTF reaches the daemon (the device's fault count, the
  *   fault list).
  *
+ * shared_table_left_alone: the two edus behind the lab's bridge share one
+ * MSI table; the daemon leaves them alone (reason table-shared) whatever
+ * their owners, and the kernel's mode stays.
+ *
  * A second test, lost_event_resyncs, makes the kernel drop the event of an
  * IRQ move (fault injection) and shows that the daemon finds the gap in the
  * event numbers at the next event and resynchronises.
@@ -490,6 +494,48 @@ TEST_F_TIMEOUT(daemon, lost_event_resyncs, 90)
 	       mode_ev.seq, block_ev.seq, want);
 	close(ev);
 	close(sock);
+}
+
+/*
+ * The two edus behind the lab's bridge share one MSI table and mode in the
+ * kernel (22-msi-alias). Given different owners (one attached to userspace:
+ * MRIF; the other to the host: identity), deciding them one at a time would
+ * make the daemon set one, the kernel change the other with it, and the
+ * daemon set that one back at every event. The daemon leaves such devices alone: mode off,
+ * reason table-shared, apply state unsupported, and the kernel's mode stays
+ * as it was.
+ */
+TEST_F_TIMEOUT(daemon, shared_table_left_alone, 60)
+{
+	char *doc = self->doc, v[128], pair[2][32], owner[2][32];
+	struct kdev before[2], k;
+	int i;
+
+	ASSERT_EQ(0, edu_find_bridged(pair)) TH_LOG("not two edus behind a bridge");
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, kernel_dev(pair[i], &before[i])) TH_LOG("%s", pair[i]);
+	}
+	ASSERT_EQ(before[0].mode, before[1].mode);
+
+	start_rvmsid(_metadata, self);
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "attach", pair[0], "userspace", NULL }));
+	ASSERT_EQ(0, ctl(NULL, (const char *[]){ "attach", pair[1], "host", NULL }));
+	for (i = 0; i < 2; i++) {
+		ASSERT_TRUE(wait_device(doc, pair[i], "reason", "table-shared", 10000))
+			TH_LOG("%s: %s", pair[i], doc);
+		json_get(doc, "owner", owner[i], sizeof(owner[i]));
+		EXPECT_STREQ("off", json_get(doc, "mode", v, sizeof(v)));
+		/* what the daemon says of a mode it cannot set */
+		EXPECT_STREQ("unsupported", json_get(doc, "apply_state", v, sizeof(v)));
+	}
+	/* Long enough for a few rounds of a daemon and a kernel that disagree. */
+	msleep(2000);
+	for (i = 0; i < 2; i++) {
+		ASSERT_EQ(0, kernel_dev(pair[i], &k));
+		EXPECT_EQ(before[i].mode, k.mode) TH_LOG("%s: the kernel's mode changed", pair[i]);
+	}
+	TH_LOG("%s (owner %s) and %s (owner %s): table-shared, not managed; kernel mode %u kept",
+	       pair[0], owner[0], pair[1], owner[1], before[0].mode);
 }
 
 TEST_F_TIMEOUT(daemon, kernel_backend, 110)
