@@ -948,17 +948,27 @@ static u32 fwspec_rid(struct device *dev)
 static void riscv_iommu_msi_ntf_work(struct work_struct *work);
 static void riscv_iommu_msi_notice_free(struct riscv_iommu_msi_table *tbl);
 
-static void riscv_iommu_msi_free(struct riscv_iommu_msi_table *tbl)
+/* The table proper (riscv_iommu_msi_table_init()), leaving a set without one. */
+static void riscv_iommu_msi_table_fini(struct riscv_iommu_msi_table *tbl)
 {
 	if (tbl->fwnode)
 		irq_domain_free_fwnode(tbl->fwnode);
 	if (tbl->table)
 		iommu_free_pages(tbl->table);
+	kfree(tbl->notices);
+	kfree(tbl->refs);
+	tbl->fwnode = NULL;
+	tbl->table = NULL;
+	tbl->notices = NULL;
+	tbl->refs = NULL;
+}
+
+static void riscv_iommu_msi_free(struct riscv_iommu_msi_table *tbl)
+{
+	riscv_iommu_msi_table_fini(tbl);
 	if (tbl->mrifs)
 		iommu_free_pages(tbl->mrifs);
 	kfree(tbl->notice_name);
-	kfree(tbl->notices);
-	kfree(tbl->refs);
 	kfree(tbl);
 }
 
@@ -1016,16 +1026,7 @@ static bool riscv_iommu_msi_table_init(struct riscv_iommu_msi_table *tbl,
 
 err:
 	dev_warn(dev, "no MSI page table (out of memory): its MSIs will fault\n");
-	if (tbl->fwnode)
-		irq_domain_free_fwnode(tbl->fwnode);
-	if (tbl->table)
-		iommu_free_pages(tbl->table);
-	kfree(tbl->notices);
-	kfree(tbl->refs);
-	tbl->fwnode = NULL;
-	tbl->table = NULL;
-	tbl->notices = NULL;
-	tbl->refs = NULL;
+	riscv_iommu_msi_table_fini(tbl);
 	return false;
 }
 
