@@ -761,6 +761,16 @@ static inline unsigned int dca_pci_aliases(const char *bdf, uint32_t *ids, unsig
 	return n;
 }
 
+static inline const struct dca_dc *dca_find_dc(const struct dca_audit *a, uint32_t did)
+{
+	unsigned int i;
+
+	for (i = 0; i < a->nr_dc; i++)
+		if (a->dc[i].did == did)
+			return &a->dc[i];
+	return NULL;
+}
+
 /* Do two DCs translate alike: the same table, mask, pattern, second stage and GSCID? */
 static inline bool dca_same_dc(const struct dca_dc *x, const struct dca_dc *y)
 {
@@ -784,14 +794,10 @@ static inline void dca_check_aliases(struct dca_audit *a)
 			continue;
 		n = dca_pci_aliases(x->bdf, ids, 8);
 		for (j = 0; j < n; j++) {
-			struct dca_dc *y = NULL;
-			unsigned int k;
+			const struct dca_dc *y = dca_find_dc(a, ids[j]);
 
 			if (ids[j] == x->did)
 				continue;
-			for (k = 0; k < a->nr_dc; k++)
-				if (a->dc[k].did == ids[j])
-					y = &a->dc[k];
 			if (y && dca_same_dc(x, y))
 				continue;
 			dca_describe_space(x, d1, sizeof(d1));
@@ -1079,16 +1085,6 @@ static inline int dca_run(struct dca_audit *a)
 	close(a->memfd);
 	a->memfd = -1;
 	return 0;
-}
-
-static inline const struct dca_dc *dca_find_dc(const struct dca_audit *a, uint32_t did)
-{
-	unsigned int i;
-
-	for (i = 0; i < a->nr_dc; i++)
-		if (a->dc[i].did == did)
-			return &a->dc[i];
-	return NULL;
 }
 
 static inline unsigned int dca_total_findings(const struct dca_audit *a)
