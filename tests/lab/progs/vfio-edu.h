@@ -145,13 +145,14 @@ static inline int edu_find(char *bdf, size_t len)
 	return lab_pci_find(edu_match, NULL, bdf, len);
 }
 
+/* An edu off the root bus, with an address after @arg (a BDF) if given. */
 static inline bool edu_behind_bridge(const char *bdf, void *arg)
 {
 	unsigned int dom, bus, dev, fn;
+	const char *after = arg;
 
-	(void)arg;
 	return edu_match(bdf, NULL) && sscanf(bdf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn) == 4 &&
-	       bus != 0;
+	       bus != 0 && (!after || strcmp(bdf, after) > 0);
 }
 
 /*
@@ -160,31 +161,15 @@ static inline bool edu_behind_bridge(const char *bdf, void *arg)
  */
 static inline int edu_find_bridged(char bdf[2][32])
 {
-	struct dirent *de;
-	int n = 0;
-	DIR *dir;
+	char third[32];
+	int r;
 
-	dir = opendir("/sys/bus/pci/devices");
-	if (!dir)
-		return -errno;
-	while ((de = readdir(dir))) {
-		if (de->d_name[0] == '.' || !edu_behind_bridge(de->d_name, NULL))
-			continue;
-		if (n < 2)
-			snprintf(bdf[n], 32, "%.31s", de->d_name);
-		n++;
-	}
-	closedir(dir);
-	if (n != 2)
-		return -ENODEV;
-	if (strcmp(bdf[0], bdf[1]) > 0) {
-		char t[32];
-
-		memcpy(t, bdf[0], 32);
-		memcpy(bdf[0], bdf[1], 32);
-		memcpy(bdf[1], t, 32);
-	}
-	return 0;
+	r = lab_pci_find(edu_behind_bridge, NULL, bdf[0], 32);
+	if (!r)
+		r = lab_pci_find(edu_behind_bridge, bdf[0], bdf[1], 32);
+	if (!r && !lab_pci_find(edu_behind_bridge, bdf[1], third, sizeof(third)))
+		r = -ENODEV;
+	return r;
 }
 
 /* Make sure @bdf is driven by vfio-pci. */
