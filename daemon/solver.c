@@ -795,6 +795,21 @@ static void decide_vm(const Policy *p, const Desired *d, const Device *dev, Devi
         }
 }
 
+/* Devices rvmsid does not manage: mode off, every entry blocked for @why. */
+static void decide_unmanaged(DeviceState *s, ReasonCode why) {
+        s->mode = MODE_OFF;
+        s->fallback = ENTRY_BLOCKED;
+        s->reason = (uint8_t) why;
+        for (uint32_t i = 0; i < s->n_entries; i++)
+                entry_set(&s->entries[i], ENTRY_BLOCKED, NO_HART, 0, why);
+}
+
+/* Owned by a running strict VM, which needs isolation. */
+static bool strict_vm_device(const Policy *p, const Device *dev) {
+        return dev->owner == OWNER_VM && dev->vm && vm_state_is_active(dev->vm->state) &&
+               policy_vm_class(p, dev->vm) == CLASS_STRICT;
+}
+
 #define DECIDE_STACK_TARGETS 256U
 
 /*
@@ -833,31 +848,20 @@ static int decide_device(const Model *m, const Policy *p, const Desired *d, cons
                 s.entries[i] = (Entry) { .target = t[i].target, .hart = NO_HART, .refcount = t[i].count };
 
         if (!(dev->caps & CAP_MSI_FLAT)) {
-                s.mode = MODE_OFF;
-                s.fallback = ENTRY_BLOCKED;
-                s.reason = REASON_NO_MSI_TABLE;
+                decide_unmanaged(&s, REASON_NO_MSI_TABLE);
                 /* Nothing can be done; but a strict VM that needed isolation must hear about it. */
-                if (dev->owner == OWNER_VM && dev->vm && vm_state_is_active(dev->vm->state) &&
-                    policy_vm_class(p, dev->vm) == CLASS_STRICT) {
+                if (strict_vm_device(p, dev)) {
                         s.violation = true;
                         s.reason = REASON_REQUIREMENT_UNMET;
                 }
-                for (uint32_t i = 0; i < n; i++)
-                        entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_NO_MSI_TABLE);
         } else if (dev->caps & CAP_TABLE_SHARED) {
                 /*
                  * One table and one mode for several devices, decided here one device at a time: two devices
                  * given different modes would take the table from each other at every event. Left to the
                  * kernel's mode, reported, and a violation where a strict VM needed better.
                  */
-                s.mode = MODE_OFF;
-                s.fallback = ENTRY_BLOCKED;
-                s.reason = REASON_TABLE_SHARED;
-                if (dev->owner == OWNER_VM && dev->vm && vm_state_is_active(dev->vm->state) &&
-                    policy_vm_class(p, dev->vm) == CLASS_STRICT)
-                        s.violation = true;
-                for (uint32_t i = 0; i < n; i++)
-                        entry_set(&s.entries[i], ENTRY_BLOCKED, NO_HART, 0, REASON_TABLE_SHARED);
+                decide_unmanaged(&s, REASON_TABLE_SHARED);
+                s.violation = strict_vm_device(p, dev);
         } else if (dev->owner == OWNER_VM)
                 decide_vm(p, d, dev, &s, t);
         else
